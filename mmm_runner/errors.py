@@ -7,7 +7,7 @@ them to exit codes (see ``constants.EXIT_CODES``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -27,10 +27,12 @@ class Problem:
     fix: str = ""
     value: str | None = None
     severity: Severity = "error"
+    line: int | None = None  # line in the config file, when known
 
     def render(self) -> str:
         """The problem as one or two lines of plain text."""
-        text = f"{self.location}: {self.message}"
+        where = f"{self.location} (line {self.line})" if self.line else self.location
+        text = f"{where}: {self.message}"
         if self.value is not None:
             text += f" (found {self.value})"
         if self.fix:
@@ -47,24 +49,6 @@ class MMMError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-
-
-@dataclass
-class ProblemList:
-    """Problems collected while checking a config, reported all at once."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, problem: Problem) -> None:
-        self.problems.append(problem)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 class ConfigError(MMMError):

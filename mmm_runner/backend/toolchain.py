@@ -181,7 +181,16 @@ def _digest(parts: list[str]) -> str:
 
 
 def _driver_sources() -> list[Path]:
+    """The driver files linked into every model (top level of driver/)."""
     return sorted(p for p in DRIVER_DIR.iterdir() if p.suffix in (".cpp", ".hpp"))
+
+
+# CmdStan's command-line tools that cmdstanpy calls (fit.summary(), fit.diagnose()).
+TOOLS = ("stansummary", "diagnose")
+
+
+def _tool_sources() -> list[Path]:
+    return sorted(p for p in (DRIVER_DIR / "tools").iterdir() if p.suffix in (".cpp", ".hpp"))
 
 
 def bundled_identity(cxx: str) -> tuple[str, str, str]:
@@ -202,7 +211,7 @@ def bundled_identity(cxx: str) -> tuple[str, str, str]:
         "pch" if _use_pch() else "no-pch",
         MAKEFILE_TEMPLATE.read_text(),
     ]
-    parts += [p.name + p.read_text() for p in _driver_sources()]
+    parts += [p.name + p.read_text() for p in (*_driver_sources(), *_tool_sources())]
     return _digest(parts), version, compiler
 
 
@@ -228,7 +237,8 @@ def _is_complete(target: Path) -> bool:
     if not record.is_file():
         return False
     objects = json.loads(record.read_text()).get("driver_objects", [])
-    return all(Path(o).is_file() for o in objects) and (target / "bin" / "stanc").is_file()
+    binaries = [target / "bin" / name for name in ("stanc", *TOOLS)]
+    return all(Path(o).is_file() for o in objects) and all(b.is_file() for b in binaries)
 
 
 @contextlib.contextmanager
@@ -273,6 +283,18 @@ def _assemble(target: Path, toolchain: Toolchain, cxx: str, progress: Progress) 
                 str(staging / "driver" / o.name),
             ]
             for o in objects
+        ]
+        link = ["-L", str(staging / "lib"), "-ltbb", f"-Wl,-rpath,{target / 'lib'}"]
+        jobs += [
+            [
+                cxx,
+                *flags,
+                str(staging / "driver" / "tools" / f"{tool}.cpp"),
+                *link,
+                "-o",
+                str(staging / "bin" / tool),
+            ]
+            for tool in TOOLS
         ]
         pch_flags = ""
         if _use_pch():

@@ -18,8 +18,8 @@ from mmm_runner.errors import ConfigError, MMMError
 
 # Messages go to stderr; stdout carries only what a command is asked to print
 # (--json output, tables).
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 
 state: dict[str, bool] = {"verbose": False}
 

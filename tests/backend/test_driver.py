@@ -242,3 +242,15 @@ def test_inits_and_metric_files_per_chain(normal_model, tmp_path):  # type: igno
         show_progress=False,
     )
     assert dense.metric_type == "dense_e"
+
+
+def test_summary_and_diagnose_tools(normal_fit):  # type: ignore[no-untyped-def]
+    summary = normal_fit.summary()
+    for column in ("Mean", "MCSE", "StdDev", "5%", "50%", "95%", "N_Eff", "R_hat"):
+        assert column in summary.columns
+    mu = normal_fit.stan_variable("mu")
+    assert summary.loc["mu", "Mean"] == pytest.approx(mu.mean(), abs=1e-4)
+    assert summary.loc["mu", "StdDev"] == pytest.approx(mu.std(ddof=1), rel=1e-3)
+    assert summary.loc["mu", "R_hat"] < 1.01
+    text = normal_fit.diagnose()
+    assert "Processing complete" in text or "no problems" in text.lower()

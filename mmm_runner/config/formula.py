@@ -1,0 +1,191 @@
+"""lm()-style model formulas.
+
+``revenue ~ tv + search + price + trend + season`` lists the terms;
+``log(revenue) ~ ...`` models the log of the KPI; ``(tv + search | market)``
+lets terms vary by group, with a group intercept unless ``0 +`` or ``- 1``
+says otherwise (as in lme4).  ``trend`` and ``season`` are the built-in trend
+and Fourier seasonality components, configured under ``model.trend`` and
+``model.seasonality``; every other name is a data column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+TREND = "trend"
+SEASON = "season"
+RESERVED = (TREND, SEASON)
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be read: ``column`` points into the text."""
+
+    def __init__(self, message: str, column: int, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed formula."""
+
+    response: str
+    log_response: bool
+    terms: tuple[str, ...]  # population-level terms, in order (columns or reserved words)
+    intercept: bool
+    varying: tuple[str, ...] = ()  # terms that vary by group
+    varying_intercept: bool = False
+    group: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Data columns the right-hand side names (without reserved words)."""
+        names = [t for t in (*self.terms, *self.varying) if t not in RESERVED]
+        return tuple(dict.fromkeys(names))
+
+
+def parse_formula(text: str) -> Formula:
+    """Reads a formula; raises FormulaError pointing at the offending place."""
+    if text.count("~") != 1:
+        raise FormulaError(
+            "a formula needs exactly one '~' between the KPI and the terms",
+            max(text.find("~"), 0),
+            "write it as kpi ~ term + term, e.g. revenue ~ tv + search + trend + season",
+        )
+    lhs, rhs = text.split("~")
+    response, log_response = _parse_response(lhs)
+    parser = _Terms(rhs, offset=len(lhs) + 1)
+    return parser.parse(response, log_response)
+
+
+def _parse_response(lhs: str) -> tuple[str, bool]:
+    stripped = lhs.strip()
+    log_match = re.fullmatch(r"log\s*\(\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\)", stripped)
+    if log_match:
+        return log_match.group(1), True
+    if _NAME.fullmatch(stripped):
+        return stripped, False
+    raise FormulaError(
+        f"the left of '~' must be a KPI column or log(column), found '{stripped}'",
+        0,
+        "write e.g. revenue ~ ... or log(revenue) ~ ...",
+    )
+
+
+class _Terms:
+    """A small recursive-descent reader of the right-hand side."""
+
+    def __init__(self, text: str, offset: int) -> None:
+        self.text = text
+        self.offset = offset
+        self.pos = 0
+
+    def error(self, message: str, fix: str = "") -> FormulaError:
+        return FormulaError(message, self.offset + self.pos, fix)
+
+    def skip(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek(self) -> str:
+        self.skip()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def take(self, char: str) -> None:
+        if self.peek() != char:
+            found = self.peek() or "the end"
+            raise self.error(f"expected '{char}' but found {found!r}")
+        self.pos += 1
+
+    def name_or_constant(self) -> str:
+        self.skip()
+        if self.text.startswith(("0", "1"), self.pos):
+            constant = self.text[self.pos]
+            self.pos += 1
+            return constant
+        match = _NAME.match(self.text, self.pos)
+        if not match:
+            found = self.text[self.pos : self.pos + 10] or "the end"
+            raise self.error(
+                f"expected a term name but found {found!r}",
+                "terms are column names joined by '+', e.g. tv + search",
+            )
+        self.pos = match.end()
+        return match.group(0)
+
+    def parse(self, response: str, log_response: bool) -> Formula:
+        terms: list[str] = []
+        intercept = True
+        varying: tuple[str, ...] = ()
+        varying_intercept = False
+        group: str | None = None
+        sign = "+"
+        while True:
+            if self.peek() == "(":
+                if group is not None:
+                    raise self.error("only one (terms | group) part is supported")
+                if sign == "-":
+                    raise self.error("a (terms | group) part cannot be removed with '-'")
+                varying, varying_intercept, group = self.random_part()
+            else:
+                name = self.name_or_constant()
+                if name in ("0", "1"):
+                    intercept = (name == "1") if sign == "+" else False
+                elif sign == "-":
+                    raise self.error(f"removing '{name}' with '-' is not supported; leave it out")
+                elif name in terms:
+                    raise self.error(f"term '{name}' appears twice")
+                else:
+                    terms.append(name)
+            nxt = self.peek()
+            if nxt == "":
+                break
+            if nxt not in "+-":
+                raise self.error(f"expected '+' between terms but found {nxt!r}")
+            sign = nxt
+            self.pos += 1
+        if response in terms or response in varying:
+            raise FormulaError(f"the KPI '{response}' cannot also be a term", self.offset)
+        return Formula(
+            response, log_response, tuple(terms), intercept, varying, varying_intercept, group
+        )
+
+    def random_part(self) -> tuple[tuple[str, ...], bool, str]:
+        self.take("(")
+        names: list[str] = []
+        with_intercept = True
+        sign = "+"
+        while True:
+            self.skip()
+            start = self.pos
+            name = self.name_or_constant()
+            if name in RESERVED:
+                self.pos = start
+                raise self.error(f"'{name}' cannot vary by group")
+            if name in ("0", "1"):
+                with_intercept = (name == "1") if sign == "+" else False
+            elif sign == "-":
+                raise self.error(f"removing '{name}' with '-' is not supported")
+            else:
+                names.append(name)
+            nxt = self.peek()
+            if nxt == "|":
+                self.pos += 1
+                break
+            if nxt not in ("+", "-"):
+                raise self.error(
+                    f"expected '+' or '|' in the group part but found {nxt or 'the end'!r}",
+                    "write it as (tv + search | market)",
+                )
+            sign = nxt
+            self.pos += 1
+        group = self.name_or_constant()
+        if group in ("0", "1"):
+            raise self.error("the group after '|' must be a column name")
+        self.take(")")
+        return tuple(names), with_intercept, group

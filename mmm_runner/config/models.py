@@ -1,0 +1,447 @@
+"""The config language: one YAML file describes the whole run.
+
+These pydantic models are closed (unknown keys are errors), every field is
+described (the descriptions become the JSON Schema in ``schemas/``), and
+cross-field rules name both fields.  Paths in ``data.path`` are relative to
+the config file; ``output_dir`` is relative to where `mmm` runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mmm_runner.config import notation
+from mmm_runner.model import transforms
+
+AdstockType = Literal["none", "geometric", "delayed", "weibull"]
+SaturationType = Literal["none", "hill", "logistic", "michaelis_menten", "tanh"]
+ModelClass = Literal["blm", "hierarchical", "pooled"]
+Frequency = Literal["daily", "weekly", "monthly"]
+FitMethod = Literal["mcmc", "map", "laplace", "pathfinder"]
+Policy = Literal["explore", "publish", "strict"]
+
+# Periods per year at each data frequency: the default seasonal period.
+YEAR = {"daily": 365.25, "weekly": 52.1775, "monthly": 12.0}
+
+
+class Section(BaseModel):
+    """A closed config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_priors(priors: dict[str, str], params: tuple[transforms.Param, ...], kind: str) -> None:
+    names = {p.name: p for p in params}
+    for key, text in priors.items():
+        if key not in names:
+            allowed = ", ".join(names) or "none (this form has no parameters)"
+            raise ValueError(f"{kind} has no parameter '{key}'; its parameters: {allowed}")
+        try:
+            dist = notation.parse_distribution(text)
+        except notation.NotationError as exc:
+            raise ValueError(f"priors.{key}: {exc.message}. {exc.fix}".strip()) from exc
+        low, high = dist.support()
+        param = names[key]
+        if low < param.lower or high > param.upper:
+            raise ValueError(
+                f"priors.{key}: {dist} puts mass outside {key}'s range "
+                f"({param.lower:g}, {param.upper:g}); use e.g. {param.default_prior}"
+            )
+
+
+class DataConfig(Section):
+    """Where the data is and how its rows are laid out."""
+
+    path: str = Field(description="CSV (or Parquet) file, relative to this config file.")
+    date_column: str = Field("date", description="Column holding the period start dates.")
+    group_column: str | None = Field(
+        None, description="Column naming the group (market, region) of each row, for panels."
+    )
+    frequency: Frequency = Field("weekly", description="Spacing of the dates.")
+    holdout: int = Field(
+        0, ge=0, description="Periods at the end (per group) kept out of the fit and scored."
+    )
+
+
+class AdstockConfig(Section):
+    """Carry-over of a channel's effect into later periods."""
+
+    type: AdstockType = Field("geometric", description="Adstock form.")
+    l_max: int = Field(
+        8, ge=1, le=104, description="Longest lag, in periods, that carries effect."
+    )
+    priors: dict[str, str] = Field(
+        default_factory=dict,
+        description="Priors of the form's parameters, e.g. {decay: beta(1, 3)}.",
+    )
+
+    @model_validator(mode="after")
+    def _priors_fit_the_form(self) -> AdstockConfig:
+        _check_priors(self.priors, transforms.ADSTOCKS[self.type].params, f"adstock {self.type}")
+        return self
+
+
+class SaturationConfig(Section):
+    """Diminishing returns of a channel."""
+
+    type: SaturationType = Field("hill", description="Saturation form.")
+    priors: dict[str, str] = Field(
+        default_factory=dict,
+        description="Priors of the form's parameters, e.g. {half_saturation: gamma(3, 3)}.",
+    )
+
+    @model_validator(mode="after")
+    def _priors_fit_the_form(self) -> SaturationConfig:
+        params = transforms.SATURATIONS[self.type].params
+        _check_priors(self.priors, params, f"saturation {self.type}")
+        return self
+
+
+def _name_shorthand(value: Any) -> Any:
+    """Lets a list entry be just a column name."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class MediaChannel(Section):
+    """A media channel: its column, transforms and sign."""
+
+    name: str = Field(description="Data column of the channel's spend or exposure.")
+    spend_column: str | None = Field(
+        None,
+        description="Column of the channel's spend when `name` is exposure (impressions, GRPs); "
+        "used for ROI and budgets. Defaults to `name` itself.",
+    )
+    adstock: AdstockConfig = Field(default_factory=AdstockConfig, description="Carry-over.")
+    saturation: SaturationConfig = Field(
+        default_factory=SaturationConfig, description="Diminishing returns."
+    )
+    sign: Literal["positive", "any"] = Field(
+        "positive", description="positive: the effect cannot be negative (the usual MMM prior)."
+    )
+    scope: Literal["group", "national"] = Field(
+        "group",
+        description="Hierarchical models: national media have the same series in every group, "
+        "so their group-varying effects are not identified by geographic variation.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+class ControlConfig(Section):
+    """A control variable (price, promotion, weather, ...)."""
+
+    name: str = Field(description="Data column of the control.")
+    sign: Literal["any", "positive", "negative"] = Field(
+        "any", description="Restricts the sign of the control's effect."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+class TrendConfig(Section):
+    """The long-run level of the KPI."""
+
+    type: Literal["none", "linear", "piecewise", "spline"] = Field(
+        "linear", description="Trend form."
+    )
+    changepoints: list[dt.date] = Field(
+        default_factory=list, description="piecewise: dates where the slope may change."
+    )
+    n_changepoints: int | None = Field(
+        None, ge=1, le=20, description="piecewise: evenly spaced changepoints when no dates given."
+    )
+    knots: int = Field(4, ge=1, le=20, description="spline: number of interior knots.")
+
+    @model_validator(mode="after")
+    def _fields_match_type(self) -> TrendConfig:
+        if self.type == "piecewise" and not self.changepoints and self.n_changepoints is None:
+            raise ValueError("a piecewise trend needs `changepoints` (dates) or `n_changepoints`")
+        if self.type != "piecewise" and (self.changepoints or self.n_changepoints):
+            raise ValueError(
+                f"`changepoints` and `n_changepoints` apply to type piecewise, not {self.type}"
+            )
+        return self
+
+
+class SeasonalityConfig(Section):
+    """One Fourier seasonality: sines and cosines of a period."""
+
+    period: float | None = Field(
+        None,
+        gt=1,
+        description="Period in rows (e.g. 52.18 for yearly weekly data); "
+        "default: one year at the data frequency.",
+    )
+    order: int = Field(2, ge=1, le=20, description="Number of sine/cosine pairs.")
+
+
+class HierarchicalConfig(Section):
+    """Settings of the hierarchical (panel) class."""
+
+    varying: list[str] = Field(
+        default_factory=list,
+        description="Terms whose effects vary by group (when no formula gives `(terms | group)`).",
+    )
+    varying_intercept: bool = Field(True, description="Give each group its own baseline.")
+    parameterisation: Literal["auto", "centred", "non_centred"] = Field(
+        "auto",
+        description="auto: centred when groups have at least `centred_min_rows` rows, "
+        "otherwise non-centred.",
+    )
+    centred_min_rows: int = Field(
+        150, ge=1, description="Rows per group from which `auto` picks the centred form."
+    )
+    cre: list[str] = Field(
+        default_factory=list,
+        description="Correlated random effects (Mundlak): add the group means of these "
+        "time-varying regressors as fixed effects.",
+    )
+    budget_effects: Literal["population", "sum_groups"] = Field(
+        "population",
+        description="Budget optimisation on population-level effects or on the sum over groups.",
+    )
+
+
+class PoolingConfig(Section):
+    """Settings of the pooled class: labels of media terms along dimensions."""
+
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Per media term, its label on each dimension, e.g. "
+        "{search_brand: {channel: search}}; coefficients sharing a label are pooled.",
+    )
+
+
+class ModelConfig(Section):
+    """The model: class, KPI, terms and their forms."""
+
+    model_class: ModelClass = Field("blm", alias="class", description="Model class.")
+    kpi: str | None = Field(None, description="KPI column (taken from the formula when given).")
+    response: Literal["identity", "log"] = Field(
+        "identity", description="Model the KPI (identity) or its log (multiplicative effects)."
+    )
+    formula: str | None = Field(
+        None,
+        description="lm()-style formula, e.g. 'revenue ~ tv + search + price + trend + season'; "
+        "`log(kpi) ~` for the log scale, `(terms | group)` for group-varying terms.",
+    )
+    media: list[MediaChannel] = Field(default_factory=list, description="Media channels.")
+    controls: list[ControlConfig] = Field(default_factory=list, description="Control variables.")
+    trend: TrendConfig = Field(default_factory=TrendConfig, description="Trend component.")
+    seasonality: list[SeasonalityConfig] | None = Field(
+        None,
+        description="Fourier seasonalities. Default: yearly of order 2 (with a formula, only "
+        "when the formula names `season`).",
+    )
+    standardise: bool = Field(
+        True, description="Fit on standardised data; results are always on the original scale."
+    )
+    hierarchical: HierarchicalConfig = Field(
+        default_factory=HierarchicalConfig, description="Hierarchical class settings."
+    )
+    pooling: PoolingConfig = Field(
+        default_factory=PoolingConfig, description="Pooled class settings."
+    )
+
+    @model_validator(mode="after")
+    def _kpi_given(self) -> ModelConfig:
+        if self.formula is None and self.kpi is None:
+            raise ValueError("give the KPI column in `kpi`, or a `formula` such as 'kpi ~ tv'")
+        if self.formula is None and not self.media:
+            raise ValueError("list at least one channel under `media`, or give a `formula`")
+        names = [m.name for m in self.media] + [c.name for c in self.controls]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"terms listed twice in media/controls: {', '.join(duplicates)}")
+        return self
+
+
+class WarnFail(Section):
+    """A pair of thresholds: beyond `warn` a check warns, beyond `fail` it fails."""
+
+    warn: float = Field(description="Threshold for a warning.")
+    fail: float | None = Field(None, description="Threshold for a failure (none: never fails).")
+
+
+def _pair(warn: float, fail: float | None, description: str) -> Any:
+    return Field(default_factory=lambda: WarnFail(warn=warn, fail=fail), description=description)
+
+
+class Thresholds(Section):
+    """Limits of the diagnostics gates (all overridable)."""
+
+    rhat: WarnFail = _pair(1.01, 1.05, "Largest rank-normalised split R-hat (above is worse).")
+    ess_bulk: WarnFail = _pair(400, 100, "Smallest bulk effective sample size (below is worse).")
+    ess_tail: WarnFail = _pair(400, 100, "Smallest tail effective sample size (below is worse).")
+    divergences: WarnFail = _pair(0, 0.01, "Share of divergent transitions (above is worse).")
+    treedepth: WarnFail = _pair(0.01, 0.1, "Share of transitions at max tree depth.")
+    ebfmi: WarnFail = _pair(0.3, 0.2, "Smallest E-BFMI of a chain (below is worse).")
+    boundary: WarnFail = _pair(0.05, 0.25, "Largest share of draws pressed against a hard bound.")
+    pareto_k: WarnFail = _pair(0.0, 0.1, "Share of observations with Pareto k above 0.7.")
+    residual_acf: WarnFail = _pair(0.3, 0.5, "Absolute lag-1 autocorrelation of residuals.")
+    r2: WarnFail = _pair(0.8, 0.5, "In-sample R² of the posterior mean fit (below is worse).")
+    holdout_mape: WarnFail = _pair(0.1, 0.25, "Mean absolute percentage error on holdout rows.")
+    prior_contraction: WarnFail = _pair(
+        0.1, None, "Smallest posterior contraction of a media coefficient (below: prior-driven)."
+    )
+    map_agreement: WarnFail = _pair(
+        0.5, 0.2, "Share of MAP starts that reach the best optimum (below is worse)."
+    )
+
+
+class DiagnosticsConfig(Section):
+    """What the diagnostics gates do with their findings."""
+
+    policy: Policy = Field(
+        "explore",
+        description="explore: record only; publish: a failed gate fails the run; "
+        "strict: a warning fails it too.",
+    )
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="Gate limits.")
+
+
+class Switch(Section):
+    """An on/off stage; `true`/`false` may be written instead of the mapping."""
+
+    enabled: bool = Field(True, description="Run this stage.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
+class ChannelBudget(Section):
+    """Bounds of one channel in a budget scenario."""
+
+    min: float | None = Field(None, ge=0, description="Lowest spend over the horizon.")
+    max: float | None = Field(None, ge=0, description="Highest spend over the horizon.")
+    change: float | None = Field(
+        None, ge=0, description="Allowed relative change from current spend, e.g. 0.3 for ±30%."
+    )
+    locked: bool = Field(False, description="Keep the channel at its current spend.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ChannelBudget:
+        if self.change is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give either `change` (relative) or `min`/`max` (absolute), not both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        return self
+
+
+class BudgetConfig(Section):
+    """A budget scenario to optimise over the planning horizon."""
+
+    enabled: bool = Field(True, description="Run the budget optimisation stage.")
+    horizon: int = Field(13, ge=1, le=104, description="Planning horizon in periods.")
+    total: float | None = Field(
+        None,
+        gt=0,
+        description="Total spend over the horizon; default: the spend of the last "
+        "`horizon` periods.",
+    )
+    channels: dict[str, ChannelBudget] = Field(
+        default_factory=dict,
+        description="Per-channel bounds; unnamed channels use `default_change`.",
+    )
+    default_change: float = Field(
+        0.5, ge=0, description="Relative change allowed for channels without bounds."
+    )
+    objective: Literal["kpi", "profit"] = Field(
+        "kpi", description="kpi: expected KPI uplift; profit: margin × KPI − spend."
+    )
+    margin: float | None = Field(None, gt=0, description="Profit per KPI unit (objective profit).")
+    risk: Literal["mean", "quantile", "mean_minus_sd"] = Field(
+        "mean", description="Optimise the posterior mean, a lower quantile, or mean − λ·sd."
+    )
+    risk_quantile: float = Field(0.1, gt=0, lt=0.5, description="Quantile for risk: quantile.")
+    risk_lambda: float = Field(1.0, gt=0, description="λ for risk: mean_minus_sd.")
+
+    @model_validator(mode="after")
+    def _margin_for_profit(self) -> BudgetConfig:
+        if self.objective == "profit" and self.margin is None:
+            raise ValueError("objective profit needs `margin` (profit per KPI unit)")
+        return self
+
+
+class CvConfig(Section):
+    """Time-series cross-validation with expanding windows."""
+
+    enabled: bool = Field(True, description="Run cross-validation in model selection.")
+    initial: int = Field(description="Training periods of the first fold.")
+    horizon: int = Field(13, ge=1, description="Periods scored after each training window.")
+    step: int = Field(13, ge=1, description="Periods the window grows between folds.")
+    max_folds: int | None = Field(None, ge=1, description="Use at most this many (latest) folds.")
+    method: FitMethod | None = Field(
+        None, description="Fit method for the folds (default: the run's `fit.method`)."
+    )
+
+
+class FitConfig(Section):
+    """How the posterior is computed."""
+
+    method: FitMethod = Field(
+        "mcmc",
+        description="mcmc: NUTS; map: posterior mode from several starts; laplace: normal "
+        "approximation at the mode; pathfinder: variational paths.",
+    )
+    chains: int = Field(4, ge=1, le=64, description="MCMC chains.")
+    warmup: int = Field(1000, ge=10, description="Warmup iterations per chain.")
+    samples: int = Field(1000, ge=10, description="Kept iterations per chain.")
+    thin: int = Field(1, ge=1, description="Keep every n-th iteration.")
+    adapt_delta: float = Field(0.9, gt=0, lt=1, description="Target acceptance rate of NUTS.")
+    max_treedepth: int = Field(10, ge=1, le=15, description="Largest NUTS tree depth.")
+    parallel_chains: int | None = Field(
+        None, ge=1, description="Chains run at once (default: one per core)."
+    )
+    threads_per_chain: int = Field(1, ge=1, description="Threads per chain.")
+    map_starts: int = Field(10, ge=1, le=200, description="Random starts for map and laplace.")
+    draws: int = Field(4000, ge=100, description="Draws for laplace and pathfinder.")
+    init_radius: float = Field(
+        1.0, gt=0, description="Random inits in (−r, r) on the unconstrained scale."
+    )
+    force_recompile: bool = Field(False, description="Rebuild the Stan program even if cached.")
+
+
+class RunConfig(Section):
+    """A whole run: data, model, priors, fit, diagnostics and decisions."""
+
+    name: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        description="Run name; results go to <output_dir>/<timestamp>_<name>/."
+    )
+    description: str = Field("", description="Free text kept with the run.")
+    seed: int = Field(20240101, ge=0, lt=2**31, description="Seed of every random step.")
+    output_dir: str = Field("results", description="Folder for run folders (relative to cwd).")
+    data: DataConfig = Field(description="The data file.")
+    model: ModelConfig = Field(description="The model.")
+    priors: list[str] = Field(
+        default_factory=list,
+        description="Priors in compact notation, e.g. 'tv ~ normal(0, 1)' or "
+        "'tv.decay ~ beta(2, 2)'; on the standardised scale when model.standardise is on.",
+    )
+    boundaries: list[str] = Field(
+        default_factory=list, description="Hard bounds on coefficients, e.g. 'price < 0'."
+    )
+    fit: FitConfig = Field(default_factory=FitConfig, description="Fitting.")
+    diagnostics: DiagnosticsConfig = Field(
+        default_factory=DiagnosticsConfig, description="Diagnostics gates."
+    )
+    loo: Switch = Field(default_factory=Switch, description="PSIS-LOO model selection.")
+    decomposition: Switch = Field(default_factory=Switch, description="KPI decomposition and ROI.")
+    budget: BudgetConfig | None = Field(None, description="Budget optimisation scenario.")
+    cv: CvConfig | None = Field(None, description="Time-series cross-validation.")
+
+    @field_validator("priors", "boundaries", mode="before")
+    @classmethod
+    def _one_line_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value

@@ -1,0 +1,611 @@
+"""From a config to a model specification.
+
+A formula or the structured lists, the compact priors and boundaries and the
+defaults all meet here and become one ``ModelSpec``: every term with its
+role, prior and bounds, every transform parameter with its prior.  Problems
+are collected (not raised one by one) so `mmm validate` can report them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mmm_runner.config import formula as fml
+from mmm_runner.config import notation
+from mmm_runner.config.loader import LoadedConfig, Loc, format_loc
+from mmm_runner.config.models import (
+    YEAR,
+    ControlConfig,
+    HierarchicalConfig,
+    MediaChannel,
+    RunConfig,
+    TrendConfig,
+)
+from mmm_runner.config.notation import INF, Distribution
+from mmm_runner.errors import Problem
+from mmm_runner.model import transforms
+
+Stage = Literal["adstock", "saturation"]
+
+# Default priors on the standardised scale (documented in docs/config.md).
+DEFAULT_PRIORS = {
+    "intercept": "normal(0, 1)",
+    "sigma": "half_normal(1)",
+    "media": "normal(0, 2)",
+    "control": "normal(0, 1)",
+    "trend": "normal(0, 1)",
+    "season": "normal(0, 1)",
+    "group_sd": "half_normal(0.5)",
+}
+
+
+def default(role: str) -> Distribution:
+    return notation.parse_distribution(DEFAULT_PRIORS[role])
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """A linear coefficient: its prior and hard bounds (on the modelling scale)."""
+
+    name: str
+    role: Literal["media", "control", "trend", "season", "intercept", "cre"]
+    prior: Distribution
+    lower: float = -INF
+    upper: float = INF
+    source: str = "default"  # where the prior came from, e.g. "priors[2]"
+
+
+@dataclass(frozen=True)
+class TransformParam:
+    """A parameter of a channel's adstock or saturation."""
+
+    channel: str
+    stage: Stage
+    name: str
+    prior: Distribution
+    lower: float
+    upper: float
+    source: str = "default"
+
+    @property
+    def label(self) -> str:
+        return f"{self.channel}.{self.stage}.{self.name}"
+
+
+@dataclass(frozen=True)
+class MediaTerm:
+    """A media channel as the model uses it."""
+
+    name: str
+    spend_column: str
+    adstock: str
+    l_max: int
+    saturation: str
+    scope: Literal["group", "national"] = "group"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the data layer and the Stan programs need about the model."""
+
+    model_class: str
+    kpi: str
+    log_response: bool
+    standardise: bool
+    media: tuple[MediaTerm, ...]
+    controls: tuple[str, ...]
+    trend: TrendConfig | None
+    seasonality: tuple[tuple[float, int], ...]  # (period, order)
+    coefficients: dict[str, Coefficient]  # media, controls, "trend", "season"
+    transform_params: tuple[TransformParam, ...]
+    intercept: Coefficient
+    sigma_prior: Distribution
+    group: str | None = None
+    varying: tuple[str, ...] = ()
+    varying_intercept: bool = False
+    group_sd_prior: Distribution = field(default_factory=lambda: default("group_sd"))
+    cre: tuple[str, ...] = ()
+    pooling: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def media_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.media)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Data columns the model reads (KPI, media, spend, controls)."""
+        names = [self.kpi, *self.media_names, *(m.spend_column for m in self.media)]
+        return tuple(dict.fromkeys([*names, *self.controls]))
+
+    def n_parameters(self, n_groups: int = 1) -> int:
+        """Free parameters of the model (what the data must outnumber)."""
+        season = sum(2 * order for _, order in self.seasonality)
+        trend_cols = trend_columns(self.trend)
+        base = 2 + len(self.media) + len(self.controls) + trend_cols + season
+        base += len(self.transform_params) + len(self.cre)
+        if self.group is not None and n_groups > 1:
+            varying = len(self.varying) + int(self.varying_intercept)
+            base += varying * (n_groups + 1)
+        return base
+
+
+def trend_columns(trend: TrendConfig | None) -> int:
+    """Number of design columns of a trend."""
+    if trend is None or trend.type == "none":
+        return 0
+    if trend.type == "linear":
+        return 1
+    if trend.type == "piecewise":
+        return 1 + (len(trend.changepoints) or trend.n_changepoints or 0)
+    return trend.knots + 3  # cubic B-spline basis without the constant
+
+
+class _Collector:
+    """Problems with their YAML lines."""
+
+    def __init__(self, loaded: LoadedConfig | None) -> None:
+        self.loaded = loaded
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        loc: Loc,
+        message: str,
+        fix: str = "",
+        value: str | None = None,
+        severity: Literal["error", "warning"] = "error",
+    ) -> None:
+        line = self.loaded.line(loc) if self.loaded else None
+        self.problems.append(Problem(format_loc(loc), message, fix, value, severity, line))
+
+
+def resolve(
+    config: RunConfig, loaded: LoadedConfig | None = None
+) -> tuple[ModelSpec | None, list[Problem]]:
+    """The model specification of a config, and every problem found on the way."""
+    out = _Collector(loaded)
+    model = config.model
+    terms = _terms(config, out)
+    if terms is None:
+        return None, out.problems
+    kpi, log_response, media, controls, trend, season_on, varying, v_intercept, group = terms
+    if model.response == "log" and model.formula and not log_response:
+        out.add(
+            ("model", "response"),
+            "model.response is log but model.formula's left side is not log(...)",
+            "write the formula as log(kpi) ~ ..., or drop model.response",
+        )
+    log_response = log_response or model.response == "log"
+    _class_rules(config, out, group, varying)
+    seasonality = _seasonality(config, season_on)
+    coefficients, transform_params, intercept, sigma, group_sd = _priors(
+        config, out, media, controls, trend, seasonality
+    )
+    _boundaries(config, out, coefficients)
+    _check_support(out, coefficients)
+    spec = ModelSpec(
+        model_class=model.model_class,
+        kpi=kpi,
+        log_response=log_response,
+        standardise=model.standardise,
+        media=tuple(
+            MediaTerm(
+                m.name,
+                m.spend_column or m.name,
+                m.adstock.type,
+                m.adstock.l_max if m.adstock.type != "none" else 1,
+                m.saturation.type,
+                m.scope,
+            )
+            for m in media
+        ),
+        controls=tuple(c.name for c in controls),
+        trend=trend,
+        seasonality=seasonality,
+        coefficients=coefficients,
+        transform_params=tuple(transform_params),
+        intercept=intercept,
+        sigma_prior=sigma,
+        group=config.data.group_column,
+        varying=varying,
+        varying_intercept=v_intercept,
+        group_sd_prior=group_sd,
+        cre=tuple(model.hierarchical.cre),
+        pooling=model.pooling.labels,
+    )
+    _budget_channels(config, out, spec)
+    return spec, out.problems
+
+
+_Terms = tuple[
+    str,
+    bool,
+    list[MediaChannel],
+    list[ControlConfig],
+    TrendConfig | None,
+    bool,
+    tuple[str, ...],
+    bool,
+    str | None,
+]
+
+
+def _terms(config: RunConfig, out: _Collector) -> _Terms | None:
+    model = config.model
+    if model.formula is None:
+        h = model.hierarchical
+        trend = model.trend if model.trend.type != "none" else None
+        season_on = model.seasonality is None or bool(model.seasonality)
+        assert model.kpi is not None  # guaranteed by ModelConfig
+        group = config.data.group_column
+        return (
+            model.kpi,
+            False,
+            list(model.media),
+            list(model.controls),
+            trend,
+            season_on,
+            tuple(h.varying),
+            h.varying_intercept and group is not None,
+            group,
+        )
+    try:
+        parsed = fml.parse_formula(model.formula)
+    except fml.FormulaError as exc:
+        pointer = " " * exc.column + "^"
+        out.add(
+            ("model", "formula"), f"{exc.message}\n      {model.formula}\n      {pointer}", exc.fix
+        )
+        return None
+    if model.kpi is not None and model.kpi != parsed.response:
+        out.add(
+            ("model", "kpi"),
+            f"model.kpi is '{model.kpi}' but model.formula models '{parsed.response}'",
+            "drop model.kpi (the formula names the KPI)",
+        )
+    media_cfg = {m.name: m for m in model.media}
+    control_cfg = {c.name: c for c in model.controls}
+    media, controls = [], []
+    for term in parsed.terms:
+        if term in fml.RESERVED:
+            continue
+        if term in media_cfg:
+            media.append(media_cfg[term])
+        else:
+            controls.append(control_cfg.get(term, ControlConfig(name=term)))
+    in_formula = set(parsed.terms) | set(parsed.varying)
+    for i, m in enumerate(model.media):
+        if m.name not in in_formula:
+            out.add(
+                ("model", "media", i, "name"),
+                f"channel '{m.name}' is configured but not in model.formula",
+                f"add '+ {m.name}' to the formula or remove the entry",
+            )
+    for i, c in enumerate(model.controls):
+        if c.name not in in_formula:
+            out.add(
+                ("model", "controls", i, "name"),
+                f"control '{c.name}' is configured but not in model.formula",
+                f"add '+ {c.name}' to the formula or remove it",
+            )
+    trend = None
+    if fml.TREND in parsed.terms:
+        if model.trend.type == "none":
+            out.add(
+                ("model", "trend", "type"),
+                "model.formula has `trend` but model.trend.type is none",
+                "set model.trend.type (linear, piecewise, spline) or drop `trend`",
+            )
+        else:
+            trend = model.trend
+    season_on = fml.SEASON in parsed.terms
+    if not season_on and model.seasonality:
+        out.add(
+            ("model", "seasonality"),
+            "model.seasonality is set but model.formula has no `season` term",
+            "add '+ season' to the formula or remove model.seasonality",
+        )
+    group = parsed.group
+    if group is not None and config.data.group_column != group:
+        out.add(
+            ("data", "group_column"),
+            f"model.formula varies terms by '{group}' but "
+            f"data.group_column is {config.data.group_column!r}",
+            f"set data.group_column: {group}",
+        )
+    for name in parsed.varying:
+        if name not in {m.name for m in media} | {c.name for c in controls}:
+            out.add(
+                ("model", "formula"),
+                f"'{name}' varies by group but is not a population-level term",
+                f"add '+ {name}' outside the parentheses too",
+            )
+    return (
+        parsed.response,
+        parsed.log_response,
+        media,
+        controls,
+        trend,
+        season_on,
+        parsed.varying,
+        parsed.varying_intercept,
+        group,
+    )
+
+
+def _class_rules(
+    config: RunConfig, out: _Collector, group: str | None, varying: tuple[str, ...]
+) -> None:
+    model = config.model
+    group_column = config.data.group_column
+    if model.model_class == "hierarchical" and group_column is None:
+        out.add(
+            ("data", "group_column"),
+            "a hierarchical model needs the column naming each row's group",
+            "set data.group_column (e.g. market)",
+        )
+    if model.model_class != "hierarchical":
+        if group_column is not None:
+            out.add(
+                ("data", "group_column"),
+                f"model.class {model.model_class} fits one series, but data.group_column is set",
+                "use model.class: hierarchical for panels, or remove data.group_column",
+            )
+        if varying:
+            out.add(
+                ("model", "formula" if model.formula else "hierarchical"),
+                f"group-varying terms need model.class hierarchical, not {model.model_class}",
+                "set model.class: hierarchical",
+            )
+        if model.hierarchical != HierarchicalConfig():
+            out.add(
+                ("model", "hierarchical"),
+                "model.hierarchical applies only to model.class hierarchical",
+                "remove it or change model.class",
+            )
+    if model.model_class != "pooled" and model.pooling.labels:
+        out.add(
+            ("model", "pooling"),
+            "model.pooling applies only to model.class pooled",
+            "remove it or set model.class: pooled",
+        )
+    if model.model_class == "pooled" and not model.pooling.labels:
+        out.add(
+            ("model", "pooling", "labels"),
+            "a pooled model needs labels for its media terms",
+            "add e.g. pooling: {labels: {search_brand: {channel: search}}}",
+        )
+    media = {m.name for m in model.media}
+    for term in model.pooling.labels:
+        if term not in media:
+            out.add(
+                ("model", "pooling", "labels", term),
+                f"'{term}' is not a media channel",
+                _did_you_mean(term, media),
+            )
+
+
+def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
+    if not on:
+        return ()
+    items = config.model.seasonality or []
+    year = YEAR[config.data.frequency]
+    if not items:
+        return ((year, 2),)
+    return tuple((s.period or year, s.order) for s in items)
+
+
+def _did_you_mean(name: str, options: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.5)
+    known = ", ".join(sorted(options))
+    return f"did you mean '{close[0]}'?" if close else f"known names: {known}"
+
+
+def _priors(
+    config: RunConfig,
+    out: _Collector,
+    media: list[MediaChannel],
+    controls: list[ControlConfig],
+    trend: TrendConfig | None,
+    seasonality: tuple[tuple[float, int], ...],
+) -> tuple[dict[str, Coefficient], list[TransformParam], Coefficient, Distribution, Distribution]:
+    given: dict[str, tuple[Distribution, str, Loc]] = {}
+    for i, line in enumerate(config.priors):
+        try:
+            statement = notation.parse_prior(line)
+        except notation.NotationError as exc:
+            out.add(("priors", i), exc.message, exc.fix, repr(line))
+            continue
+        if statement.target in given:
+            out.add(
+                ("priors", i),
+                f"'{statement.target}' already has a prior ({given[statement.target][1]})",
+                "keep one prior per term",
+            )
+            continue
+        given[statement.target] = (statement.distribution, f"priors[{i}]", ("priors", i))
+
+    used: set[str] = set()
+
+    def pick(name: str, role: str) -> tuple[Distribution, str]:
+        if name in given:
+            used.add(name)
+            return given[name][0], given[name][1]
+        return default(role), "default"
+
+    coefficients: dict[str, Coefficient] = {}
+    for m in media:
+        prior, source = pick(m.name, "media")
+        lower = 0.0 if m.sign == "positive" else -INF
+        coefficients[m.name] = Coefficient(m.name, "media", prior, lower, INF, source)
+    for c in controls:
+        prior, source = pick(c.name, "control")
+        lower, upper = {"any": (-INF, INF), "positive": (0.0, INF), "negative": (-INF, 0.0)}[
+            c.sign
+        ]
+        coefficients[c.name] = Coefficient(c.name, "control", prior, lower, upper, source)
+    if trend is not None:
+        prior, source = pick("trend", "trend")
+        coefficients["trend"] = Coefficient("trend", "trend", prior, source=source)
+    if seasonality:
+        prior, source = pick("season", "season")
+        coefficients["season"] = Coefficient("season", "season", prior, source=source)
+    for name in config.model.hierarchical.cre:
+        prior, source = pick(f"cre_mean_{name}", "control")
+        coefficients[f"cre_mean_{name}"] = Coefficient(
+            f"cre_mean_{name}", "cre", prior, source=source
+        )
+    intercept_prior, source = pick("intercept", "intercept")
+    intercept = Coefficient("intercept", "intercept", intercept_prior, source=source)
+    sigma, _ = pick("sigma", "sigma")
+    group_sd, _ = pick("group_sd", "group_sd")
+
+    params = _transform_params(media, given, used, out)
+    for target, (_, _, loc) in given.items():
+        if target in used:
+            continue
+        known = [
+            *coefficients,
+            "intercept",
+            "sigma",
+            "group_sd",
+            *(f"{p.channel}.{p.name}" for p in params),
+        ]
+        out.add(
+            loc,
+            f"'{target}' is not a term or parameter of this model",
+            _did_you_mean(target, known),
+        )
+    if sigma.support()[0] < 0:
+        out.add(
+            given["sigma"][2],
+            f"sigma is positive, but {sigma} allows negative values",
+            "use e.g. half_normal(1) or exponential(1)",
+        )
+    return coefficients, params, intercept, sigma, group_sd
+
+
+def _check_support(out: _Collector, coefficients: dict[str, Coefficient]) -> None:
+    """A coefficient's prior must have density wherever its bounds let it go."""
+    for name, coef in coefficients.items():
+        if not coef.source.startswith("priors["):
+            continue
+        low, high = coef.prior.support()
+        if low > coef.lower or high < coef.upper:
+            loc: Loc = ("priors", int(coef.source[7:-1]))
+            out.add(
+                loc,
+                f"{coef.prior} is only defined on {_interval(low, high)} but "
+                f"'{name}' may take values in {_interval(coef.lower, coef.upper)}",
+                f"add a boundary such as '{name} > 0', or use a prior defined on the "
+                "whole range (e.g. normal)",
+            )
+
+
+def _transform_params(
+    media: list[MediaChannel],
+    given: dict[str, tuple[Distribution, str, Loc]],
+    used: set[str],
+    out: _Collector,
+) -> list[TransformParam]:
+    params: list[TransformParam] = []
+    for i, m in enumerate(media):
+        stages: tuple[tuple[Stage, str, dict[str, str]], ...] = (
+            ("adstock", m.adstock.type, m.adstock.priors),
+            ("saturation", m.saturation.type, m.saturation.priors),
+        )
+        for stage, form_name, inline in stages:
+            form = transforms.component(stage, form_name)
+            for p in form.params:
+                names = (f"{m.name}.{stage}.{p.name}", f"{m.name}.{p.name}")
+                listed = [n for n in names if n in given]
+                if p.name in inline and listed:
+                    out.add(
+                        given[listed[0]][2],
+                        f"{listed[0]} is also set in model.media[{i}].{stage}.priors",
+                        "keep one of the two",
+                    )
+                if p.name in inline:
+                    dist, source = (
+                        notation.parse_distribution(inline[p.name]),
+                        (f"model.media[{i}].{stage}.priors.{p.name}"),
+                    )
+                elif listed:
+                    used.update(listed)
+                    dist, source = given[listed[0]][0], given[listed[0]][1]
+                    low, high = dist.support()
+                    if low < p.lower or high > p.upper:
+                        out.add(
+                            given[listed[0]][2],
+                            f"{dist} puts mass outside "
+                            f"{p.name}'s range ({p.lower:g}, {p.upper:g})",
+                            f"use e.g. {p.default_prior}",
+                        )
+                else:
+                    dist, source = notation.parse_distribution(p.default_prior), "default"
+                params.append(
+                    TransformParam(m.name, stage, p.name, dist, p.lower, p.upper, source)
+                )
+    return params
+
+
+def _boundaries(config: RunConfig, out: _Collector, coefficients: dict[str, Coefficient]) -> None:
+    seen: set[str] = set()
+    bounded = {n for n, c in coefficients.items() if c.role in ("media", "control", "cre")}
+    for i, line in enumerate(config.boundaries):
+        try:
+            bound = notation.parse_boundary(line)
+        except notation.NotationError as exc:
+            out.add(("boundaries", i), exc.message, exc.fix, repr(line))
+            continue
+        if bound.target not in bounded:
+            out.add(
+                ("boundaries", i),
+                f"'{bound.target}' is not a media or control term",
+                _did_you_mean(bound.target, bounded),
+            )
+            continue
+        if bound.target in seen:
+            out.add(
+                ("boundaries", i),
+                f"'{bound.target}' already has a boundary",
+                "write both limits on one line, e.g. 0 < x < 5",
+            )
+            continue
+        seen.add(bound.target)
+        coef = coefficients[bound.target]
+        lower, upper = max(coef.lower, bound.lower), min(coef.upper, bound.upper)
+        if not lower < upper:
+            out.add(
+                ("boundaries", i),
+                f"'{line}' leaves no room next to the term's sign "
+                f"setting ({_interval(coef.lower, coef.upper)})",
+                "change the boundary or the term's sign in model.media/model.controls",
+            )
+            continue
+        coefficients[bound.target] = Coefficient(
+            coef.name, coef.role, coef.prior, lower, upper, coef.source
+        )
+
+
+def _interval(lower: float, upper: float) -> str:
+    def show(v: float) -> str:
+        return "inf" if math.isinf(v) and v > 0 else "-inf" if math.isinf(v) else f"{v:g}"
+
+    return f"({show(lower)}, {show(upper)})"
+
+
+def _budget_channels(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
+    if config.budget is None:
+        return
+    media = set(spec.media_names)
+    for name in config.budget.channels:
+        if name not in media:
+            out.add(
+                ("budget", "channels", name),
+                f"'{name}' is not a media channel of the model",
+                _did_you_mean(name, media),
+            )
