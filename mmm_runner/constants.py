@@ -26,7 +26,59 @@ EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
     errors.RunInterruptedError: EXIT_INTERRUPTED,
 }
 
+
+def exit_code(error: errors.MMMError) -> int:
+    """The exit code of an error (the CLI's one mapping)."""
+    for kind, code in EXIT_CODES.items():
+        if isinstance(error, kind):
+            return code
+    return EXIT_FAILURE
+
+
 # Environment variables the package reads.
 ENV_CACHE_DIR: Final = "MMM_CACHE_DIR"
 ENV_CMDSTAN: Final = "CMDSTAN"
 ENV_NO_PCH: Final = "MMM_NO_PCH"
+
+# The pipeline's stages, in run order; folder numbers come from the position
+# (00_run_metadata, 10_pre_run, ...).
+STAGES: Final = (
+    "run_metadata",
+    "pre_run",
+    "model_fit",
+    "post_run",
+    "diagnostics",
+    "model_selection",
+    "optimisation",
+    "forecast",
+)
+
+
+def stage_folder(stage: str) -> str:
+    """The numbered folder of a stage, e.g. 20_model_fit."""
+    return f"{10 * STAGES.index(stage):02d}_{stage}"
+
+
+# Files every run folder carries (the artefact contract, docs/artefacts.md).
+MANIFEST: Final = "manifest.json"
+STATUS: Final = "status.json"
+RUN_LOG: Final = "run.log"
+CONFIG_AS_GIVEN: Final = "config_as_given.yaml"
+CONFIG_RESOLVED: Final = "config_resolved.yaml"
+POSTERIOR: Final = "posterior.nc"
+POSTERIOR_SUMMARY: Final = "posterior_summary.csv"
+FIT_METRICS: Final = "fit_metrics.csv"
+FITTED_VALUES: Final = "fitted_values.csv"
+DECOMP_ROWS: Final = "decomp_timeseries.csv"
+DECOMP_TOTALS: Final = "decomp_totals.csv"
+ROI: Final = "roi.csv"
+GATES: Final = "gates.csv"
+LOO_SUMMARY: Final = "loo_summary.csv"
+PARETO_K: Final = "pareto_k.csv"
+FORECAST: Final = "forecast.csv"
+
+# Dimension names of the posterior (ArviZ coordinates).
+DIM_COEF: Final = "coef"
+DIM_TRANSFORM: Final = "transform_param"
+DIM_TIME: Final = "time"
+DIM_OBS: Final = "obs"

@@ -49,6 +49,7 @@ class MMMError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.run_dir: str | None = None  # set when the failure happened inside a run folder
 
 
 class ConfigError(MMMError):

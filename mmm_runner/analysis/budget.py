@@ -1,10 +1,38 @@
-"""Budget scenarios: channel bounds now, the optimiser on the posterior later."""
+"""Budget scenarios: where should the next budget go?
+
+A plan gives each channel a total spend over the horizon, spread over the
+periods like its spend of the last ``horizon`` periods (flat when it had
+none).  Its value is the KPI it adds, per posterior draw: the channel's
+adstock carries history into the horizon and the plan beyond it, so the
+uplift of a plan is its effect over the horizon and the carry-over tail,
+minus what history alone would give.  Because adstock is linear, each
+channel's adstocked series is ``history + budget × unit plan``, which makes
+exact evaluation cheap; the saturation is the model's own (NumPy twins).
+
+The optimiser seeds a Latin-hypercube search over the feasible set and
+refines the best candidates with SLSQP under the budget equality (for
+``kpi``) or inequality (for ``profit``, which may leave money unspent) and
+the channel bounds.  Results are reproducible with the run seed.
+"""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+from scipy.stats import qmc
 
 from mmm_runner.config.models import BudgetConfig
+from mmm_runner.model import transforms
+
+Array = npt.NDArray[np.float64]
+OPTIMISE_DRAWS = 1000  # draws the search uses; results are reported on all draws
 
 
 def channel_bounds(
@@ -30,3 +58,268 @@ def channel_bounds(
             )
             bounds[name] = (max(0.0, spend * (1 - change)), spend * (1 + change))
     return bounds
+
+
+@dataclass(frozen=True)
+class Channel:
+    """What the evaluator needs of one channel: its draws and its history."""
+
+    name: str
+    adstock: str
+    adstock_params: dict[str, Array]  # each (D,)
+    saturation: str
+    saturation_params: dict[str, Array]
+    l_max: int
+    effect: Array  # (D,) effect at full saturation, on the KPI (or log KPI) scale
+    scale: float  # media_scale
+    history: Array  # (G, n) scaled media before the horizon, per group
+    pattern: Array  # (G, H) share of the channel's plan in each group and period
+
+
+@dataclass(frozen=True)
+class Response:
+    """How the KPI responds to media over the horizon and its tail."""
+
+    channels: tuple[Channel, ...]
+    horizon: int
+    log_response: bool
+    base: Array | None  # (D, G, H + tail) non-media log-scale predictor (log models only)
+    noise: Array | None  # (D,) noise sd on the log scale (log models only)
+
+    @property
+    def tail(self) -> int:
+        return max(c.l_max for c in self.channels) - 1
+
+    def draws(self) -> int:
+        return len(self.channels[0].effect)
+
+    @cached_property
+    def history_parts(self) -> Array:
+        """Each channel's part with no new spend (history's carry-over): (M, D, G, P)."""
+        return np.stack([_part(c, 0.0, self.horizon, self.tail) for c in self.channels])
+
+    def subset(self, index: npt.NDArray[np.int64]) -> Response:
+        """The same response on a subset of draws (for a faster search)."""
+        channels = tuple(
+            Channel(
+                c.name,
+                c.adstock,
+                {k: v[index] for k, v in c.adstock_params.items()},
+                c.saturation,
+                {k: v[index] for k, v in c.saturation_params.items()},
+                c.l_max,
+                c.effect[index],
+                c.scale,
+                c.history,
+                c.pattern,
+            )
+            for c in self.channels
+        )
+        return Response(
+            channels,
+            self.horizon,
+            self.log_response,
+            None if self.base is None else self.base[index],
+            None if self.noise is None else self.noise[index],
+        )
+
+
+def _adstocked(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
+    """Adstocked scaled media over horizon + tail, per draw and group: (D, G, H + tail)."""
+    groups, n = channel.history.shape
+    periods = horizon + tail
+    plan = np.zeros((groups, n + periods))
+    plan[:, :n] = channel.history
+    plan[:, n : n + horizon] = budget / channel.scale * channel.pattern
+    weights = transforms.ADSTOCKS[channel.adstock].weights(channel.adstock_params, channel.l_max)
+    carried = transforms.apply_adstock(plan, weights)  # (D or 1, G, n + periods)
+    return carried[..., n:]
+
+
+def _part(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
+    """A channel's part of the (log-)KPI per draw, group and period: (D, G, P)."""
+    carried = _adstocked(channel, budget, horizon, tail)
+    draws = len(channel.effect)
+    carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
+    flat = carried.reshape(draws, -1)
+    saturated = (
+        transforms.SATURATIONS[channel.saturation]
+        .apply(flat, channel.saturation_params)
+        .reshape(carried.shape)
+    )
+    part: Array = channel.effect[:, None, None] * saturated
+    return part
+
+
+def channel_parts(response: Response, budgets: Array) -> Array:
+    """Each channel's part of the (log-)KPI per draw, group and period: (M, D, G, P)."""
+    return np.stack(
+        [
+            _part(c, float(b), response.horizon, response.tail)
+            for c, b in zip(response.channels, budgets, strict=True)
+        ]
+    )
+
+
+def channel_uplift(response: Response, m: int, budgets: Array) -> Array:
+    """Channel m's uplift per draw at a plan (cheap for identity responses: separable)."""
+    if response.log_response:
+        coupled: Array = uplift(response, budgets)[1][m]
+        return coupled
+    part = _part(response.channels[m], float(budgets[m]), response.horizon, response.tail)
+    gain: Array = (part - response.history_parts[m]).sum(axis=(1, 2))
+    return gain
+
+
+def uplift(response: Response, budgets: Array) -> tuple[Array, Array]:
+    """KPI a plan adds over history alone: per draw (D,) and per channel (M, D)."""
+    with_plan = channel_parts(response, budgets)
+    without = response.history_parts
+    if not response.log_response:
+        per_channel = (with_plan - without).sum(axis=(2, 3))
+        return per_channel.sum(axis=0), per_channel
+    assert response.base is not None
+    assert response.noise is not None
+    lift = 0.5 * response.noise[:, None, None] ** 2
+    base = response.base + without.sum(axis=0) + lift
+    total = np.exp(response.base + with_plan.sum(axis=0) + lift) - np.exp(base)
+    # Each channel's share: its own counterfactual removal from the planned total.
+    planned = np.exp(response.base + with_plan.sum(axis=0) + lift)
+    per_channel = np.stack(
+        [
+            (planned - planned * np.exp(-(w - wo))).sum(axis=(1, 2))
+            for w, wo in zip(with_plan, without, strict=True)
+        ]
+    )
+    return total.sum(axis=(1, 2)), per_channel
+
+
+def risk_value(draws: Array, config: BudgetConfig) -> float:
+    """The objective's summary of uplift draws (mean, a lower quantile, or mean − λ·sd)."""
+    if config.risk == "quantile":
+        return float(np.quantile(draws, config.risk_quantile))
+    if config.risk == "mean_minus_sd":
+        return float(draws.mean() - config.risk_lambda * draws.std())
+    return float(draws.mean())
+
+
+def objective_draws(response: Response, budgets: Array, config: BudgetConfig) -> Array:
+    """Per-draw value of a plan: KPI uplift, or profit = margin × uplift − spend."""
+    gain, _ = uplift(response, budgets)
+    if config.objective == "profit":
+        assert config.margin is not None
+        return np.asarray(config.margin * gain - budgets.sum())
+    return gain
+
+
+@dataclass
+class Optimum:
+    """The optimised plan and how the search went."""
+
+    budgets: Array
+    value: float
+    converged: bool
+    message: str
+    evaluations: int
+    seconds: float
+    starts: int
+    history: list[float] = field(default_factory=list)
+
+
+def project(x: Array, lower: Array, upper: Array, total: float) -> Array:
+    """The point of {lower ≤ b ≤ upper, Σb = total} nearest to x (bisection on a shift)."""
+    low, high = float((lower - x).min()), float((upper - x).max())
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        if np.clip(x + mid, lower, upper).sum() > total:
+            high = mid
+        else:
+            low = mid
+    return np.clip(x + 0.5 * (low + high), lower, upper)
+
+
+def optimise(
+    response: Response,
+    config: BudgetConfig,
+    lower: Array,
+    upper: Array,
+    total: float,
+    seed: int,
+    start: Array | None = None,
+    candidates: int = 64,
+    refine: int = 3,
+) -> Optimum:
+    """The plan maximising the risk-adjusted objective within the bounds and total."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    draws = response.draws()
+    fast = (
+        response
+        if draws <= OPTIMISE_DRAWS
+        else response.subset(np.sort(rng.choice(draws, OPTIMISE_DRAWS, replace=False)))
+    )
+    free = upper > lower
+    equality = config.objective == "kpi"
+    counter = {"n": 0}
+    scale = max(total, 1.0)
+
+    def value(budgets: Array) -> float:
+        counter["n"] += 1
+        return risk_value(objective_draws(fast, budgets, config), config)
+
+    def full(x: Array) -> Array:
+        budgets = lower.copy()
+        budgets[free] = x * scale
+        return budgets
+
+    def negative(x: Array) -> float:
+        return -value(full(x)) / scale
+
+    seeds = _seed_points(rng, lower, upper, total, equality, candidates)
+    if start is not None:
+        seeds = np.vstack([start[None, :], seeds])
+    scored = sorted(((value(b), i) for i, b in enumerate(seeds)), reverse=True)
+    constraint: Callable[[Array], float] = lambda x: (total - full(x).sum()) / scale  # noqa: E731
+    best: tuple[float, Array, bool, str] | None = None
+    for _, i in scored[:refine]:
+        if not free.any():
+            best = (value(lower), lower.copy(), True, "every channel is locked")
+            break
+        result = minimize(
+            negative,
+            seeds[i][free] / scale,
+            method="SLSQP",
+            bounds=list(zip(lower[free] / scale, upper[free] / scale, strict=True)),
+            constraints=[{"type": "eq" if equality else "ineq", "fun": constraint}],
+            options={"maxiter": 200, "ftol": 1e-10},
+        )
+        budgets = full(np.asarray(result.x))
+        if equality:
+            budgets[free] = project(
+                budgets[free], lower[free], upper[free], total - lower[~free].sum()
+            )
+        candidate = (value(budgets), budgets, bool(result.success), str(result.message))
+        if best is None or candidate[0] > best[0]:
+            best = candidate
+    assert best is not None
+    if best[0] < scored[0][0]:  # a seed beat every refinement: keep it, say so
+        best = (scored[0][0], seeds[scored[0][1]], False, "SLSQP did not improve on the search")
+    return Optimum(
+        best[1], best[0], best[2], best[3], counter["n"], time.perf_counter() - started, refine
+    )
+
+
+def _seed_points(
+    rng: np.random.Generator, lower: Array, upper: Array, total: float, equality: bool, count: int
+) -> Array:
+    """Latin-hypercube candidates, moved onto the feasible set."""
+    finite_upper = np.where(np.isfinite(upper), upper, lower + 2 * max(total, 1.0))
+    unit = qmc.LatinHypercube(d=len(lower), seed=rng).random(count)
+    points = lower + unit * (finite_upper - lower)
+    out = []
+    for p in points:
+        if equality or p.sum() > total:
+            out.append(project(p, lower, finite_upper, total))
+        else:
+            out.append(p)
+    return np.asarray(out)

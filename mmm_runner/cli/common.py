@@ -24,14 +24,6 @@ out = Console(highlight=False, soft_wrap=True, emoji=False)
 state: dict[str, bool] = {"verbose": False}
 
 
-def exit_code(error: MMMError) -> int:
-    """The exit code for an error (the only place this mapping is applied)."""
-    for kind, code in constants.EXIT_CODES.items():
-        if isinstance(error, kind):
-            return code
-    return constants.EXIT_FAILURE
-
-
 def print_json(data: Any) -> None:
     """Machine output on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
@@ -46,6 +38,8 @@ def report(error: MMMError) -> None:
                 err.print(f"  [red]✗[/] {escape(problem.render())}")
     if error.hint:
         err.print(f"  [cyan]hint[/]: {escape(error.hint)}")
+    if error.run_dir:
+        err.print(f"  [cyan]run folder[/]: {escape(error.run_dir)}")
 
 
 @contextlib.contextmanager
@@ -57,7 +51,7 @@ def handled() -> Iterator[None]:
         report(error)
         if state["verbose"]:
             err.print(escape(traceback.format_exc()))
-        raise typer.Exit(exit_code(error)) from None
+        raise typer.Exit(constants.exit_code(error)) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(constants.EXIT_INTERRUPTED) from None

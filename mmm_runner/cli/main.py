@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mmm_runner import __version__
-from mmm_runner.cli import doctor, init, validate
+from mmm_runner.cli import doctor, init, run, validate
 from mmm_runner.cli.common import state
 
 app = typer.Typer(
@@ -37,3 +37,4 @@ def main(
 app.command()(doctor.doctor)
 app.command("validate")(validate.validate_command)
 app.command("init")(init.init_command)
+app.command("run")(run.run_command)

@@ -230,6 +230,30 @@ def always_on_spend(
     return to_cents(level * pattern * wobble(rng, weeks, sd))
 
 
+def phased_spend(
+    rng: np.random.Generator,
+    weeks: int,
+    level: float,
+    sd: float = 0.2,
+    shape: Array | None = None,
+    phase_weeks: int = 8,
+    phase_sd: float = 0.45,
+    dark_share: float = 0.08,
+) -> Array:
+    """Always-on spend whose budget is reset every few weeks, with occasional dark weeks.
+
+    Budget phases and pauses give an always-on channel the variation a model
+    needs to tell its effect from the baseline, as planned budget changes do.
+    """
+    phases = -(-weeks // phase_weeks)
+    multipliers = np.repeat(
+        np.exp(rng.normal(-(phase_sd**2) / 2.0, phase_sd, phases)), phase_weeks
+    )[:weeks]
+    dark = rng.random(weeks) < dark_share
+    pattern = np.ones(weeks) if shape is None else shape
+    return to_cents(np.where(dark, 0.0, level * pattern * multipliers * wobble(rng, weeks, sd)))
+
+
 def seasonal_shape(season: Array, strength: float) -> Array:
     """``1 + strength * season / max|season|``: a spend multiplier that follows demand."""
     return 1.0 + strength * season / float(np.abs(season).max())
@@ -530,9 +554,9 @@ SINGLE_MARKET_IDENTITY = Coefficients(
     intercept=100_000.0,
     betas={
         "tv": 41_000.0,
-        "search": 15_000.0,
-        "social": 7_000.0,
-        "display": 5_300.0,
+        "search": 16_600.0,
+        "social": 7_800.0,
+        "display": 5_900.0,
         "radio": 12_500.0,
         "ooh": 5_400.0,
     },
@@ -573,11 +597,11 @@ def single_market_media(
     weeks = len(season)
     return {
         "tv": flighted_spend(rngs["tv"], weeks, 8_700.0, on_share=0.6, mean_run=4.0),
-        "search": always_on_spend(
-            rngs["search"], weeks, 2_150.0, sd=0.15, shape=seasonal_shape(season, 0.3)
+        "search": phased_spend(
+            rngs["search"], weeks, 2_000.0, sd=0.15, shape=seasonal_shape(season, 0.2)
         ),
-        "social": always_on_spend(rngs["social"], weeks, 1_900.0, sd=0.3),
-        "display": always_on_spend(rngs["display"], weeks, 3_150.0, sd=0.2),
+        "social": phased_spend(rngs["social"], weeks, 1_750.0, sd=0.25),
+        "display": phased_spend(rngs["display"], weeks, 3_500.0, sd=0.2),
         "radio": flighted_spend(rngs["radio"], weeks, 4_800.0, on_share=0.55, mean_run=3.0),
         "ooh": flighted_spend(rngs["ooh"], weeks, 5_500.0, on_share=0.5, mean_run=3.0, sd=0.35),
     }

@@ -300,7 +300,8 @@ def test_single_market_design() -> None:
     assert correlation[~np.eye(len(media), dtype=bool)].max() < 0.6
     assert (data["tv"] == 0).mean() == pytest.approx(0.4, abs=0.05)
     assert (data["ooh"] == 0).mean() == pytest.approx(0.5, abs=0.05)
-    assert (data[["search", "display", "social"]] > 0).all().all()
+    # Always-on channels pause only now and then (budget phases keep them identifiable).
+    assert ((data[["search", "display", "social"]] == 0).mean() < 0.15).all()
     assert set(data["promo"]) == {0.0, 1.0}
     assert data["promo"].mean() == pytest.approx(0.15, abs=0.05)
     assert data["price"].between(0.8, 1.2).all()

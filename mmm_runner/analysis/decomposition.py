@@ -1,0 +1,186 @@
+"""Tables of the fit and its decomposition, summarised over draws.
+
+Intervals are central 90% credible intervals (columns ``q05`` and ``q95``).
+Totals, shares and ROI are over the fitted periods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from mmm_runner.analysis.effects import BASELINE, INTERACTION
+from mmm_runner.analysis.posterior import Posterior, row_labels
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design
+
+Array = npt.NDArray[np.float64]
+LOW, HIGH = 0.05, 0.95
+
+
+def _summary(values: Array, axis: int = 0) -> tuple[Array, Array, Array]:
+    return (
+        values.mean(axis=axis),
+        np.quantile(values, LOW, axis=axis),
+        np.quantile(values, HIGH, axis=axis),
+    )
+
+
+def _row_frame(design: Design) -> pd.DataFrame:
+    frame = pd.DataFrame({"date": [d.strftime("%Y-%m-%d") for d in design.dates]})
+    if design.n_groups > 1:
+        frame.insert(1, "group", [design.group_names[g] for g in design.group])
+    return frame
+
+
+def fitted_values(expected: Array, kpi_rep: Array, design: Design) -> pd.DataFrame:
+    """fitted_values.csv: actual, fitted mean with its interval, predictive interval."""
+    mean, low, high = _summary(expected)
+    frame = _row_frame(design)
+    frame["actual"] = design.kpi
+    frame["fitted"] = mean
+    frame["fitted_q05"] = low
+    frame["fitted_q95"] = high
+    frame["predictive_q05"] = np.quantile(kpi_rep, LOW, axis=0)
+    frame["predictive_q95"] = np.quantile(kpi_rep, HIGH, axis=0)
+    frame["residual"] = design.kpi - mean
+    frame["in_fit"] = design.fitted
+    return frame
+
+
+def decomposition_rows(contrib: dict[str, Array], design: Design) -> pd.DataFrame:
+    """decomp_timeseries.csv: each term's contribution per period, long format."""
+    frames = []
+    base = _row_frame(design)
+    for term, values in contrib.items():
+        mean, low, high = _summary(values)
+        frame = base.copy()
+        frame["term"] = term
+        frame["mean"] = mean
+        frame["q05"] = low
+        frame["q95"] = high
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    return out[np.tile(design.fitted, len(contrib))].reset_index(drop=True)
+
+
+def _groups(design: Design) -> list[tuple[str, npt.NDArray[np.bool_]]]:
+    fitted = design.fitted
+    scopes = [("all", fitted)]
+    if design.n_groups > 1:
+        scopes += [
+            (name, fitted & (design.group == g)) for g, name in enumerate(design.group_names)
+        ]
+    return scopes
+
+
+def decomposition_totals(contrib: dict[str, Array], design: Design) -> pd.DataFrame:
+    """decomp_totals.csv: each term's total and share of the KPI, per group and overall."""
+    rows = []
+    for scope, mask in _groups(design):
+        totals = {term: values[:, mask].sum(axis=1) for term, values in contrib.items()}
+        whole = sum(totals.values())
+        assert isinstance(whole, np.ndarray)
+        for term, total in totals.items():
+            t_mean, t_low, t_high = _summary(total)
+            share = total / whole
+            s_mean, s_low, s_high = _summary(share)
+            rows.append(
+                {
+                    "group": scope,
+                    "term": term,
+                    "kind": _kind(term, contrib),
+                    "total": t_mean,
+                    "total_q05": t_low,
+                    "total_q95": t_high,
+                    "share": s_mean,
+                    "share_q05": s_low,
+                    "share_q95": s_high,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _kind(term: str, contrib: dict[str, Array]) -> str:
+    if term in (BASELINE, INTERACTION):
+        return term
+    if term in ("trend", "season"):
+        return term
+    return "term"
+
+
+def roi_table(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.DataFrame:
+    """roi.csv: spend, contribution, ROI and cost per KPI unit of each channel."""
+    rows = []
+    for scope, mask in _groups(design):
+        for i, name in enumerate(spec.media_names):
+            spend = float(design.spend[mask, i].sum())
+            total = contrib[name][:, mask].sum(axis=1)
+            c_mean, c_low, c_high = _summary(total)
+            row = {
+                "group": scope,
+                "channel": name,
+                "spend": spend,
+                "contribution": c_mean,
+                "contribution_q05": c_low,
+                "contribution_q95": c_high,
+            }
+            if spend > 0:
+                roi = total / spend
+                r_mean, r_low, r_high = _summary(roi)
+                with np.errstate(divide="ignore"):
+                    cost = spend / total
+                row.update(
+                    {
+                        "roi": r_mean,
+                        "roi_q05": r_low,
+                        "roi_q95": r_high,
+                        "cost_per_kpi": float(np.median(cost)),
+                        "cost_per_kpi_q05": float(np.quantile(cost, LOW)),
+                        "cost_per_kpi_q95": float(np.quantile(cost, HIGH)),
+                    }
+                )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_metrics(expected: Array, post: Posterior, design: Design) -> pd.DataFrame:
+    """fit_metrics.csv: R², RMSE, sMAPE and noise sd of every draw (fitted periods)."""
+    actual = design.kpi[design.fitted]
+    fit = expected[:, design.fitted]
+    resid = actual[None, :] - fit
+    ss_res = (resid**2).sum(axis=1)
+    ss_tot = ((actual - actual.mean()) ** 2).sum()
+    smape = np.mean(2 * np.abs(resid) / (np.abs(actual)[None, :] + np.abs(fit)), axis=1)
+    return pd.DataFrame(
+        {
+            "draw": np.arange(1, post.n_draws + 1),
+            "chain": np.repeat(np.arange(1, post.n_chains + 1), post.n_draws // post.n_chains),
+            "r2": 1 - ss_res / ss_tot,
+            "rmse": np.sqrt(ss_res / len(actual)),
+            "smape": smape,
+            "noise_sd": post.sigma * design.y_sd,
+        }
+    )
+
+
+def holdout_table(expected: Array, kpi_rep: Array, design: Design) -> pd.DataFrame:
+    """forecast.csv: predictions for the held-out periods with their intervals."""
+    mask = ~design.fitted
+    frame = _row_frame(design)[mask].reset_index(drop=True)
+    mean, low, high = _summary(expected[:, mask])
+    frame["actual"] = design.kpi[mask]
+    frame["predicted"] = mean
+    frame["predicted_q05"] = low
+    frame["predicted_q95"] = high
+    frame["predictive_q05"] = np.quantile(kpi_rep[:, mask], LOW, axis=0)
+    frame["predictive_q95"] = np.quantile(kpi_rep[:, mask], HIGH, axis=0)
+    frame["error"] = frame["actual"] - frame["predicted"]
+    frame["abs_pct_error"] = (frame["error"] / frame["actual"]).abs()
+    return frame
+
+
+def labels(design: Design) -> list[str]:
+    """Row labels, as the posterior's coordinates use them."""
+    return row_labels(design)

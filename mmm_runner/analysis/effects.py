@@ -1,0 +1,127 @@
+"""Each term's effect per draw and period, rebuilt in NumPy from the posterior.
+
+The media transforms are the NumPy twins of the Stan functions, so the
+linear predictor here equals the Stan program's (a test checks it to 1e-8).
+Contributions are on the KPI scale:
+
+* identity response: each term's part of the fitted mean (media: coefficient
+  times saturation; controls, trend and seasonality: coefficient times the
+  uncentred column; the intercept is the baseline), summing to the fit;
+* log response: each term's counterfactual removal, E[KPI] minus E[KPI]
+  without that term, with ``baseline`` = exp(intercept) and an
+  ``interaction`` line for what multiplicative effects add beyond the sum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from mmm_runner.analysis.posterior import Posterior
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model import transforms
+from mmm_runner.model.stan_data import Layout
+
+Array = npt.NDArray[np.float64]
+BASELINE = "baseline"
+INTERACTION = "interaction"
+
+
+def channel_params(post: Posterior, names: Layout, channel: str, stage: str) -> dict[str, Array]:
+    """The draws of one channel's adstock or saturation parameters, by name."""
+    prefix = f"{channel}.{stage}."
+    return {
+        label.removeprefix(prefix): post.theta[:, i]
+        for i, label in enumerate(names.theta)
+        if label.startswith(prefix)
+    }
+
+
+def media_curves(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, media: Array | None = None
+) -> Array:
+    """Saturated adstock of every channel, shape (draws, M, rows).
+
+    ``media`` replaces the design's scaled media (same shape) for scenarios.
+    """
+    scaled = design.media_scaled if media is None else media
+    out = np.zeros((post.n_draws, len(spec.media), design.n_rows))
+    for i, term in enumerate(spec.media):
+        adstock = channel_params(post, names, term.name, "adstock")
+        saturation = channel_params(post, names, term.name, "saturation")
+        for g in range(design.n_groups):
+            rows = design.group == g
+            out[:, i, rows] = transforms.transform(
+                scaled[rows, i],
+                term.adstock,
+                adstock,
+                term.saturation,
+                saturation,
+                term.l_max,
+            )
+    return out
+
+
+def linear_predictor(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
+) -> Array:
+    """The modelling-scale mean of every row, shape (draws, rows)."""
+    curves = media_curves(post, design, spec, names) if curves is None else curves
+    m = len(spec.media)
+    mu = post.alpha[:, None] + np.einsum("dm,dmt->dt", post.beta[:, :m], curves)
+    if design.x.shape[1]:
+        mu += post.beta[:, m:] @ design.x.T
+    return np.asarray(mu)
+
+
+def log_scale_parts(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
+) -> dict[str, Array]:
+    """Each term's part of the original-scale linear predictor (KPI or log KPI).
+
+    The parts sum to the fitted mean (identity) or to the log of the fitted
+    median (log response); the intercept part is ``baseline``.
+    """
+    curves = media_curves(post, design, spec, names) if curves is None else curves
+    m = len(spec.media)
+    parts: dict[str, Array] = {}
+    intercept = design.y_mean + design.y_sd * post.alpha
+    for i, name in enumerate(spec.media_names):
+        parts[name] = design.y_sd * post.beta[:, i, None] * curves[:, i, :]
+    for j, column in enumerate(design.columns):
+        per_unit = post.beta[:, m + j] * design.y_sd / design.x_sd[j]
+        intercept = intercept - per_unit * design.x_mean[j]
+        part = per_unit[:, None] * design.x_raw[None, :, j]
+        parts[column.term] = parts[column.term] + part if column.term in parts else part
+    return {BASELINE: np.repeat(intercept[:, None], design.n_rows, axis=1), **parts}
+
+
+def expected_kpi(parts: dict[str, Array], post: Posterior, design: Design) -> Array:
+    """E[KPI] per draw and row (for log models exp(eta + sigma^2 / 2))."""
+    eta = sum(parts.values())
+    assert isinstance(eta, np.ndarray)
+    if not design.log_response:
+        return eta
+    noise = post.sigma * design.y_sd
+    return np.asarray(np.exp(eta + 0.5 * noise[:, None] ** 2))
+
+
+def contributions(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
+) -> dict[str, Array]:
+    """Every term's contribution to the KPI per draw and row (see the module notes)."""
+    parts = log_scale_parts(post, design, spec, names, curves)
+    if not design.log_response:
+        return parts
+    mean = expected_kpi(parts, post, design)
+    noise = 0.5 * (post.sigma * design.y_sd)[:, None] ** 2
+    out: dict[str, Array] = {BASELINE: np.exp(parts[BASELINE] + noise)}
+    total_other = np.zeros_like(mean)
+    for term, part in parts.items():
+        if term == BASELINE:
+            continue
+        out[term] = mean - mean * np.exp(-part)
+        total_other += out[term]
+    out[INTERACTION] = mean - out[BASELINE] - total_other
+    return out

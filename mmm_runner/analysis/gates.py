@@ -1,0 +1,263 @@
+"""Diagnostics gates: each check a row (check, value, threshold, status, advice).
+
+Thresholds come from the config (``diagnostics.thresholds``); the policy
+decides what a failed or warning gate does to the run (see ``verdict``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from mmm_runner.analysis.posterior import Posterior, _import_arviz
+from mmm_runner.analysis.priors import Truncated
+from mmm_runner.config.models import Policy, Thresholds, WarnFail
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model.stan_data import Layout
+
+Array = npt.NDArray[np.float64]
+Status = Literal["pass", "warn", "fail", "skip"]
+NEAR_BOUND = 0.01  # "near" a bound: within the prior's 1% of mass next to it
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One check's outcome."""
+
+    check: str
+    value: float | None
+    warn: float | None
+    fail: float | None
+    status: Status
+    advice: str
+    detail: str = ""
+
+
+ADVICE = {
+    "rhat": "Chains disagree: run longer (fit.warmup, fit.samples) or simplify the model "
+    "(fewer terms, firmer priors on weakly identified transforms).",
+    "ess_bulk": "Too few effective draws for stable means: raise fit.samples or fit.chains.",
+    "ess_tail": "Too few effective draws in the tails for stable intervals: raise fit.samples.",
+    "divergences": "Divergent transitions bias the posterior: raise fit.adapt_delta (0.95-0.99) "
+    "or firm up priors of weakly identified parameters.",
+    "treedepth": "Trajectories hit the maximum tree depth: raise fit.max_treedepth or look for "
+    "strongly correlated parameters.",
+    "ebfmi": "Low E-BFMI: the sampler explores the energy poorly; firmer priors or fewer "
+    "weakly identified transforms usually help.",
+    "boundary": "A coefficient is pressed against its bound: the data may contradict the "
+    "constraint, or the effect is not detectable; review the boundary or the term.",
+    "pareto_k": "Some periods are highly influential (Pareto k > 0.7) and LOO is unreliable for "
+    "them: inspect them in pareto_k.csv for outliers or missing controls.",
+    "residual_acf": "Residuals are autocorrelated: the model misses persistent structure "
+    "(trend, seasonality, a control); review those terms.",
+    "r2": "The model explains little of the KPI: important drivers may be missing.",
+    "holdout_mape": "Out-of-sample error is high: the model may overfit or miss drivers.",
+    "prior_contraction": "This channel's posterior is barely narrower than its prior: its "
+    "effect is prior-driven; interpret with care or add informative data.",
+    "map_agreement": "Optimiser starts reached different optima: the posterior may have "
+    "several modes; prefer MCMC for reporting.",
+}
+# Checks where a larger value is better (the others: larger is worse).
+HIGHER_IS_BETTER = {"ess_bulk", "ess_tail", "ebfmi", "r2", "prior_contraction", "map_agreement"}
+
+
+def judge(check: str, value: float | None, limits: WarnFail, detail: str = "") -> Gate:
+    """A gate row for a value against its warn/fail thresholds."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Gate(check, None, limits.warn, limits.fail, "skip", "not available", detail)
+    if limits.fail is not None and _worse(check, value, limits.fail):
+        status: Status = "fail"
+    elif _worse(check, value, limits.warn):
+        status = "warn"
+    else:
+        status = "pass"
+    advice = ADVICE[check] if status != "pass" else ""
+    return Gate(check, float(value), limits.warn, limits.fail, status, advice, detail)
+
+
+def _worse(check: str, value: float, threshold: float) -> bool:
+    return value < threshold if check in HIGHER_IS_BETTER else value > threshold
+
+
+def skipped(check: str, limits: WarnFail, reason: str) -> Gate:
+    return Gate(check, None, limits.warn, limits.fail, "skip", reason)
+
+
+@dataclass
+class GateInputs:
+    """Everything the checks look at."""
+
+    idata: Any
+    post: Posterior
+    design: Design
+    spec: ModelSpec
+    names: Layout
+    method: str
+    expected: Array  # E[KPI] per draw and row
+    details: dict[str, Any]
+    pareto_k: Array | None
+
+
+def run_gates(inputs: GateInputs, limits: Thresholds) -> list[Gate]:
+    """Every check, in a fixed order."""
+    gates = _sampler_gates(inputs, limits)
+    gates.append(_boundary(inputs, limits))
+    gates.append(_pareto(inputs, limits))
+    gates += _fit_gates(inputs, limits)
+    gates.append(_contraction(inputs, limits))
+    if inputs.method in ("map", "laplace"):
+        gates.append(judge("map_agreement", inputs.details.get("agreement"), limits.map_agreement))
+    return gates
+
+
+def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
+    checks = ("rhat", "ess_bulk", "ess_tail", "divergences", "treedepth", "ebfmi")
+    if i.method != "mcmc":
+        return [skipped(c, getattr(t, c), f"not applicable to {i.method}") for c in checks]
+    az = _import_arviz()
+    posterior = i.idata.posterior[["alpha", "beta", "theta", "sigma"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(posterior)
+        bulk = az.ess(posterior, method="bulk")
+        tail = az.ess(posterior, method="tail")
+    stats = i.idata.sample_stats
+    n = stats["diverging"].size
+    depth = int(i.details.get("max_treedepth", 10))
+    energy_ok = "energy" in stats
+    bfmi = az.bfmi(i.idata) if energy_ok else np.array([np.nan])
+    return [
+        judge("rhat", _extreme(rhat, max), t.rhat, _worst(rhat, max)),
+        judge("ess_bulk", _extreme(bulk, min), t.ess_bulk, _worst(bulk, min)),
+        judge("ess_tail", _extreme(tail, min), t.ess_tail, _worst(tail, min)),
+        judge(
+            "divergences",
+            float(stats["diverging"].sum()) / n,
+            t.divergences,
+            f"{int(stats['diverging'].sum())} of {n} transitions",
+        ),
+        judge(
+            "treedepth",
+            float((stats["tree_depth"] >= depth).sum()) / n,
+            t.treedepth,
+            f"max_treedepth {depth}",
+        ),
+        judge("ebfmi", float(np.min(bfmi)), t.ebfmi, "lowest chain"),
+    ]
+
+
+def _flat(dataset: Any) -> list[tuple[str, float]]:
+    out = []
+    for name, array in dataset.data_vars.items():
+        values = np.atleast_1d(array.values)
+        labels = [str(v) for v in array.coords[array.dims[0]].values] if array.dims else [""]
+        out += [
+            (f"{name}[{lab}]" if lab else str(name), float(v))
+            for lab, v in zip(labels, values, strict=True)
+        ]
+    return out
+
+
+def _extreme(dataset: Any, pick: Any) -> float:
+    values = [v for _, v in _flat(dataset) if not math.isnan(v)]
+    return float(pick(values)) if values else float("nan")
+
+
+def _worst(dataset: Any, pick: Any) -> str:
+    pairs = [(n, v) for n, v in _flat(dataset) if not math.isnan(v)]
+    if not pairs:
+        return ""
+    name, value = pick(pairs, key=lambda p: p[1])
+    return f"{name}: {value:.3g}"
+
+
+def _boundary(i: GateInputs, t: Thresholds) -> Gate:
+    worst_share, worst = 0.0, ""
+    for j, term in enumerate(i.names.beta_terms):
+        coef = i.spec.coefficients[term]
+        if math.isinf(coef.lower) and math.isinf(coef.upper):
+            continue
+        prior = Truncated(coef.prior, coef.lower, coef.upper)
+        cdf = prior.cdf(i.post.beta[:, j])
+        share = float(
+            np.mean((cdf < NEAR_BOUND) & np.isfinite(coef.lower))
+            + np.mean((cdf > 1 - NEAR_BOUND) & np.isfinite(coef.upper))
+        )
+        if share > worst_share:
+            worst_share, worst = share, f"{i.names.beta[j]}: {share:.0%} of draws at a bound"
+    return judge("boundary", worst_share, t.boundary, worst)
+
+
+def _pareto(i: GateInputs, t: Thresholds) -> Gate:
+    if i.pareto_k is None:
+        return skipped("pareto_k", t.pareto_k, "LOO not computed")
+    bad = int((i.pareto_k > 0.7).sum())
+    return judge(
+        "pareto_k",
+        bad / len(i.pareto_k),
+        t.pareto_k,
+        f"{bad} of {len(i.pareto_k)} periods above 0.7",
+    )
+
+
+def _fit_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
+    d = i.design
+    mean = i.expected.mean(axis=0)
+    fitted = d.fitted
+    actual = d.kpi[fitted]
+    resid = actual - mean[fitted]
+    r2 = 1 - float(np.sum(resid**2) / np.sum((actual - actual.mean()) ** 2))
+    acfs = []
+    for g in range(d.n_groups):
+        r = (d.kpi - mean)[fitted & (d.group == g)]
+        if len(r) > 2 and r.std() > 0:
+            acfs.append(float(np.corrcoef(r[:-1], r[1:])[0, 1]))
+    acf = float(np.mean(np.abs(acfs))) if acfs else float("nan")
+    gates = [
+        judge("residual_acf", acf, t.residual_acf, "mean |lag-1 autocorrelation| of residuals"),
+        judge("r2", r2, t.r2, "posterior mean fit, fitted periods"),
+    ]
+    if (~fitted).any():
+        held = d.kpi[~fitted]
+        mape = float(np.mean(np.abs(held - mean[~fitted]) / np.abs(held)))
+        gates.append(
+            judge("holdout_mape", mape, t.holdout_mape, f"{int((~fitted).sum())} held-out periods")
+        )
+    else:
+        gates.append(skipped("holdout_mape", t.holdout_mape, "no holdout (data.holdout: 0)"))
+    return gates
+
+
+def _contraction(i: GateInputs, t: Thresholds) -> Gate:
+    if i.post.n_draws < 10:
+        return skipped("prior_contraction", t.prior_contraction, f"not applicable to {i.method}")
+    worst, worst_name = math.inf, ""
+    for j, name in enumerate(i.spec.media_names):
+        coef = i.spec.coefficients[name]
+        prior_var = Truncated(coef.prior, coef.lower, coef.upper).variance(seed=j)
+        contraction = 1 - float(np.var(i.post.beta[:, j])) / prior_var
+        if contraction < worst:
+            worst, worst_name = contraction, name
+    if worst_name == "":
+        return skipped("prior_contraction", t.prior_contraction, "no media channels")
+    return judge("prior_contraction", worst, t.prior_contraction, f"least: {worst_name}")
+
+
+def table(gates: list[Gate]) -> pd.DataFrame:
+    """gates.csv."""
+    return pd.DataFrame([asdict(g) for g in gates])
+
+
+def verdict(gates: list[Gate], policy: Policy) -> list[Gate]:
+    """The gates that fail the run under a policy (explore: none)."""
+    if policy == "explore":
+        return []
+    failing = {"fail"} if policy == "publish" else {"fail", "warn"}
+    return [g for g in gates if g.status in failing]

@@ -1,0 +1,323 @@
+"""Fitting through cmdstanpy: MCMC, MAP from several starts, Laplace, Pathfinder.
+
+The result is plain arrays (chain, draw, ...) plus sampler statistics and the
+Stan CSV files; nothing downstream sees a cmdstanpy object.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mmm_runner.backend.cache import CompiledModel
+from mmm_runner.backend.toolchain import Toolchain
+from mmm_runner.config.models import FitConfig
+from mmm_runner.errors import SamplingError
+
+Array = npt.NDArray[np.float64]
+# (chain id, iteration, total iterations) as the sampler reports them.
+Progress = Callable[[int, int, int], None]
+
+SAMPLE_STATS = {
+    "lp__": "lp",
+    "accept_stat__": "acceptance_rate",
+    "stepsize__": "step_size",
+    "treedepth__": "tree_depth",
+    "n_leapfrog__": "n_steps",
+    "divergent__": "diverging",
+    "energy__": "energy",
+}
+
+
+@dataclass
+class Draws:
+    """What a fit produced, as arrays shaped (chain, draw, *variable shape)."""
+
+    method: str
+    variables: dict[str, Array]
+    sample_stats: dict[str, Array] = field(default_factory=dict)
+    csv_files: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_chains(self) -> int:
+        return int(next(iter(self.variables.values())).shape[0])
+
+    @property
+    def n_draws(self) -> int:
+        return int(next(iter(self.variables.values())).shape[1])
+
+
+def _model(compiled: CompiledModel, toolchain: Toolchain) -> Any:
+    import cmdstanpy  # the backend is the only importer of cmdstanpy
+
+    cmdstanpy.set_cmdstan_path(str(toolchain.path))
+    logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
+    return cmdstanpy.CmdStanModel(exe_file=str(compiled.exe))
+
+
+def _variables(fit: Any, draws: Array) -> dict[str, Array]:
+    """Every Stan variable of a (chain, draw, column) array, reshaped."""
+    return {
+        name: np.asarray(var.extract_reshape(draws), dtype=float)
+        for name, var in fit.metadata.stan_vars.items()
+    }
+
+
+def _failure(method: str, exc: Exception) -> SamplingError:
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    useful = [ln for ln in lines if ln.startswith(("Error", "Exception", "Initialization"))]
+    detail = "\n".join(useful[:8]) or "\n".join(lines[:8])
+    return SamplingError(
+        f"{method} failed:\n{detail}",
+        hint="Check the data for extreme values, or loosen priors and boundaries; "
+        "rerun with --verbose for the full sampler output.",
+    )
+
+
+def sample(
+    compiled: CompiledModel,
+    toolchain: Toolchain,
+    data: dict[str, Any],
+    fit: FitConfig,
+    seed: int,
+    output_dir: Path,
+    progress: Progress | None = None,
+) -> Draws:
+    """NUTS with the config's chains, warmup, draws and adaptation settings."""
+    model = _model(compiled, toolchain)
+    started = time.perf_counter()
+    stop = threading.Event()
+    watcher = None
+    if progress is not None:
+        watcher = threading.Thread(target=_watch, args=(output_dir, progress, stop), daemon=True)
+        watcher.start()
+    try:
+        result = model.sample(
+            data=data,
+            chains=fit.chains,
+            parallel_chains=fit.parallel_chains,
+            threads_per_chain=fit.threads_per_chain,
+            iter_warmup=fit.warmup,
+            iter_sampling=fit.samples,
+            thin=fit.thin,
+            adapt_delta=fit.adapt_delta,
+            max_treedepth=fit.max_treedepth,
+            inits=fit.init_radius,
+            seed=seed,
+            output_dir=str(output_dir),
+            show_progress=False,
+            refresh=max(1, (fit.warmup + fit.samples) // 50),
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise _failure("MCMC sampling", exc) from exc
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=2)
+    draws = result.draws(concat_chains=False).transpose(1, 0, 2)  # chain, draw, column
+    columns = list(result.column_names)
+    stats = {SAMPLE_STATS[c]: draws[:, :, i] for i, c in enumerate(columns) if c in SAMPLE_STATS}
+    return Draws(
+        method="mcmc",
+        variables=_variables(result, draws),
+        sample_stats=stats,
+        csv_files=[Path(p) for p in result.runset.csv_files],
+        seconds=time.perf_counter() - started,
+        details={
+            "step_size": [float(s) for s in np.atleast_1d(result.step_size)],
+            "max_treedepth": fit.max_treedepth,
+            "chains": fit.chains,
+        },
+    )
+
+
+_ITERATION = re.compile(r"(?:Chain \[(\d+)\] )?Iteration:\s+(\d+) / (\d+)")
+
+
+def _watch(folder: Path, progress: Progress, stop: threading.Event) -> None:
+    """Follows the sampler's console files and reports each chain's iteration."""
+    seen: dict[int, int] = {}
+    while not stop.wait(0.25):
+        for console in folder.glob("*-stdout.txt"):
+            try:
+                text = console.read_text(errors="replace")
+            except OSError:
+                continue
+            for chain, iteration, total in _ITERATION.findall(text):
+                key = int(chain or 1)
+                if int(iteration) > seen.get(key, 0):
+                    seen[key] = int(iteration)
+                    progress(key, int(iteration), int(total))
+
+
+def _optimize_once(
+    model: Any, data: dict[str, Any], seed: int, radius: float, jacobian: bool, output_dir: Path
+) -> tuple[int, Any, str]:
+    # One folder per start: cmdstanpy names files by the second they start in.
+    folder = output_dir / f"map_start_{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fit = model.optimize(
+            data=data,
+            seed=seed,
+            inits=radius,
+            jacobian=jacobian,
+            output_dir=str(folder),
+            iter=5000,
+            require_converged=False,
+            show_console=False,
+        )
+        return seed, fit, ""
+    except (RuntimeError, ValueError) as exc:
+        return seed, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def optimise(
+    compiled: CompiledModel,
+    toolchain: Toolchain,
+    data: dict[str, Any],
+    fit: FitConfig,
+    seed: int,
+    output_dir: Path,
+    jacobian: bool = False,
+) -> tuple[Draws, Any]:
+    """The posterior mode: L-BFGS from ``map_starts`` random starts, best by log density.
+
+    ``details["starts"]`` lists every start; ``details["agreement"]`` is the
+    share of starts that reached the best optimum.
+    """
+    model = _model(compiled, toolchain)
+    started = time.perf_counter()
+    seeds = [seed + 7919 * i for i in range(fit.map_starts)]
+    workers = max(1, min(len(seeds), fit.parallel_chains or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runs = list(
+            pool.map(
+                lambda s: _optimize_once(model, data, s, fit.init_radius, jacobian, output_dir),
+                seeds,
+            )
+        )
+    good = [(s, f) for s, f, _ in runs if f is not None]
+    if not good:
+        reasons = "; ".join(sorted({msg for _, _, msg in runs if msg}))[:500]
+        raise SamplingError(
+            f"all {len(seeds)} MAP starts failed: {reasons}",
+            hint="Check the data for extreme values, or loosen priors and boundaries.",
+        )
+    lps = {s: float(f.optimized_params_dict["lp__"]) for s, f in good}
+    best_seed = max(lps, key=lambda s: lps[s])
+    best = dict(good)[best_seed]
+    tolerance = 1e-3 * max(1.0, abs(lps[best_seed]))
+    starts = [
+        {
+            "start": i + 1,
+            "seed": s,
+            "lp": lps.get(s, float("nan")),
+            "converged": s in lps,
+            "reached_best": s in lps and lps[best_seed] - lps[s] <= tolerance,
+            "message": msg,
+        }
+        for i, (s, _, msg) in enumerate(runs)
+    ]
+    values = np.asarray(best.optimized_params_np, dtype=float)[None, None, :]
+    draws = Draws(
+        method="map",
+        variables=_variables(best, values),
+        csv_files=[Path(best.runset.csv_files[0])],
+        seconds=time.perf_counter() - started,
+        details={
+            "starts": starts,
+            "best_seed": best_seed,
+            "best_lp": lps[best_seed],
+            "agreement": sum(bool(r["reached_best"]) for r in starts) / len(starts),
+        },
+    )
+    return draws, best
+
+
+def laplace(
+    compiled: CompiledModel,
+    toolchain: Toolchain,
+    data: dict[str, Any],
+    fit: FitConfig,
+    seed: int,
+    output_dir: Path,
+) -> Draws:
+    """Draws from the normal approximation at the mode (found with Jacobians)."""
+    mode, best = optimise(compiled, toolchain, data, fit, seed, output_dir, jacobian=True)
+    model = _model(compiled, toolchain)
+    started = time.perf_counter()
+    try:
+        result = model.laplace_sample(
+            data=data,
+            mode=best,
+            draws=fit.draws,
+            seed=seed,
+            jacobian=True,
+            output_dir=str(output_dir),
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise _failure("Laplace sampling", exc) from exc
+    draws = np.asarray(result.draws(), dtype=float)[None, :, :]
+    return Draws(
+        method="laplace",
+        variables=_variables(result, draws),
+        csv_files=[Path(result._runset.csv_files[0]), *mode.csv_files],
+        seconds=mode.seconds + time.perf_counter() - started,
+        details={**mode.details, "draws": fit.draws},
+    )
+
+
+def pathfinder(
+    compiled: CompiledModel,
+    toolchain: Toolchain,
+    data: dict[str, Any],
+    fit: FitConfig,
+    seed: int,
+    output_dir: Path,
+) -> Draws:
+    """Pathfinder: several L-BFGS paths combined by PSIS."""
+    model = _model(compiled, toolchain)
+    started = time.perf_counter()
+    try:
+        result = model.pathfinder(
+            data=data,
+            seed=seed,
+            num_paths=4,
+            draws=fit.draws,
+            num_single_draws=fit.draws,
+            inits=fit.init_radius,
+            output_dir=str(output_dir),
+            show_console=False,
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise _failure("Pathfinder", exc) from exc
+    draws = np.asarray(result.draws(), dtype=float)[None, :, :]
+    return Draws(
+        method="pathfinder",
+        variables=_variables(result, draws),
+        csv_files=[Path(p) for p in result._runset.csv_files],
+        seconds=time.perf_counter() - started,
+        details={"paths": 4, "draws": fit.draws},
+    )
+
+
+def write_data(path: Path, data: dict[str, Any]) -> Path:
+    """Writes Stan data as JSON the way cmdstanpy does (infinite bounds included)."""
+    import cmdstanpy
+
+    cmdstanpy.write_stan_json(str(path), data)
+    return path

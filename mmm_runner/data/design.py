@@ -1,0 +1,211 @@
+"""The design: the data of a run laid out for the model, with its scaling.
+
+Rows are periods, stacked group by group for panels.  Media are divided by
+their ``media_scale`` (never centred: zero spend stays zero); the KPI (or its
+log) and the other columns are standardised on the fitted rows when
+``model.standardise`` is on.  ``Scaling`` records everything needed to put
+results back on the original scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.interpolate import BSpline
+
+from mmm_runner.config.models import RunConfig
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.model import transforms
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A non-media design column: its name and the coefficient group it belongs to."""
+
+    name: str
+    term: str  # control name, "trend" or "season"
+
+
+@dataclass(frozen=True)
+class Design:
+    """Model inputs on both scales, for every row (fitted and held out)."""
+
+    dates: pd.DatetimeIndex  # per row
+    group: npt.NDArray[np.int64]  # group index per row (0 for a single market)
+    group_names: tuple[str, ...]
+    fitted: npt.NDArray[np.bool_]  # True for rows in the fit, False for holdout
+    kpi: Array  # observed KPI (original scale)
+    y: Array  # response on the modelling scale (all rows)
+    y_mean: float
+    y_sd: float
+    media_names: tuple[str, ...]
+    media: Array  # (rows, M) media as given (spend or exposure)
+    spend: Array  # (rows, M) spend used for ROI
+    media_scale: Array  # (M,)
+    columns: tuple[Column, ...]
+    x_raw: Array  # (rows, K) columns on the original scale (uncentred)
+    x_mean: Array  # (K,)
+    x_sd: Array  # (K,)
+    log_response: bool
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.kpi)
+
+    @property
+    def media_scaled(self) -> Array:
+        scaled: Array = self.media / self.media_scale
+        return scaled
+
+    @property
+    def x(self) -> Array:
+        """The non-media columns on the modelling scale."""
+        x: Array = (self.x_raw - self.x_mean) / self.x_sd
+        return x
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.group_names)
+
+
+def build_design(frame: pd.DataFrame, config: RunConfig, spec: ModelSpec) -> Design:
+    """Lays out a checked, sorted frame (from the data checks) for the model."""
+    data = config.data
+    if data.group_column:
+        labels = frame[data.group_column].astype(str).to_numpy()
+        names = tuple(dict.fromkeys(labels))
+        group = np.array([names.index(label) for label in labels], dtype=np.int64)
+    else:
+        names, group = ("all",), np.zeros(len(frame), dtype=np.int64)
+    position = _position_in_group(group)
+    length = np.bincount(group)[group]
+    fitted = position < length - data.holdout
+    kpi = frame[spec.kpi].to_numpy(dtype=float)
+    response = np.log(kpi) if spec.log_response else kpi
+    media = frame[list(spec.media_names)].to_numpy(dtype=float)
+    spend = frame[[m.spend_column for m in spec.media]].to_numpy(dtype=float)
+    scale = np.array([transforms.media_scale(media[:, j]) for j in range(media.shape[1])])
+    columns, x_raw = _columns(frame, spec, position, fitted, config)
+    standardise = spec.standardise
+    y_mean = float(response[fitted].mean()) if standardise else 0.0
+    y_sd = float(response[fitted].std()) if standardise else 1.0
+    x_mean = x_raw[fitted].mean(axis=0) if standardise else np.zeros(x_raw.shape[1])
+    x_sd = x_raw[fitted].std(axis=0) if standardise else np.ones(x_raw.shape[1])
+    x_sd = np.where(x_sd > 0, x_sd, 1.0)  # a column constant in some design (e.g. holdout-only)
+    return Design(
+        dates=pd.DatetimeIndex(frame[data.date_column]),
+        group=group,
+        group_names=names,
+        fitted=fitted,
+        kpi=kpi,
+        y=(response - y_mean) / y_sd,
+        y_mean=y_mean,
+        y_sd=y_sd,
+        media_names=spec.media_names,
+        media=media,
+        spend=spend,
+        media_scale=scale,
+        columns=tuple(columns),
+        x_raw=x_raw,
+        x_mean=np.asarray(x_mean, dtype=float),
+        x_sd=np.asarray(x_sd, dtype=float),
+        log_response=spec.log_response,
+    )
+
+
+def _position_in_group(group: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    position = np.zeros(len(group), dtype=np.int64)
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        position[rows] = np.arange(len(rows))
+    return position
+
+
+def _columns(
+    frame: pd.DataFrame,
+    spec: ModelSpec,
+    position: npt.NDArray[np.int64],
+    fitted: npt.NDArray[np.bool_],
+    config: RunConfig,
+) -> tuple[list[Column], Array]:
+    """Controls, CRE group means, trend basis and Fourier terms, uncentred."""
+    columns: list[Column] = []
+    values: list[Array] = []
+    for name in spec.controls:
+        columns.append(Column(name, name))
+        values.append(frame[name].to_numpy(dtype=float))
+    group_col = config.data.group_column
+    for name in spec.cre:
+        means = frame.groupby(group_col)[name].transform("mean").to_numpy(dtype=float)
+        columns.append(Column(f"cre_mean_{name}", f"cre_mean_{name}"))
+        values.append(means)
+    t = position.astype(float)
+    for label, basis in trend_basis(spec, t, fitted, frame, config):
+        columns.append(Column(label, "trend"))
+        values.append(basis)
+    for period, order in spec.seasonality:
+        for k in range(1, order + 1):
+            angle = 2 * np.pi * k * t / period
+            columns.append(Column(f"season_{period:g}_sin{k}", "season"))
+            values.append(np.sin(angle))
+            columns.append(Column(f"season_{period:g}_cos{k}", "season"))
+            values.append(np.cos(angle))
+    matrix = np.column_stack(values) if values else np.zeros((len(frame), 0))
+    return columns, matrix
+
+
+def trend_basis(
+    spec: ModelSpec,
+    t: Array,
+    fitted: npt.NDArray[np.bool_],
+    frame: pd.DataFrame,
+    config: RunConfig,
+) -> list[tuple[str, Array]]:
+    """The trend's design columns over the period index ``t`` (0 at each series' start)."""
+    trend = spec.trend
+    if trend is None or trend.type == "none":
+        return []
+    if trend.type == "linear":
+        return [("trend", t.copy())]
+    last = float(t[fitted].max())
+    if trend.type == "piecewise":
+        if trend.changepoints:
+            dates = pd.DatetimeIndex(frame[config.data.date_column])
+            first = dates.min()
+            step = pd.Timedelta(days={"daily": 1, "weekly": 7}.get(config.data.frequency, 30.4))
+            points = [float((pd.Timestamp(c) - first) / step) for c in trend.changepoints]
+        else:
+            count = trend.n_changepoints or 1
+            points = list(np.linspace(0, last, count + 2)[1:-1])
+        out = [("trend", t.copy())]
+        out += [(f"trend_change{i + 1}", np.maximum(t - c, 0.0)) for i, c in enumerate(points)]
+        return out
+    # Cubic B-spline over the fitted range, extrapolated linearly-ish beyond.
+    inner = np.linspace(0, last, trend.knots + 2)[1:-1]
+    knots = np.concatenate([[0.0] * 4, inner, [last] * 4])
+    n_basis = len(knots) - 4
+    basis = []
+    for j in range(1, n_basis):  # the first is dropped: the basis sums to one
+        coef = np.zeros(n_basis)
+        coef[j] = 1.0
+        basis.append((f"trend_spline{j}", BSpline(knots, coef, 3, extrapolate=True)(t)))
+    return basis
+
+
+def lag_matrices(design: Design, l_max: int) -> Array:
+    """Scaled media at lags 0..l_max-1: shape (M, rows, l_max), zero before each series."""
+    scaled = design.media_scaled
+    rows, m = scaled.shape
+    out = np.zeros((m, rows, l_max))
+    position = _position_in_group(design.group)
+    for lag in range(l_max):
+        shifted = np.zeros_like(scaled)
+        shifted[lag:] = scaled[: rows - lag]
+        valid = position >= lag  # do not reach into the previous group's series
+        out[:, :, lag] = (shifted * valid[:, None]).T
+    return out

@@ -1,0 +1,241 @@
+"""Runs the stages in order, each in its numbered folder, keeping the manifest current.
+
+A stage that raises stops the run: its folder and the manifest record the
+failure (or the interruption) so a half-finished folder never looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mmm_runner import constants
+from mmm_runner.errors import MMMError, RunInterruptedError
+from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
+from mmm_runner.pipeline.folders import create_run_folder
+from mmm_runner.pipeline.manifest import versions, write_json
+from mmm_runner.pipeline.stages import (
+    diagnostics,
+    forecast,
+    model_fit,
+    model_selection,
+    optimisation,
+    post_run,
+    pre_run,
+    run_metadata,
+)
+from mmm_runner.validate import validate
+
+StageFn = Callable[[RunContext], StageResult]
+STAGE_FUNCTIONS: dict[str, StageFn] = {
+    "run_metadata": run_metadata.run,
+    "pre_run": pre_run.run,
+    "model_fit": model_fit.run,
+    "post_run": post_run.run,
+    "diagnostics": diagnostics.run,
+    "model_selection": model_selection.run,
+    "optimisation": optimisation.run,
+    "forecast": forecast.run,
+}
+assert tuple(STAGE_FUNCTIONS) == constants.STAGES
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line choices that are not part of the config."""
+
+    output_dir: Path | None = None
+    force_recompile: bool = False
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    manifest: dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def execute(
+    config_path: Path, options: RunOptions = RunOptions(), reporter: Reporter | None = None
+) -> RunOutcome:
+    """Validates, then runs every stage; raises the first stage's error.
+
+    Invalid configs or data raise ConfigError before any folder is created.
+    """
+    reporter = reporter or SilentReporter()
+    validation = validate(config_path)
+    validation.raise_for_errors()
+    assert validation.loaded is not None
+    config = validation.loaded.config
+    started = _now()
+    output = options.output_dir or Path(config.output_dir)
+    run_dir = create_run_folder(output, config.name, started.astimezone())
+    ctx = RunContext(
+        validation,
+        run_dir,
+        started,
+        reporter,
+        _file_log(run_dir),
+        list(options.command),
+        force_recompile=options.force_recompile or config.fit.force_recompile,
+    )
+    ctx.manifest = _initial_manifest(ctx, validation.config_path)
+    _save_manifest(ctx)
+    for stage in constants.STAGES:
+        _run_stage(ctx, stage)
+    ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
+    _save_manifest(ctx)
+    ctx.log.info("run completed")
+    return RunOutcome(run_dir, ctx.manifest)
+
+
+def _file_log(run_dir: Path) -> logging.Logger:
+    folder = run_dir / constants.stage_folder("run_metadata")
+    folder.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"mmm_runner.run.{run_dir.name}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(folder / constants.RUN_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    cmdstan_log = logging.getLogger("cmdstanpy")
+    cmdstan_log.addHandler(handler)  # sampler warnings land in the run log too
+    return log
+
+
+def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
+    data_path = ctx.validation.data_path()
+    return {
+        "run_id": ctx.run_dir.name,
+        "name": ctx.config.name,
+        "status": "running",
+        "exit_code": None,
+        "created": ctx.started.isoformat(),
+        "finished": None,
+        "command": ctx.command,
+        "config": {"path": str(config_path.resolve()), "sha256": _sha256(config_path)},
+        "data": {
+            "path": str(data_path),
+            "sha256": _sha256(data_path),
+            "rows": ctx.validation.summary.get("rows"),
+        },
+        "model_class": ctx.spec.model_class,
+        "fit_method": ctx.config.fit.method,
+        "seeds": {"run": ctx.config.seed},
+        "versions": versions(),
+        "stan": {},
+        "stages": [
+            {
+                "name": stage,
+                "folder": constants.stage_folder(stage),
+                "status": "pending",
+                "seconds": None,
+            }
+            for stage in constants.STAGES
+        ],
+    }
+
+
+def _save_manifest(ctx: RunContext) -> None:
+    folder = ctx.folder("run_metadata")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / constants.MANIFEST, ctx.manifest)
+
+
+def _stage_record(ctx: RunContext, stage: str) -> dict[str, Any]:
+    record: dict[str, Any] = next(s for s in ctx.manifest["stages"] if s["name"] == stage)
+    return record
+
+
+def _run_stage(ctx: RunContext, stage: str) -> None:
+    folder = ctx.folder(stage)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = folder.name
+    record = _stage_record(ctx, stage)
+    started = time.perf_counter()
+    status: dict[str, Any] = {"stage": name, "status": "running", "started": _now().isoformat()}
+    write_json(folder / constants.STATUS, status)
+    record["status"] = "running"
+    _save_manifest(ctx)
+    ctx.reporter.stage_started(name)
+    ctx.log.info("stage %s started", name)
+    try:
+        result = STAGE_FUNCTIONS[stage](ctx)
+    except KeyboardInterrupt:
+        _finish(ctx, stage, status, started, "interrupted", "interrupted by the user (Ctrl-C)")
+        ctx.manifest.update(
+            status="interrupted", exit_code=constants.EXIT_INTERRUPTED, finished=_now().isoformat()
+        )
+        _save_manifest(ctx)
+        interrupted = RunInterruptedError(
+            f"run interrupted during {name}; the folder is marked interrupted",
+            hint=f"Rerun with: mmm run --config {ctx.validation.config_path}",
+        )
+        interrupted.run_dir = str(ctx.run_dir)
+        raise interrupted from None
+    except MMMError as error:
+        _fail(ctx, stage, status, started, error, constants.exit_code(error))
+        error.run_dir = str(ctx.run_dir)
+        raise
+    except Exception as error:
+        _fail(ctx, stage, status, started, error, constants.EXIT_FAILURE, traceback.format_exc())
+        raise
+    status.update(message=result.message, artefacts=result.artefacts, summary=result.summary)
+    _finish(ctx, stage, status, started, result.status, result.message)
+
+
+def _fail(
+    ctx: RunContext,
+    stage: str,
+    status: dict[str, Any],
+    started: float,
+    error: BaseException,
+    code: int,
+    trace: str = "",
+) -> None:
+    message = getattr(error, "message", str(error))
+    status["error"] = {
+        "type": type(error).__name__,
+        "message": message,
+        "hint": getattr(error, "hint", ""),
+    }
+    if trace:
+        status["error"]["traceback"] = trace
+    _finish(ctx, stage, status, started, "failed", message)
+    ctx.manifest.update(
+        status="failed",
+        exit_code=code,
+        finished=_now().isoformat(),
+        failed_stage=constants.stage_folder(stage),
+    )
+    _save_manifest(ctx)
+    ctx.log.error("stage %s failed: %s", stage, message)
+
+
+def _finish(
+    ctx: RunContext, stage: str, status: dict[str, Any], started: float, outcome: str, message: str
+) -> None:
+    seconds = round(time.perf_counter() - started, 3)
+    folder = ctx.folder(stage)
+    status.update(status=outcome, finished=_now().isoformat(), seconds=seconds)
+    write_json(folder / constants.STATUS, status)
+    record = _stage_record(ctx, stage)
+    record.update(status=outcome, seconds=seconds)
+    _save_manifest(ctx)
+    ctx.reporter.stage_finished(folder.name, outcome, seconds, message)  # type: ignore[arg-type]
+    ctx.log.info("stage %s %s in %.2f s %s", folder.name, outcome, seconds, message)

@@ -1,0 +1,29 @@
+"""70_forecast: predictions for the held-out periods, scored against what happened."""
+
+from __future__ import annotations
+
+from mmm_runner import constants, plotting
+from mmm_runner.analysis import decomposition
+from mmm_runner.pipeline.context import RunContext, StageResult
+
+
+def run(ctx: RunContext) -> StageResult:
+    design = ctx.need("design")
+    if design.fitted.all():
+        return StageResult("skipped", "no holdout periods (data.holdout: 0)")
+    folder = ctx.folder("forecast")
+    post = ctx.need("post")
+    kpi_rep = ctx.need("idata").posterior_predictive["kpi_rep"].values.reshape(post.n_draws, -1)
+    table = decomposition.holdout_table(ctx.need("expected"), kpi_rep, design)
+    table.to_csv(folder / constants.FORECAST, index=False)
+    covered = (
+        (table["actual"] >= table["predictive_q05"]) & (table["actual"] <= table["predictive_q95"])
+    ).mean()
+    fitted = decomposition.fitted_values(ctx.need("expected"), kpi_rep, design)
+    plotting.save(plotting.fitted_vs_actual(fitted, ctx.spec.kpi), folder / "forecast.png")
+    mape = float(table["abs_pct_error"].mean())
+    return StageResult(
+        message=f"holdout MAPE {mape:.1%}, {covered:.0%} inside the 90% predictive interval",
+        artefacts=[constants.FORECAST, "forecast.png"],
+        summary={"mape": mape, "coverage_90": float(covered), "periods": len(table)},
+    )

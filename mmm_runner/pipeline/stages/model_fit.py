@@ -1,0 +1,145 @@
+"""20_model_fit: compile (cached), fit, and save the posterior with its summaries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+
+from mmm_runner import constants
+from mmm_runner.analysis import decomposition, effects
+from mmm_runner.analysis.posterior import flatten, original_scale, summary_table, to_inference_data
+from mmm_runner.backend import cache, fit, toolchain
+from mmm_runner.data.design import build_design
+from mmm_runner.model import programs, stan_data
+from mmm_runner.pipeline.context import RunContext, StageResult
+from mmm_runner.pipeline.manifest import write_json
+
+
+def run(ctx: RunContext) -> StageResult:
+    folder = ctx.folder("model_fit")
+    config, spec = ctx.config, ctx.spec
+    program = programs.program(spec.model_class)
+    tools = toolchain.locate(progress=ctx.reporter.note)
+    ctx.reporter.note(f"compiling {program.name} (cached by content)")
+    compiled = cache.compile_model(program, tools, force=ctx.force_recompile)
+    write_json(
+        folder / "compile_record.json",
+        {
+            **compiled.record,
+            "cache_hit": compiled.cache_hit,
+            "seconds": round(compiled.seconds, 3),
+            "executable": str(compiled.exe),
+        },
+    )
+    assert ctx.validation.frame is not None
+    design = build_design(ctx.validation.frame, config, spec)
+    names = stan_data.layout(design, spec)
+    method = config.fit.method
+    data = stan_data.blm_data(design, spec, use_jacobian=method != "map")
+    data_file = fit.write_data(folder / "stan_data.json", data)
+    csv_dir = folder / "stan_csv"
+    csv_dir.mkdir(exist_ok=True)
+    ctx.reporter.note(f"fitting by {method}")
+    draws = _fit(ctx, method, compiled, tools, str(data_file), csv_dir)
+    idata = to_inference_data(draws, design, names)
+    idata.to_netcdf(folder / constants.POSTERIOR)
+    post = flatten(draws)
+    params = original_scale(post, design, spec, names)
+    summary_table(params, post.n_chains).to_csv(folder / constants.POSTERIOR_SUMMARY, index=False)
+    curves = effects.media_curves(post, design, spec, names)
+    contributions = effects.contributions(post, design, spec, names, curves)
+    parts = effects.log_scale_parts(post, design, spec, names, curves)
+    expected = effects.expected_kpi(parts, post, design)
+    metrics = decomposition.fit_metrics(expected, post, design)
+    metrics.to_csv(folder / constants.FIT_METRICS, index=False)
+    artefacts = [
+        "compile_record.json",
+        "stan_data.json",
+        "stan_csv/",
+        constants.POSTERIOR,
+        constants.POSTERIOR_SUMMARY,
+        constants.FIT_METRICS,
+    ]
+    if "starts" in draws.details:
+        pd.DataFrame(draws.details["starts"]).to_csv(folder / "map_starts.csv", index=False)
+        artefacts.append("map_starts.csv")
+    ctx.results.update(
+        design=design,
+        names=names,
+        draws=draws,
+        idata=idata,
+        post=post,
+        curves=curves,
+        contributions=contributions,
+        expected=expected,
+        params=params,
+        compiled=compiled,
+        toolchain=tools,
+    )
+    ctx.manifest["stan"] = _stan_record(program, compiled, tools)
+    ctx.manifest["seeds"]["sampler"] = config.seed
+    return StageResult(
+        message=f"{method}: {draws.n_chains} chain(s) × {draws.n_draws} draw(s) in "
+        f"{draws.seconds:.1f} s",
+        artefacts=artefacts,
+        summary=_summary(draws, metrics, compiled.cache_hit),
+    )
+
+
+def _fit(
+    ctx: RunContext,
+    method: str,
+    compiled: cache.CompiledModel,
+    tools: toolchain.Toolchain,
+    data: Any,
+    out: Any,
+) -> fit.Draws:
+    cfg, seed = ctx.config.fit, ctx.config.seed
+    if method == "mcmc":
+        return fit.sample(compiled, tools, data, cfg, seed, out, progress=ctx.reporter.sampling)
+    if method == "map":
+        return fit.optimise(compiled, tools, data, cfg, seed, out)[0]
+    if method == "laplace":
+        return fit.laplace(compiled, tools, data, cfg, seed, out)
+    return fit.pathfinder(compiled, tools, data, cfg, seed, out)
+
+
+def _stan_record(
+    program: Any, compiled: cache.CompiledModel, tools: toolchain.Toolchain
+) -> dict[str, Any]:
+    digest = hashlib.sha256(program.read_bytes())
+    for included in sorted(compiled.included_files):
+        digest.update(included.read_bytes())
+    return {
+        "program": program.name,
+        "program_sha256": digest.hexdigest(),
+        "compile_key": compiled.key,
+        "cache_hit": compiled.cache_hit,
+        "stan_version": tools.stan_version,
+        "toolchain": tools.source,
+        "toolchain_path": str(tools.path),
+        "toolchain_identity": tools.identity,
+        "compiler": tools.compiler,
+    }
+
+
+def _summary(draws: fit.Draws, metrics: pd.DataFrame, cache_hit: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "method": draws.method,
+        "chains": draws.n_chains,
+        "draws": draws.n_draws,
+        "fit_seconds": round(draws.seconds, 2),
+        "compile_cache_hit": cache_hit,
+        "r2_mean": float(metrics["r2"].mean()),
+        "rmse_mean": float(metrics["rmse"].mean()),
+    }
+    if "diverging" in draws.sample_stats:
+        out["divergences"] = int(draws.sample_stats["diverging"].sum())
+    if "agreement" in draws.details:
+        out["map_agreement"] = draws.details["agreement"]
+        out["map_best_lp"] = draws.details["best_lp"]
+    plain: dict[str, Any] = json.loads(json.dumps(out, default=float))
+    return plain

@@ -1,0 +1,280 @@
+"""Every plot of a run. The only module that imports matplotlib; each function returns a figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from matplotlib.figure import Figure
+
+Array = npt.NDArray[np.float64]
+BAND: dict[str, Any] = {"alpha": 0.25, "linewidth": 0}
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Writes a figure as PNG and releases it."""
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _dates(frame: pd.DataFrame) -> Any:
+    return pd.to_datetime(frame["date"])
+
+
+def _by_group(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if "group" not in frame:
+        return [("", frame)]
+    return [(str(g), part) for g, part in frame.groupby("group", sort=False)]
+
+
+def fitted_vs_actual(fitted: pd.DataFrame, kpi: str) -> Figure:
+    """Actual KPI, the fitted mean with its 90% interval; holdout periods shaded."""
+    groups = _by_group(fitted)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 3.2 * len(groups)), squeeze=False)
+    for ax, (name, part) in zip(axes[:, 0], groups, strict=True):
+        x = _dates(part)
+        ax.fill_between(
+            x,
+            part["predictive_q05"],
+            part["predictive_q95"],
+            color="tab:blue",
+            alpha=0.12,
+            linewidth=0,
+            label="90% predictive",
+        )
+        ax.fill_between(
+            x,
+            part["fitted_q05"],
+            part["fitted_q95"],
+            color="tab:blue",
+            **BAND,
+            label="90% fitted mean",
+        )
+        ax.plot(x, part["fitted"], color="tab:blue", label="fitted")
+        ax.plot(x, part["actual"], color="black", linewidth=1, label="actual")
+        held = ~part["in_fit"].astype(bool)
+        if held.any():
+            ax.axvspan(x[held].min(), x[held].max(), color="grey", alpha=0.15, label="holdout")
+        ax.set_title(f"{kpi}: fitted vs actual" + (f" ({name})" if name else ""))
+        ax.legend(loc="upper left", fontsize=8, ncol=5)
+    fig.tight_layout()
+    return fig
+
+
+def residuals(fitted: pd.DataFrame) -> Figure:
+    """Residuals over time and their distribution."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.5), width_ratios=[3, 1])
+    for name, part in _by_group(fitted):
+        left.plot(_dates(part), part["residual"], linewidth=1, label=name or None)
+    left.axhline(0, color="black", linewidth=0.8)
+    left.set_title("Residuals (actual − fitted mean)")
+    right.hist(fitted["residual"], bins=30, color="tab:grey")
+    right.set_title("Distribution")
+    fig.tight_layout()
+    return fig
+
+
+def decomposition(rows: pd.DataFrame, kpi: str) -> Figure:
+    """Mean contribution of each term over time, stacked (positive and negative apart)."""
+    data = rows[rows["group"] == rows["group"].iloc[0]] if "group" in rows else rows
+    wide = data.pivot_table(index="date", columns="term", values="mean", sort=False)
+    if "group" in rows:
+        wide = rows.pivot_table(
+            index="date", columns="term", values="mean", aggfunc="sum", sort=False
+        )
+    x = pd.to_datetime(wide.index)
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    positive = wide.clip(lower=0)
+    negative = wide.clip(upper=0)
+    colours = [plt.get_cmap("tab20")(i % 20) for i in range(wide.shape[1])]
+    ax.stackplot(x, positive.T.to_numpy(), labels=list(wide.columns), colors=colours, alpha=0.85)
+    ax.stackplot(x, negative.T.to_numpy(), colors=colours, alpha=0.85)
+    ax.plot(x, wide.sum(axis=1), color="black", linewidth=1, label="fitted")
+    ax.set_title(f"Decomposition of {kpi} over time")
+    ax.legend(loc="upper left", fontsize=7, ncol=6)
+    fig.tight_layout()
+    return fig
+
+
+def interval_bars(table: pd.DataFrame, label: str, value: str, title: str) -> Figure:
+    """Horizontal bars with 90% intervals (channel contributions, ROI)."""
+    data = table.sort_values(value)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
+    err = np.vstack([data[value] - data[f"{value}_q05"], data[f"{value}_q95"] - data[value]])
+    ax.barh(
+        data[label],
+        data[value],
+        xerr=np.clip(err, 0, None),
+        color="tab:blue",
+        alpha=0.8,
+        capsize=3,
+    )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def curves(
+    xs: dict[str, Array],
+    bands: dict[str, tuple[Array, Array, Array]],
+    title: str,
+    xlabel: str,
+    observed: dict[str, float] | None = None,
+) -> Figure:
+    """One panel per channel: median curve with its 90% band (adstock or saturation)."""
+    names = list(bands)
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        median, low, high = bands[name]
+        x = xs[name]
+        ax.fill_between(x, low, high, color="tab:orange", **BAND)
+        ax.plot(x, median, color="tab:orange")
+        if observed and name in observed:
+            ax.axvline(observed[name], color="grey", linestyle=":", linewidth=1)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(xlabel, fontsize=8)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def prior_vs_posterior(pairs: dict[str, tuple[Array, Array]]) -> Figure:
+    """Prior and posterior draws of each parameter, as overlaid histograms."""
+    names = list(pairs)
+    cols = min(4, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.5 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        prior, post = pairs[name]
+        low, high = np.quantile(np.concatenate([prior, post]), [0.005, 0.995])
+        bins = np.linspace(low, high, 40)
+        ax.hist(prior, bins=bins, density=True, alpha=0.4, color="grey", label="prior")
+        ax.hist(post, bins=bins, density=True, alpha=0.6, color="tab:blue", label="posterior")
+        ax.set_title(name, fontsize=9)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Prior vs posterior (modelling scale)")
+    fig.tight_layout()
+    return fig
+
+
+def rank_plots(idata: Any, variables: list[str], coords: dict[str, list[str]]) -> Figure:
+    """Rank plots of key parameters: uniform bars mean the chains agree."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+        warnings.filterwarnings("ignore", category=UserWarning)
+        import arviz as az
+
+        plot_rank: Any = az.plot_rank
+        axes = plot_rank(idata, var_names=variables, coords=coords, kind="bars")
+    fig: Figure = np.atleast_1d(axes).ravel()[0].figure
+    return fig
+
+
+def pareto_k(k: Array, labels: list[str]) -> Figure:
+    """Pareto k of every fitted period, with the 0.5 and 0.7 bands."""
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    colours = np.where(k > 0.7, "tab:red", np.where(k > 0.5, "tab:orange", "tab:blue"))
+    ax.scatter(range(len(k)), k, c=colours, s=12)
+    for level in (0.5, 0.7):
+        ax.axhline(level, color="grey", linestyle="--", linewidth=0.8)
+    ticks = np.linspace(0, len(k) - 1, min(8, len(k))).astype(int)
+    ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7, rotation=20)
+    ax.set_title("PSIS-LOO Pareto k by period")
+    fig.tight_layout()
+    return fig
+
+
+def media_overview(
+    frame: pd.DataFrame, date: str, media: list[str], kpi: str, group: str | None
+) -> Figure:
+    """The KPI and each media series over time (summed over groups)."""
+    data = (
+        frame.groupby(date)[[kpi, *media]].sum() if group else frame.set_index(date)[[kpi, *media]]
+    )
+    fig, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+    axes[0].plot(data.index, data[kpi], color="black")
+    axes[0].set_title(kpi)
+    for name in media:
+        axes[1].plot(data.index, data[name], linewidth=1, label=name)
+    axes[1].set_title("Media")
+    axes[1].legend(fontsize=7, ncol=6)
+    fig.tight_layout()
+    return fig
+
+
+def allocation(table: pd.DataFrame) -> Figure:
+    """Current vs optimised spend per channel."""
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(table) + 2))
+    y = np.arange(len(table))
+    ax.barh(y - 0.2, table["current_spend"], height=0.4, label="current", color="tab:grey")
+    ax.barh(y + 0.2, table["optimised_spend"], height=0.4, label="optimised", color="tab:green")
+    ax.set_yticks(y, table["channel"])
+    ax.set_title("Spend over the horizon: current vs optimised")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def response_curves(curves: pd.DataFrame) -> Figure:
+    """Each channel's contribution over the horizon as its spend varies (90% band)."""
+    names = list(dict.fromkeys(curves["channel"]))
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        part = curves[curves["channel"] == name]
+        ax.fill_between(
+            part["spend"],
+            part["contribution_q05"],
+            part["contribution_q95"],
+            color="tab:green",
+            **BAND,
+        )
+        ax.plot(part["spend"], part["contribution"], color="tab:green")
+        now = part[part["is_current"]]
+        if len(now):
+            ax.axvline(float(now["spend"].iloc[0]), color="grey", linestyle=":")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("spend over the horizon", fontsize=8)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle("Response curves (dotted: current spend)")
+    fig.tight_layout()
+    return fig
+
+
+def frontier(sweep: pd.DataFrame, objective: str) -> Figure:
+    """Best achievable value against the total budget."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.fill_between(
+        sweep["total"], sweep["value_q05"], sweep["value_q95"], color="tab:green", **BAND
+    )
+    ax.plot(sweep["total"], sweep["value_mean"], marker="o", color="tab:green")
+    factors = sweep["total_factor"].to_numpy(dtype=float)
+    ax.axvline(
+        float(sweep["total"].to_numpy(dtype=float)[np.argmin(np.abs(factors - 1))]),
+        color="grey",
+        linestyle=":",
+    )
+    ax.set_xlabel("total budget over the horizon")
+    ax.set_ylabel("KPI uplift" if objective == "kpi" else "profit")
+    ax.set_title("Efficient frontier (dotted: the scenario's total)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,128 @@
+// The single-market Bayesian linear model (class blm), generic over configs:
+// which transforms each channel uses, every prior and every bound arrive as
+// data, so one compiled program serves every single-market config.
+//
+// The response is on the modelling scale (the KPI or its log, standardised
+// when model.standardise is on); mmm_runner maps every result back to the
+// original scale.
+//
+// Two reparameterisations make the posterior easy for NUTS without changing
+// the model (priors stay on alpha and beta):
+// * each media coefficient is sampled as its effect at the channel's typical
+//   level, beta_eff = beta * s(1), which the data pin down, instead of the
+//   effect at full saturation, which trades off against the curve's shape;
+// * the intercept is sampled at the fitted periods' average media effects.
+functions {
+  #include functions/transforms.stanfunctions
+  #include functions/priors.stanfunctions
+  #include functions/media.stanfunctions
+}
+data {
+  int<lower=1> N; // periods in the fit
+  int<lower=0> N_pred; // periods after the fit (holdout), predicted only
+  vector[N] y; // response on the modelling scale
+
+  int<lower=0> M; // media channels
+  int<lower=1> L; // longest adstock window (lags)
+  array[M] matrix[N + N_pred, L] X_lag; // scaled media at lags 0..L-1
+  array[M] int<lower=0, upper=3> adstock_type; // registry code per channel
+  array[M] int<lower=1, upper=L> l_max; // adstock window per channel
+  array[M] int<lower=0, upper=4> saturation_type; // registry code per channel
+  array[M] int<lower=1> theta_start; // first transform parameter of each channel
+
+  int<lower=0> P; // transform parameters of all channels, stacked
+  vector[P] theta_lower; // lower bound of each (its support)
+  vector[P] theta_upper; // upper bound of each
+  array[P] int<lower=1> theta_prior; // prior family code of each
+  matrix[P, 3] theta_prior_args; // prior arguments, padded to 3
+
+  int<lower=0> K; // other columns: controls, trend, seasonality
+  matrix[N + N_pred, K] X; // their values on the modelling scale
+  vector[M + K] beta_lower; // hard bounds of the coefficients (media first)
+  vector[M + K] beta_upper;
+  array[M + K] int<lower=1> beta_prior; // prior family code of each coefficient
+  matrix[M + K, 3] beta_prior_args;
+
+  int<lower=1> alpha_prior; // intercept prior
+  vector[3] alpha_prior_args;
+  int<lower=1> sigma_prior; // noise scale prior
+  vector[3] sigma_prior_args;
+
+  int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
+  int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
+  // 0 for optimisation without Jacobians (MAP), so that the optimum is the
+  // posterior mode in alpha and beta; 1 otherwise.
+  int<lower=0, upper=1> use_jacobian;
+}
+transformed data {
+  int T = N + N_pred;
+  row_vector[N] fit_mean = rep_row_vector(1.0 / N, N);
+}
+parameters {
+  real alpha_c; // intercept at the average media effects of the fit
+  vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
+  vector<lower=scale_finite(beta_lower[1 : M],
+                            typical_saturation(adstock_type, saturation_type,
+                                               theta_start, theta)),
+         upper=scale_finite(beta_upper[1 : M],
+                            typical_saturation(adstock_type, saturation_type,
+                                               theta_start, theta))>[M] beta_eff;
+  vector<lower=beta_lower[(M + 1) : (M + K)],
+         upper=beta_upper[(M + 1) : (M + K)]>[K] beta_x; // X coefficients
+  real<lower=0> sigma; // noise scale
+}
+transformed parameters {
+  // Coefficients: media effects at full saturation, then the X columns.
+  vector[M + K] beta = append_row(beta_eff
+                                  ./ typical_saturation(adstock_type,
+                                                        saturation_type,
+                                                        theta_start, theta),
+                                  beta_x);
+}
+model {
+  matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
+                                 saturation_type, theta_start, theta);
+  real alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
+  alpha ~ prior(alpha_prior, alpha_prior_args);
+  sigma ~ prior(sigma_prior, sigma_prior_args);
+  for (j in 1 : (M + K)) {
+    beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+  }
+  for (p in 1 : P) {
+    theta[p] ~ prior(theta_prior[p], theta_prior_args[p]');
+  }
+  if (use_jacobian) {
+    // beta_eff = beta * s(1): the change of variables from beta.
+    target += -sum(log(typical_saturation(adstock_type, saturation_type,
+                                          theta_start, theta)));
+  }
+  if (!prior_only) {
+    vector[N] mu = alpha + S[1 : N] * beta[1 : M];
+    if (K > 0) {
+      mu += X[1 : N] * beta_x;
+    }
+    y ~ normal(mu, sigma);
+  }
+}
+generated quantities {
+  real alpha; // intercept
+  vector[N] log_lik; // pointwise log likelihood of the fitted periods
+  array[T] real y_rep; // posterior predictive draws, fitted and holdout
+  vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  {
+    matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
+                                   saturation_type, theta_start, theta);
+    alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
+    vector[T] mu = alpha + S * beta[1 : M];
+    if (K > 0) {
+      mu += X * beta_x;
+    }
+    for (t in 1 : N) {
+      log_lik[t] = normal_lpdf(y[t] | mu[t], sigma);
+    }
+    y_rep = normal_rng(mu, sigma);
+    if (save_mu) {
+      mu_out = mu;
+    }
+  }
+}
