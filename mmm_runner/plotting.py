@@ -160,9 +160,13 @@ def prior_vs_posterior(pairs: dict[str, tuple[Array, Array]]) -> Figure:
     for ax, name in zip(axes.ravel(), names, strict=False):
         prior, post = pairs[name]
         low, high = np.quantile(np.concatenate([prior, post]), [0.005, 0.995])
-        bins = np.linspace(low, high, 40)
+        low, high = min(low, float(post.min())), max(high, float(post.max()))
+        bins = np.linspace(low, high, 40) if high > low else 40
         ax.hist(prior, bins=bins, density=True, alpha=0.4, color="grey", label="prior")
-        ax.hist(post, bins=bins, density=True, alpha=0.6, color="tab:blue", label="posterior")
+        if len(post) >= 10:
+            ax.hist(post, bins=bins, density=True, alpha=0.6, color="tab:blue", label="posterior")
+        else:  # a point estimate (MAP)
+            ax.axvline(float(post.mean()), color="tab:blue", label="posterior mode")
         ax.set_title(name, fontsize=9)
     for ax in axes.ravel()[len(names) :]:
         ax.set_visible(False)

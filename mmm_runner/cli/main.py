@@ -38,3 +38,7 @@ app.command()(doctor.doctor)
 app.command("validate")(validate.validate_command)
 app.command("init")(init.init_command)
 app.command("run")(run.run_command)
+
+
+if __name__ == "__main__":
+    app()

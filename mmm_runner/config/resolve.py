@@ -32,9 +32,11 @@ Stage = Literal["adstock", "saturation"]
 
 # Default priors on the standardised scale (documented in docs/config.md).
 DEFAULT_PRIORS = {
-    "intercept": "normal(0, 1)",
+    # Media are not centred (zero spend stays zero), so the intercept sits below the
+    # standardised KPI's mean by the media's average effect: a wide prior.
+    "intercept": "normal(0, 5)",
     "sigma": "half_normal(1)",
-    "media": "normal(0, 2)",
+    "media": "normal(0, 3)",
     "control": "normal(0, 1)",
     "trend": "normal(0, 1)",
     "season": "normal(0, 1)",

@@ -15,6 +15,7 @@ from mmm_runner import __version__
 from mmm_runner.config.models import RunConfig
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "run_config.schema.json"
+REFERENCE_FILE = Path(__file__).resolve().parents[2] / "docs" / "config_reference.md"
 
 
 def schema() -> dict[str, Any]:
@@ -31,11 +32,59 @@ def render() -> str:
     return json.dumps(schema(), indent=2, sort_keys=False) + "\n"
 
 
+def _type(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    if "anyOf" in prop:
+        return " or ".join(_type(p) for p in prop["anyOf"])
+    if prop.get("type") == "array":
+        return f"list of {_type(prop.get('items', {}))}"
+    if prop.get("type") == "object":
+        extra = prop.get("additionalProperties")
+        return f"mapping to {_type(extra)}" if isinstance(extra, dict) else "mapping"
+    return str(prop.get("type", "any"))
+
+
+def reference() -> str:
+    """docs/config_reference.md: every section and field, from the models' descriptions."""
+    body = schema()
+    lines = [
+        "# Config reference",
+        "",
+        "Generated from the config models by `python -m mmm_runner.config.schema`; a test",
+        "fails when it is stale. The guide is [config.md](config.md).",
+        "",
+    ]
+    sections = [("RunConfig", body), *sorted(body["$defs"].items())]
+    for name, section in sections:
+        lines += [
+            f"## {name}",
+            "",
+            section.get("description", "").strip(),
+            "",
+            "| field | type | default | description |",
+            "| --- | --- | --- | --- |",
+        ]
+        required = set(section.get("required", []))
+        for field, prop in section.get("properties", {}).items():
+            default = (
+                "required"
+                if field in required
+                else (json.dumps(prop["default"]) if "default" in prop else "(section defaults)")
+            )
+            description = prop.get("description", "").replace("|", "\\|")
+            lines.append(f"| `{field}` | {_type(prop)} | {default} | {description} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    target = Path(argv[0]) if argv else SCHEMA_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render())
-    print(f"wrote {target}")
+    SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA_FILE.write_text(render())
+    REFERENCE_FILE.write_text(reference())
+    print(f"wrote {SCHEMA_FILE} and {REFERENCE_FILE}")
     return 0
 
 

@@ -22,6 +22,12 @@ def test_committed_schema_is_fresh() -> None:
     )
 
 
+def test_committed_reference_is_fresh() -> None:
+    assert schema.REFERENCE_FILE.read_text() == schema.reference(), (
+        "docs/config_reference.md is stale: run `python -m mmm_runner.config.schema`"
+    )
+
+
 def test_schema_describes_every_field() -> None:
     body = schema.schema()
 

@@ -13,6 +13,8 @@
 #include <stan/io/var_context.hpp>
 #include <stan/model/model_base.hpp>
 
+#include <stan/math/prim/fun/Eigen.hpp>
+
 #include <fstream>
 #include <memory>
 #include <string>
@@ -67,6 +69,19 @@ double init_radius(const Run& run);
 // for every chain when the first such file exists, else `path` for all.
 std::string chain_input(const Run& run, const std::string& path, int index,
                         int count);
+
+// A Stan CSV file's header and draws ('#' lines skipped; values may be
+// separated by ", " as pathfinder writes them).
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<double>> rows;
+};
+CsvTable read_stan_csv(const std::string& path, const std::string& what);
+
+// The given columns of every row, in the given order; names a missing column.
+Eigen::MatrixXd select_columns(const CsvTable& table,
+                               const std::vector<std::string>& names,
+                               const std::string& path);
 
 // Writes profile_file when the model has profile blocks.
 void write_profiles(const Run& run);

@@ -2,11 +2,8 @@
 // draws of an earlier fit (fitted_params=<Stan CSV>).
 #include "driver.hpp"
 
-#include <stan/io/stan_csv_reader.hpp>
 #include <stan/services/sample/standalone_gqs.hpp>
 
-#include <algorithm>
-#include <sstream>
 
 namespace mmm_driver {
 
@@ -16,22 +13,10 @@ namespace {
 Eigen::MatrixXd read_parameter_draws(const Run& run, const std::string& path) {
   if (path.empty())
     throw run_error("generate_quantities needs fitted_params=<Stan CSV>.");
-  std::ifstream stream(path);
-  if (!stream.good())
-    throw run_error("Cannot open fitted_params file \"" + path + "\".");
-  std::stringstream messages;
-  stan::io::stan_csv csv = stan::io::stan_csv_reader::parse(stream, &messages);
+  const CsvTable table = read_stan_csv(path, "fitted_params");
   std::vector<std::string> names;
   run.model.constrained_param_names(names, false, false);
-  Eigen::MatrixXd draws(csv.samples.rows(), names.size());
-  for (size_t j = 0; j < names.size(); ++j) {
-    const auto it = std::find(csv.header.begin(), csv.header.end(), names[j]);
-    if (it == csv.header.end())
-      throw run_error("fitted_params file \"" + path
-                          + "\" lacks a column for parameter " + names[j]
-                          + "; was it written by this model?");
-    draws.col(j) = csv.samples.col(std::distance(csv.header.begin(), it));
-  }
+  Eigen::MatrixXd draws = select_columns(table, names, path);
   return draws;
 }
 

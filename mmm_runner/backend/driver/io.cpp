@@ -5,6 +5,7 @@
 #include <stan/math/rev/core/profiling.hpp>
 #include <stan/version.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <iomanip>
@@ -134,6 +135,68 @@ std::vector<ContextPtr> init_contexts(const Run& run, int count) {
           read_var_context(chain_input(run, init, i, count), "init"));
   }
   return contexts;
+}
+
+namespace {
+
+std::vector<std::string> split_line(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  std::istringstream stream(line);
+  while (std::getline(stream, cell, ',')) {
+    const auto first = cell.find_first_not_of(" \t\r");
+    const auto last = cell.find_last_not_of(" \t\r");
+    cells.push_back(first == std::string::npos ? ""
+                                               : cell.substr(first, last - first + 1));
+  }
+  return cells;
+}
+
+}  // namespace
+
+CsvTable read_stan_csv(const std::string& path, const std::string& what) {
+  std::ifstream stream(path);
+  if (!stream.good())
+    throw run_error("Can't open specified file, \"" + path + "\" (the " + what
+                    + ").");
+  CsvTable table;
+  std::string line;
+  while (std::getline(stream, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::vector<std::string> cells = split_line(line);
+    if (table.header.empty()) {
+      table.header = cells;
+      continue;
+    }
+    if (cells.size() != table.header.size())
+      throw run_error("The " + what + " file \"" + path + "\" has a row with "
+                      + std::to_string(cells.size()) + " values for "
+                      + std::to_string(table.header.size()) + " columns.");
+    std::vector<double> values;
+    for (const std::string& cell : cells)
+      values.push_back(std::strtod(cell.c_str(), nullptr));
+    table.rows.push_back(values);
+  }
+  if (table.header.empty())
+    throw run_error("The " + what + " file \"" + path + "\" has no header row.");
+  return table;
+}
+
+Eigen::MatrixXd select_columns(const CsvTable& table,
+                               const std::vector<std::string>& names,
+                               const std::string& path) {
+  Eigen::MatrixXd out(table.rows.size(), names.size());
+  for (size_t j = 0; j < names.size(); ++j) {
+    const auto it = std::find(table.header.begin(), table.header.end(), names[j]);
+    if (it == table.header.end())
+      throw run_error("\"" + path + "\" lacks a column for parameter " + names[j]
+                      + "; was it written by this model?");
+    const auto column = std::distance(table.header.begin(), it);
+    for (size_t i = 0; i < table.rows.size(); ++i)
+      out(i, j) = table.rows[i][column];
+  }
+  return out;
 }
 
 void write_profiles(const Run& run) {

@@ -2,7 +2,6 @@
 // method=laplace (draws from the normal approximation at a mode).
 #include "driver.hpp"
 
-#include <stan/io/stan_csv_reader.hpp>
 #include <stan/services/optimize/bfgs.hpp>
 #include <stan/services/optimize/laplace_sample.hpp>
 #include <stan/services/optimize/lbfgs.hpp>
@@ -73,30 +72,21 @@ Eigen::VectorXd read_mode(const Run& run, const std::string& path) {
     run.model.transform_inits(*context, unconstrained, &messages);
     return unconstrained;
   }
-  std::ifstream stream(path);
-  if (!stream.good())
+  std::ifstream probe(path);
+  if (!probe.good())
     throw run_error("Can't open specified file, \"" + path + "\" (the mode).");
   std::stringstream text;
-  text << stream.rdbuf();
+  text << probe.rdbuf();
   if (text.str().find("method = optimize") == std::string::npos)
     throw run_error("CSV file is not output from Stan optimization: \"" + path
                     + "\"");
-  stream.clear();
-  stream.seekg(0);
-  stan::io::stan_csv csv = stan::io::stan_csv_reader::parse(stream, &messages);
-  if (csv.samples.rows() == 0)
+  const CsvTable table = read_stan_csv(path, "mode");
+  if (table.rows.empty())
     throw run_error("Mode file \"" + path + "\" holds no estimate.");
   std::vector<std::string> names;
   run.model.constrained_param_names(names, false, false);
-  Eigen::VectorXd constrained(names.size());
-  for (size_t i = 0; i < names.size(); ++i) {
-    const auto it = std::find(csv.header.begin(), csv.header.end(), names[i]);
-    if (it == csv.header.end())
-      throw run_error("Mode file \"" + path + "\" lacks parameter "
-                          + names[i] + ".");
-    constrained(i) = csv.samples(csv.samples.rows() - 1,
-                                 std::distance(csv.header.begin(), it));
-  }
+  const Eigen::MatrixXd values = select_columns(table, names, path);
+  Eigen::VectorXd constrained = values.row(values.rows() - 1).transpose();
   run.model.unconstrain_array(constrained, unconstrained, &messages);
   return unconstrained;
 }

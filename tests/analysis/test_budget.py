@@ -1,0 +1,154 @@
+"""The budget optimiser against closed-form optima, bounds, locks and risk."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mmm_runner.analysis import budget as bud
+from mmm_runner.config.models import BudgetConfig
+
+
+def _channel(
+    name: str, effect: np.ndarray, rate: float, scale: float = 1.0, horizon: int = 4
+) -> bud.Channel:
+    """No carry-over, exponential saturation 1 - exp(-rate x): a concave, closed-form response."""
+    draws = len(effect)
+    return bud.Channel(
+        name=name,
+        adstock="none",
+        adstock_params={},
+        saturation="logistic",
+        saturation_params={"rate": np.full(draws, rate)},
+        l_max=1,
+        effect=effect,
+        scale=scale,
+        history=np.zeros((1, 0)),
+        pattern=np.full((1, horizon), 1.0 / horizon),
+    )
+
+
+def _response(channels: list[bud.Channel], horizon: int = 4) -> bud.Response:
+    return bud.Response(tuple(channels), horizon, False, None, None)
+
+
+def _closed_form(amplitude: np.ndarray, k: np.ndarray, total: float) -> np.ndarray:
+    """argmax Σ A_m (1 - exp(-k_m b_m)) s.t. Σ b_m = total: equal marginal returns."""
+    log_nu = (np.sum(np.log(amplitude * k) / k) - total) / np.sum(1 / k)
+    return (np.log(amplitude * k) - log_nu) / k
+
+
+def test_optimum_matches_equal_marginal_returns() -> None:
+    horizon, total = 4, 300.0
+    effects = np.array([50.0, 30.0, 20.0])
+    rates = np.array([0.5, 1.0, 2.0])
+    scales = np.array([40.0, 20.0, 30.0])
+    channels = [
+        _channel(f"c{i}", np.full(1, effects[i]), rates[i], scales[i], horizon) for i in range(3)
+    ]
+    response = _response(channels, horizon)
+    # uplift_m(b) = H × effect × (1 - exp(-rate × b / (H × scale)))
+    amplitude = horizon * effects
+    k = rates / (horizon * scales)
+    truth = _closed_form(amplitude, k, total)
+    assert np.all(truth > 0)
+    config = BudgetConfig(horizon=horizon)
+    found = bud.optimise(response, config, np.zeros(3), np.full(3, total), total, seed=1)
+    np.testing.assert_allclose(found.budgets, truth, rtol=0.005)
+    assert found.budgets.sum() == pytest.approx(total, rel=1e-9)
+    expected = np.sum(amplitude * (1 - np.exp(-k * truth)))
+    assert found.value == pytest.approx(expected, rel=1e-6)
+
+
+def test_bounds_totals_and_locks_are_met_exactly() -> None:
+    channels = [_channel(f"c{i}", np.full(1, 10.0 * (i + 1)), 1.0, 10.0) for i in range(4)]
+    response = _response(channels)
+    config = BudgetConfig(channels={"c2": {"locked": True}})
+    lower = np.array([5.0, 5.0, 12.0, 0.0])
+    upper = np.array([30.0, 40.0, 12.0, 25.0])
+    found = bud.optimise(response, config, lower, upper, 80.0, seed=3)
+    assert found.budgets.sum() == pytest.approx(80.0, abs=1e-9)
+    assert np.all(found.budgets >= lower - 1e-12)
+    assert np.all(found.budgets <= upper + 1e-12)
+    assert found.budgets[2] == 12.0  # locked channel unchanged
+    # The most effective channel is pushed to its upper bound.
+    assert found.budgets[3] == pytest.approx(25.0, abs=1e-6)
+
+
+def test_same_seed_same_plan() -> None:
+    channels = [_channel(f"c{i}", np.full(1, 10.0 + i), 1.0, 5.0) for i in range(3)]
+    config = BudgetConfig()
+    a = bud.optimise(_response(channels), config, np.zeros(3), np.full(3, 50.0), 60.0, seed=9)
+    b = bud.optimise(_response(channels), config, np.zeros(3), np.full(3, 50.0), 60.0, seed=9)
+    np.testing.assert_array_equal(a.budgets, b.budgets)
+
+
+def test_risk_aversion_moves_spend_to_the_narrower_channel() -> None:
+    rng = np.random.default_rng(0)
+    draws = 4000
+    narrow = 20.0 + rng.normal(0, 1.0, draws)
+    wide = 20.0 + rng.normal(0, 8.0, draws)
+    wide += 20.0 - wide.mean()  # equal means
+    narrow += 20.0 - narrow.mean()
+    response = _response(
+        [_channel("narrow", narrow, 1.0, 10.0), _channel("wide", wide, 1.0, 10.0)]
+    )
+    bounds = (np.zeros(2), np.full(2, 100.0))
+    neutral = bud.optimise(response, BudgetConfig(risk="mean"), *bounds, 100.0, seed=1)
+    averse = bud.optimise(
+        response, BudgetConfig(risk="quantile", risk_quantile=0.05), *bounds, 100.0, seed=1
+    )
+    sd = bud.optimise(
+        response, BudgetConfig(risk="mean_minus_sd", risk_lambda=2.0), *bounds, 100.0, seed=1
+    )
+    assert neutral.budgets[0] == pytest.approx(50.0, abs=2.0)
+    assert averse.budgets[0] > neutral.budgets[0] + 10
+    assert sd.budgets[0] > neutral.budgets[0] + 10
+
+
+def test_profit_objective_may_leave_money_unspent() -> None:
+    channels = [
+        _channel("a", np.full(1, 10.0), 1.0, 10.0),
+        _channel("b", np.full(1, 5.0), 1.0, 10.0),
+    ]
+    config = BudgetConfig(objective="profit", margin=1.0)
+    found = bud.optimise(
+        _response(channels), config, np.zeros(2), np.full(2, 1000.0), 1000.0, seed=2
+    )
+    # Marginal profit of a channel at spend b: margin × H × effect × rate / (H × scale)
+    # × exp(-rate b / (H scale)) - 1 = 0  ->  b = H scale ln(effect rate / scale).
+    expected = 4 * 10.0 * math.log(10.0 / 10.0), 4 * 10.0 * max(math.log(5.0 / 10.0), 0)
+    assert found.budgets.sum() < 1000.0
+    np.testing.assert_allclose(found.budgets, expected, atol=0.5)
+
+
+def test_projection_lands_on_the_feasible_set() -> None:
+    lower, upper = np.array([0.0, 1.0, 2.0]), np.array([5.0, 3.0, 10.0])
+    point = bud.project(np.array([10.0, -4.0, 3.0]), lower, upper, 9.0)
+    assert point.sum() == pytest.approx(9.0)
+    assert np.all(point >= lower)
+    assert np.all(point <= upper)
+
+
+def test_carry_over_from_history_is_not_credited_to_the_plan() -> None:
+    draws = 2
+    channel = bud.Channel(
+        "tv",
+        "geometric",
+        {"decay": np.full(draws, 0.5)},
+        "none",
+        {},
+        4,
+        np.ones(draws),
+        1.0,
+        history=np.array([[8.0, 4.0, 2.0]]),
+        pattern=np.array([[0.5, 0.5]]),
+    )
+    response = bud.Response((channel,), 2, False, None, None)
+    zero, _ = bud.uplift(response, np.zeros(1))
+    np.testing.assert_allclose(zero, 0.0)
+    gain, _ = bud.uplift(response, np.array([10.0]))
+    # Linear response: all of a plan's spend is eventually credited (weights sum to one).
+    np.testing.assert_allclose(gain, 10.0)

@@ -1,0 +1,51 @@
+"""Real runs of the pipeline, shared by the tests that inspect their folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mmm_runner.pipeline.runner import RunOptions, execute
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Recorder:
+    """A reporter that keeps what the run said."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def stage_started(self, folder: str) -> None:
+        self.events.append(("started", folder))
+
+    def stage_finished(self, folder: str, status: str, seconds: float, message: str) -> None:
+        self.events.append(("finished", (folder, status)))
+
+    def note(self, message: str) -> None:
+        self.events.append(("note", message))
+
+    def sampling(self, chain: int, iteration: int, total: int) -> None:
+        self.events.append(("sampling", (chain, iteration, total)))
+
+
+def run_config(config: Path, out: Path, reporter: Any = None) -> Path:
+    outcome = execute(config, RunOptions(output_dir=out), reporter)
+    return outcome.run_dir
+
+
+@pytest.fixture(scope="session")
+def single_market_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorder]:
+    """The shipped single-market example, run by MCMC as a user would."""
+    recorder = Recorder()
+    out = tmp_path_factory.mktemp("results")
+    return run_config(ROOT / "config" / "single_market.yaml", out, recorder), recorder
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "data" / "single_market_truth.json").read_text())
+    return data
