@@ -40,9 +40,58 @@ def row_labels(design: Design) -> list[str]:
     return [f"{design.group_names[g]}|{d}" for g, d in zip(design.group, dates, strict=True)]
 
 
-def to_inference_data(draws: Draws, design: Design, names: Layout) -> Any:
-    """An ArviZ InferenceData with posterior, predictive, log likelihood and observations."""
-    az = _import_arviz()
+class PosteriorData:
+    """The posterior's groups as xarray Datasets, in ArviZ's layout.
+
+    Built without importing ArviZ (which costs about two seconds); ``idata``
+    wraps the same Datasets in an ArviZ InferenceData when a check needs one.
+    """
+
+    def __init__(self, groups: dict[str, Any], method: str) -> None:
+        self.groups = groups
+        self.method = method
+        self._idata: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        groups = self.__dict__.get("groups", {})
+        if name in groups:
+            return groups[name]
+        raise AttributeError(name)
+
+    @property
+    def idata(self) -> Any:
+        if self._idata is None:
+            az = _import_arviz()
+            self._idata = az.InferenceData(**self.groups)
+        return self._idata
+
+    def to_netcdf(self, path: Any) -> None:
+        """Writes every group into one netCDF file (readable by az.from_netcdf)."""
+        for i, (name, dataset) in enumerate(self.groups.items()):
+            dataset.to_netcdf(path, mode="w" if i == 0 else "a", group=name, engine="h5netcdf")
+
+
+def _dataset(
+    variables: dict[str, tuple[list[str], Array]], coords: dict[str, list[str]], method: str
+) -> Any:
+    import xarray as xr
+
+    data_vars = {}
+    for name, (dims, values) in variables.items():
+        full = ["chain", "draw", *dims] if values.ndim == len(dims) + 2 else dims
+        data_vars[name] = (full, values)
+    used = {d for dims, _ in variables.values() for d in dims}
+    dataset = xr.Dataset(data_vars, coords={k: v for k, v in coords.items() if k in used})
+    if "chain" in dataset.dims:
+        dataset = dataset.assign_coords(
+            chain=np.arange(dataset.sizes["chain"]), draw=np.arange(dataset.sizes["draw"])
+        )
+    dataset.attrs.update(method=method, inference_library="mmm_runner/cmdstanpy")
+    return dataset
+
+
+def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorData:
+    """Posterior, predictive, log likelihood, sampler statistics and observations."""
     v = draws.variables
     labels = row_labels(design)
     fitted = design.fitted
@@ -51,37 +100,33 @@ def to_inference_data(draws: Draws, design: Design, names: Layout) -> Any:
     log_lik = v["log_lik"] - np.log(design.y_sd)
     if design.log_response:
         log_lik = log_lik - np.log(design.kpi[fitted])
-    posterior = {
-        "alpha": v["alpha"],
-        "beta": v["beta"],
-        "theta": v["theta"],
-        "sigma": v["sigma"],
-    }
     coords = {
         "coef": list(names.beta),
         "transform_param": list(names.theta),
         "time": labels,
         "obs": [label for label, keep in zip(labels, fitted, strict=True) if keep],
     }
-    dims = {
-        "beta": ["coef"],
-        "theta": ["transform_param"],
-        "kpi": ["obs"],
-        "kpi_rep": ["time"],
-        "log_lik": ["obs"],
+    method = draws.method
+    groups = {
+        "posterior": _dataset(
+            {
+                "alpha": ([], v["alpha"]),
+                "beta": (["coef"], v["beta"]),
+                "theta": (["transform_param"], v["theta"]),
+                "sigma": ([], v["sigma"]),
+            },
+            coords,
+            method,
+        ),
+        "posterior_predictive": _dataset({"kpi_rep": (["time"], kpi_rep)}, coords, method),
+        "log_likelihood": _dataset({"log_lik": (["obs"], log_lik)}, coords, method),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # e.g. "more chains than draws" for MAP
-        return az.from_dict(
-            posterior=posterior,
-            posterior_predictive={"kpi_rep": kpi_rep},
-            log_likelihood={"log_lik": log_lik},
-            sample_stats=draws.sample_stats or None,
-            observed_data={"kpi": design.kpi[fitted]},
-            coords=coords,
-            dims=dims,
-            attrs={"method": draws.method},
+    if draws.sample_stats:
+        groups["sample_stats"] = _dataset(
+            {k: ([], val) for k, val in draws.sample_stats.items()}, coords, method
         )
+    groups["observed_data"] = _dataset({"kpi": (["obs"], design.kpi[fitted])}, coords, method)
+    return PosteriorData(groups, method)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ def run_command(
     force_recompile: bool = typer.Option(
         False, "--force-recompile", help="Rebuild the Stan program even if it is cached."
     ),
+    plots: bool = typer.Option(
+        True, "--plots/--no-plots", help="Draw the PNG plots (skip them to iterate faster)."
+    ),
 ) -> None:
     """Validate, compile (cached), fit, check, explain and optimise; write a run folder."""
     from mmm_runner.pipeline.context import SilentReporter
@@ -79,7 +82,10 @@ def run_command(
     with handled():
         reporter = SilentReporter() if quiet else RichReporter()
         options = RunOptions(
-            output_dir=output_dir, force_recompile=force_recompile, command=tuple(sys.argv)
+            output_dir=output_dir,
+            force_recompile=force_recompile,
+            plots=plots,
+            command=tuple(sys.argv),
         )
         outcome = execute(config, options, reporter)
         gates = outcome.manifest.get("gates", {})

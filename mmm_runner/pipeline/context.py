@@ -73,6 +73,7 @@ class RunContext:
     log: logging.Logger
     command: list[str]
     force_recompile: bool = False
+    plots: bool = True
     manifest: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)  # stage outputs, by name
 

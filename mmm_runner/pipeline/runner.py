@@ -53,6 +53,7 @@ class RunOptions:
 
     output_dir: Path | None = None
     force_recompile: bool = False
+    plots: bool = True
     command: tuple[str, ...] = ()
 
 
@@ -93,6 +94,7 @@ def execute(
         _file_log(run_dir),
         list(options.command),
         force_recompile=options.force_recompile or config.fit.force_recompile,
+        plots=options.plots,
     )
     ctx.manifest = _initial_manifest(ctx, validation.config_path)
     _save_manifest(ctx)

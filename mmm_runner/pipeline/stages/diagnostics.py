@@ -14,7 +14,7 @@ def loo_result(ctx: RunContext) -> loo.Loo | None:
     """PSIS-LOO, computed once per run (the Pareto-k gate and model selection share it)."""
     if "loo" not in ctx.results:
         usable = ctx.config.loo.enabled and ctx.config.fit.method != "map"
-        ctx.results["loo"] = loo.compute(ctx.need("idata")) if usable else None
+        ctx.results["loo"] = loo.compute(ctx.need("idata").idata) if usable else None
     result: loo.Loo | None = ctx.results["loo"]
     return result
 
@@ -24,7 +24,7 @@ def run(ctx: RunContext) -> StageResult:
     result = loo_result(ctx)
     draws = ctx.need("draws")
     inputs = gates.GateInputs(
-        idata=ctx.need("idata"),
+        idata=ctx.need("idata").idata if ctx.need("draws").method == "mcmc" else None,
         post=ctx.need("post"),
         design=ctx.need("design"),
         spec=ctx.spec,

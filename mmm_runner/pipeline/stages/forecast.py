@@ -20,10 +20,12 @@ def run(ctx: RunContext) -> StageResult:
         (table["actual"] >= table["predictive_q05"]) & (table["actual"] <= table["predictive_q95"])
     ).mean()
     fitted = decomposition.fitted_values(ctx.need("expected"), kpi_rep, design)
-    plotting.save(plotting.fitted_vs_actual(fitted, ctx.spec.kpi), folder / "forecast.png")
+    figures = plotting.render_all(
+        [("forecast.png", plotting.fitted_vs_actual, (fitted, ctx.spec.kpi))], folder, ctx.plots
+    )
     mape = float(table["abs_pct_error"].mean())
     return StageResult(
         message=f"holdout MAPE {mape:.1%}, {covered:.0%} inside the 90% predictive interval",
-        artefacts=[constants.FORECAST, "forecast.png"],
+        artefacts=[constants.FORECAST, *figures],
         summary={"mape": mape, "coverage_90": float(covered), "periods": len(table)},
     )

@@ -20,11 +20,13 @@ def run(ctx: RunContext) -> StageResult:
     summary = result.summary()
     summary.to_csv(folder / constants.LOO_SUMMARY, index=False)
     result.pointwise(labels).to_csv(folder / constants.PARETO_K, index=False)
-    plotting.save(plotting.pareto_k(result.pareto_k, labels), folder / "pareto_k.png")
+    figures = plotting.render_all(
+        [("pareto_k.png", plotting.pareto_k, (result.pareto_k, labels))], folder, ctx.plots
+    )
     row = summary.iloc[0]
     return StageResult(
         message=f"elpd_loo {row.elpd_loo:.1f} (SE {row.se:.1f}), {row.k_bad} bad k",
-        artefacts=[constants.LOO_SUMMARY, constants.PARETO_K, "pareto_k.png"],
+        artefacts=[constants.LOO_SUMMARY, constants.PARETO_K, *figures],
         summary={
             "elpd_loo": float(row.elpd_loo),
             "se": float(row.se),

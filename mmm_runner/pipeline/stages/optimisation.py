@@ -103,13 +103,15 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     curves.to_csv(folder / "response_curves.csv", index=False)
     sweep.to_csv(folder / "budget_sweep.csv", index=False)
     write_json(folder / "budget_summary.json", summary)
-    figures = {
-        "allocation.png": plotting.allocation(table),
-        "response_curves.png": plotting.response_curves(curves),
-        "efficient_frontier.png": plotting.frontier(sweep, config.objective),
-    }
-    for name, fig in figures.items():
-        plotting.save(fig, folder / name)
+    figures = plotting.render_all(
+        [
+            ("allocation.png", plotting.allocation, (table,)),
+            ("response_curves.png", plotting.response_curves, (curves,)),
+            ("efficient_frontier.png", plotting.frontier, (sweep, config.objective)),
+        ],
+        folder,
+        ctx.plots,
+    )
     _record_gate(ctx, optimum)
     message = (
         f"uplift vs current {summary['uplift_vs_current']['mean']:+,.0f} "

@@ -26,10 +26,10 @@ def run(ctx: RunContext) -> StageResult:
     kpi_rep = ctx.need("idata").posterior_predictive["kpi_rep"].values.reshape(post.n_draws, -1)
     fitted = decomposition.fitted_values(expected, kpi_rep, design)
     fitted.to_csv(folder / constants.FITTED_VALUES, index=False)
-    figures = {
-        "fitted_vs_actual.png": plotting.fitted_vs_actual(fitted, kpi),
-        "residuals.png": plotting.residuals(fitted),
-    }
+    jobs: list[plotting.PlotJob] = [
+        ("fitted_vs_actual.png", plotting.fitted_vs_actual, (fitted, kpi)),
+        ("residuals.png", plotting.residuals, (fitted,)),
+    ]
     artefacts = [constants.FITTED_VALUES]
     summary: dict[str, Any] = {}
     if ctx.config.decomposition.enabled:
@@ -42,30 +42,42 @@ def run(ctx: RunContext) -> StageResult:
         artefacts += [constants.DECOMP_ROWS, constants.DECOMP_TOTALS, constants.ROI]
         overall = roi[roi["group"] == "all"]
         media = totals[(totals["group"] == "all") & totals["term"].isin(ctx.spec.media_names)]
-        figures["decomposition.png"] = plotting.decomposition(rows, kpi)
-        figures["channel_contributions.png"] = plotting.interval_bars(
-            media, "term", "total", f"Channel contributions to {kpi} (90% intervals)"
+        jobs.append(("decomposition.png", plotting.decomposition, (rows, kpi)))
+        jobs.append(
+            (
+                "channel_contributions.png",
+                plotting.interval_bars,
+                (media, "term", "total", f"Channel contributions to {kpi} (90% intervals)"),
+            )
         )
         if "roi" in overall:
-            figures["roi.png"] = plotting.interval_bars(
-                overall.dropna(subset=["roi"]), "channel", "roi", "ROI (90% intervals)"
+            jobs.append(
+                (
+                    "roi.png",
+                    plotting.interval_bars,
+                    (overall.dropna(subset=["roi"]), "channel", "roi", "ROI (90% intervals)"),
+                )
             )
-        if "roi" in overall:
             rois = overall["roi"].to_numpy(dtype=float)
             summary["roi"] = {
                 str(c): round(float(v), 4)
                 for c, v in zip(overall["channel"], rois, strict=True)
                 if np.isfinite(v)
             }
-    figures.update(_curve_figures(ctx, post, design))
-    figures["prior_vs_posterior.png"] = plotting.prior_vs_posterior(_prior_pairs(ctx, post))
+    jobs += _curve_jobs(ctx, post, design)
+    jobs.append(
+        ("prior_vs_posterior.png", plotting.prior_vs_posterior, (_prior_pairs(ctx, post),))
+    )
     if ctx.config.fit.method == "mcmc":
-        figures["rank_plots.png"] = plotting.rank_plots(
-            ctx.need("idata"), ["beta"], {"coef": list(ctx.spec.media_names)}
+        jobs.append(
+            (
+                "rank_plots.png",
+                plotting.rank_plots,
+                (ctx.need("idata").idata, ["beta"], {"coef": list(ctx.spec.media_names)}),
+            )
         )
-    for name, fig in figures.items():
-        plotting.save(fig, folder / name)
-    return StageResult(artefacts=artefacts + list(figures), summary=summary)
+    figures = plotting.render_all(jobs, folder, ctx.plots)
+    return StageResult(artefacts=artefacts + figures, summary=summary)
 
 
 def _band(values: Array) -> tuple[Array, Array, Array]:
@@ -76,7 +88,7 @@ def _band(values: Array) -> tuple[Array, Array, Array]:
     )
 
 
-def _curve_figures(ctx: RunContext, post: Posterior, design: Any) -> dict[str, Any]:
+def _curve_jobs(ctx: RunContext, post: Posterior, design: Any) -> list[plotting.PlotJob]:
     """Adstock weights by lag, and the response to a sustained media level per channel."""
     names = ctx.need("names")
     adstock: dict[str, tuple[Array, Array, Array]] = {}
@@ -101,18 +113,24 @@ def _curve_figures(ctx: RunContext, post: Posterior, design: Any) -> dict[str, A
         spend[media.name] = x * design.media_scale[i]
         typical[media.name] = float(design.media_scale[i])
     unit = "log KPI" if design.log_response else ctx.spec.kpi
-    return {
-        "adstock_curves.png": plotting.curves(
-            lags, adstock, "Adstock weights by lag", "lag (periods)"
+    return [
+        (
+            "adstock_curves.png",
+            plotting.curves,
+            (lags, adstock, "Adstock weights by lag", "lag (periods)"),
         ),
-        "saturation_curves.png": plotting.curves(
-            spend,
-            response,
-            f"Response of {unit} to a sustained media level (dotted: typical active level)",
-            "media per period",
-            typical,
+        (
+            "saturation_curves.png",
+            plotting.curves,
+            (
+                spend,
+                response,
+                f"Response of {unit} to a sustained media level (dotted: typical active level)",
+                "media per period",
+                typical,
+            ),
         ),
-    }
+    ]
 
 
 def _prior_pairs(ctx: RunContext, post: Posterior) -> dict[str, tuple[Array, Array]]:

@@ -23,10 +23,23 @@ def run(ctx: RunContext) -> StageResult:
     corr = frame[media].corr().round(4)
     corr.rename_axis("channel").to_csv(folder / "media_correlation.csv")
     values = corr.to_numpy(dtype=float)
-    fig = plotting.media_overview(
-        frame, ctx.config.data.date_column, media, ctx.spec.kpi, ctx.config.data.group_column
+    figures = plotting.render_all(
+        [
+            (
+                "data_overview.png",
+                plotting.media_overview,
+                (
+                    frame,
+                    ctx.config.data.date_column,
+                    media,
+                    ctx.spec.kpi,
+                    ctx.config.data.group_column,
+                ),
+            )
+        ],
+        folder,
+        ctx.plots,
     )
-    plotting.save(fig, folder / "data_overview.png")
     high = [
         (a, media[j], float(values[i, j]))
         for i, a in enumerate(media)
@@ -39,7 +52,7 @@ def run(ctx: RunContext) -> StageResult:
             "validation_report.json",
             "data_profile.csv",
             "media_correlation.csv",
-            "data_overview.png",
+            *figures,
         ],
         summary={
             "warnings": len(validation.warnings),
