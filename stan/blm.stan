@@ -1,6 +1,10 @@
-// The single-market Bayesian linear model (class blm), generic over configs:
-// which transforms each channel uses, every prior and every bound arrive as
-// data, so one compiled program serves every single-market config.
+// The single-market Bayesian linear model (classes blm and pooled), generic
+// over configs: which transforms each channel uses, every prior and every
+// bound arrive as data, so one compiled program serves every single-market
+// config. The pooled class adds labels: the effects at the typical level of
+// media terms that share a label are pooled on the log scale toward that
+// label's level (log beta_eff_m = mu + sum of its labels' effects
+// + sigma_pool * eps_m, non-centred).
 //
 // The response is on the modelling scale (the KPI or its log, standardised
 // when model.standardise is on); mmm_runner maps every result back to the
@@ -48,6 +52,12 @@ data {
   int<lower=1> sigma_prior; // noise scale prior
   vector[3] sigma_prior_args;
 
+  int<lower=0> D; // pooling dimensions (0: no pooling, class blm)
+  int<lower=0> n_labels; // labels over all dimensions
+  array[M, D] int<lower=0, upper=n_labels> label; // each term's label per dimension (0: none)
+  array[n_labels] int<lower=1, upper=D> label_dim; // each label's dimension
+  array[M] int<lower=0, upper=1> is_pooled; // 1: the term's coefficient is pooled
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -57,27 +67,64 @@ data {
 transformed data {
   int T = N + N_pred;
   row_vector[N] fit_mean = rep_row_vector(1.0 / N, N);
+  int M_pool = sum(is_pooled);
+  array[M - M_pool] int free_idx; // media with their own prior
+  array[M_pool] int pool_idx; // media whose effects are pooled
+  {
+    int f = 1;
+    int q = 1;
+    for (m in 1 : M) {
+      if (is_pooled[m]) {
+        pool_idx[q] = m;
+        q += 1;
+      } else {
+        free_idx[f] = m;
+        f += 1;
+      }
+    }
+  }
 }
 parameters {
   real alpha_c; // intercept at the average media effects of the fit
   vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
-  vector<lower=scale_finite(beta_lower[1 : M],
+  vector<lower=scale_finite(beta_lower[free_idx],
                             typical_saturation(adstock_type, saturation_type,
-                                               theta_start, theta)),
-         upper=scale_finite(beta_upper[1 : M],
+                                               theta_start, theta)[free_idx]),
+         upper=scale_finite(beta_upper[free_idx],
                             typical_saturation(adstock_type, saturation_type,
-                                               theta_start, theta))>[M] beta_eff;
+                                               theta_start, theta)[free_idx])>[M - M_pool] beta_eff_free;
   vector<lower=beta_lower[(M + 1) : (M + K)],
          upper=beta_upper[(M + 1) : (M + K)]>[K] beta_x; // X coefficients
   real<lower=0> sigma; // noise scale
+  vector[D > 0 ? 1 : 0] pool_mu; // log-scale level shared by pooled terms
+  vector[n_labels] pool_z; // standardised label effects
+  vector<lower=0>[D] pool_tau; // spread of label effects, per dimension
+  vector<lower=0>[D > 0 ? 1 : 0] pool_sigma; // spread of terms around their labels
+  vector[M_pool] pool_eps; // standardised term effects around their labels
 }
 transformed parameters {
   // Coefficients: media effects at full saturation, then the X columns.
-  vector[M + K] beta = append_row(beta_eff
-                                  ./ typical_saturation(adstock_type,
-                                                        saturation_type,
-                                                        theta_start, theta),
-                                  beta_x);
+  vector[M + K] beta;
+  {
+    vector[M] beta_eff;
+    beta_eff[free_idx] = beta_eff_free;
+    if (M_pool > 0) {
+      vector[n_labels] u = pool_tau[label_dim] .* pool_z;
+      for (q in 1 : M_pool) {
+        real level = pool_mu[1];
+        for (d in 1 : D) {
+          if (label[pool_idx[q], d] > 0) {
+            level += u[label[pool_idx[q], d]];
+          }
+        }
+        beta_eff[pool_idx[q]] = exp(level + pool_sigma[1] * pool_eps[q]);
+      }
+    }
+    beta = append_row(beta_eff
+                      ./ typical_saturation(adstock_type, saturation_type,
+                                            theta_start, theta),
+                      beta_x);
+  }
 }
 model {
   matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
@@ -86,15 +133,26 @@ model {
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
   for (j in 1 : (M + K)) {
-    beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    if (j > M || !is_pooled[j]) {
+      beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    }
+  }
+  if (D > 0) {
+    // Pooled effects at the typical level are lognormal around their labels.
+    pool_mu ~ normal(0, 1.5);
+    pool_z ~ std_normal();
+    pool_tau ~ normal(0, 1);
+    pool_sigma ~ normal(0, 0.5);
+    pool_eps ~ std_normal();
   }
   for (p in 1 : P) {
     theta[p] ~ prior(theta_prior[p], theta_prior_args[p]');
   }
   if (use_jacobian) {
-    // beta_eff = beta * s(1): the change of variables from beta.
+    // beta_eff = beta * s(1): the change of variables from beta (the pooled
+    // terms' prior is stated on beta_eff itself).
     target += -sum(log(typical_saturation(adstock_type, saturation_type,
-                                          theta_start, theta)));
+                                          theta_start, theta)[free_idx]));
   }
   if (!prior_only) {
     vector[N] mu = alpha + S[1 : N] * beta[1 : M];

@@ -66,11 +66,11 @@ class Channel:
 
     name: str
     adstock: str
-    adstock_params: dict[str, Array]  # each (D,)
+    adstock_params: dict[str, Array]  # each (D,), or (D, G) with one set per group
     saturation: str
     saturation_params: dict[str, Array]
     l_max: int
-    effect: Array  # (D,) effect at full saturation, on the KPI (or log KPI) scale
+    effect: Array  # (D,) or (D, G): effect at full saturation, KPI (or log KPI) scale
     scale: float  # media_scale
     history: Array  # (G, n) scaled media before the horizon, per group
     pattern: Array  # (G, H) share of the channel's plan in each group and period
@@ -91,7 +91,7 @@ class Response:
         return max(c.l_max for c in self.channels) - 1
 
     def draws(self) -> int:
-        return len(self.channels[0].effect)
+        return int(self.channels[0].effect.shape[0])
 
     @cached_property
     def history_parts(self) -> Array:
@@ -124,30 +124,41 @@ class Response:
         )
 
 
-def _adstocked(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
-    """Adstocked scaled media over horizon + tail, per draw and group: (D, G, H + tail)."""
+def _group_params(params: dict[str, Array], group: int) -> dict[str, Array]:
+    """One group's parameters when each group has its own set, else all of them."""
+    return {k: v[:, group] if v.ndim == 2 else v for k, v in params.items()}
+
+
+def _part(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
+    """A channel's part of the (log-)KPI per draw, group and period: (D, G, P)."""
     groups, n = channel.history.shape
     periods = horizon + tail
     plan = np.zeros((groups, n + periods))
     plan[:, :n] = channel.history
     plan[:, n : n + horizon] = budget / channel.scale * channel.pattern
-    weights = transforms.ADSTOCKS[channel.adstock].weights(channel.adstock_params, channel.l_max)
-    carried = transforms.apply_adstock(plan, weights)  # (D or 1, G, n + periods)
-    return carried[..., n:]
-
-
-def _part(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
-    """A channel's part of the (log-)KPI per draw, group and period: (D, G, P)."""
-    carried = _adstocked(channel, budget, horizon, tail)
-    draws = len(channel.effect)
-    carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
-    flat = carried.reshape(draws, -1)
-    saturated = (
-        transforms.SATURATIONS[channel.saturation]
-        .apply(flat, channel.saturation_params)
-        .reshape(carried.shape)
+    draws = channel.effect.shape[0]
+    out = np.zeros((draws, groups, periods))
+    shared = all(
+        v.ndim == 1
+        for v in (*channel.adstock_params.values(), *channel.saturation_params.values())
     )
-    part: Array = channel.effect[:, None, None] * saturated
+    for g in [None] if shared else list(range(groups)):
+        rows = slice(None) if g is None else slice(g, g + 1)
+        adstock = channel.adstock_params if g is None else _group_params(channel.adstock_params, g)
+        saturation = (
+            channel.saturation_params if g is None else _group_params(channel.saturation_params, g)
+        )
+        weights = transforms.ADSTOCKS[channel.adstock].weights(adstock, channel.l_max)
+        carried = transforms.apply_adstock(plan[rows], weights)[..., n:]  # (D or 1, g, P)
+        carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
+        flat = carried.reshape(draws, -1)
+        out[:, rows] = (
+            transforms.SATURATIONS[channel.saturation]
+            .apply(flat, saturation)
+            .reshape(carried.shape)
+        )
+    effect = channel.effect if channel.effect.ndim == 2 else channel.effect[:, None]
+    part: Array = effect[:, :, None] * out
     return part
 
 

@@ -27,6 +27,12 @@ def _summary(values: Array, axis: int = 0) -> tuple[Array, Array, Array]:
     )
 
 
+def _interval(name: str, draws: Array) -> dict[str, float]:
+    """Columns `name`, `name_q05`, `name_q95`: the mean and 90% interval of draws."""
+    mean, low, high = _summary(draws)
+    return {name: float(mean), f"{name}_q05": float(low), f"{name}_q95": float(high)}
+
+
 def _row_frame(design: Design) -> pd.DataFrame:
     frame = pd.DataFrame({"date": [d.strftime("%Y-%m-%d") for d in design.dates]})
     if design.n_groups > 1:
@@ -83,20 +89,13 @@ def decomposition_totals(contrib: dict[str, Array], design: Design) -> pd.DataFr
         whole = sum(totals.values())
         assert isinstance(whole, np.ndarray)
         for term, total in totals.items():
-            t_mean, t_low, t_high = _summary(total)
-            share = total / whole
-            s_mean, s_low, s_high = _summary(share)
             rows.append(
                 {
                     "group": scope,
                     "term": term,
                     "kind": _kind(term, contrib),
-                    "total": t_mean,
-                    "total_q05": t_low,
-                    "total_q95": t_high,
-                    "share": s_mean,
-                    "share_q05": s_low,
-                    "share_q95": s_high,
+                    **_interval("total", total),
+                    **_interval("share", total / whole),
                 }
             )
     return pd.DataFrame(rows)
@@ -113,29 +112,28 @@ def _kind(term: str, contrib: dict[str, Array]) -> str:
 def roi_table(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.DataFrame:
     """roi.csv: spend, contribution, ROI and cost per KPI unit of each channel."""
     rows = []
+    first_group = design.group == 0
     for scope, mask in _groups(design):
         for i, name in enumerate(spec.media_names):
-            spend = float(design.spend[mask, i].sum())
+            # National media run once for every group: count their spend once per period.
+            national = spec.media[i].scope == "national" and design.n_groups > 1
+            paid = mask & first_group if national and scope == "all" else mask
+            if national and scope != "all":
+                paid = design.fitted & first_group
+            spend = float(design.spend[paid, i].sum())
             total = contrib[name][:, mask].sum(axis=1)
-            c_mean, c_low, c_high = _summary(total)
             row = {
                 "group": scope,
                 "channel": name,
                 "spend": spend,
-                "contribution": c_mean,
-                "contribution_q05": c_low,
-                "contribution_q95": c_high,
+                **_interval("contribution", total),
             }
             if spend > 0:
-                roi = total / spend
-                r_mean, r_low, r_high = _summary(roi)
                 with np.errstate(divide="ignore"):
                     cost = spend / total
                 row.update(
                     {
-                        "roi": r_mean,
-                        "roi_q05": r_low,
-                        "roi_q95": r_high,
+                        **_interval("roi", total / spend),
                         "cost_per_kpi": float(np.median(cost)),
                         "cost_per_kpi_q05": float(np.quantile(cost, LOW)),
                         "cost_per_kpi_q95": float(np.quantile(cost, HIGH)),
@@ -184,3 +182,33 @@ def holdout_table(expected: Array, kpi_rep: Array, design: Design) -> pd.DataFra
 def labels(design: Design) -> list[str]:
     """Row labels, as the posterior's coordinates use them."""
     return row_labels(design)
+
+
+def label_totals(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.DataFrame:
+    """decomp_labels.csv (pooled class): contributions and ROI aggregated per label."""
+    rows = []
+    whole = sum(v[:, design.fitted].sum(axis=1) for v in contrib.values())
+    names = list(spec.media_names)
+    dims = sorted({d for labels in spec.pooling.values() for d in labels})
+    for dim in dims:
+        members: dict[str, list[str]] = {}
+        for term, labels in spec.pooling.items():
+            if dim in labels:
+                members.setdefault(labels[dim], []).append(term)
+        for label, terms in sorted(members.items()):
+            total = sum(contrib[t][:, design.fitted].sum(axis=1) for t in terms)
+            assert isinstance(total, np.ndarray)
+            spend = float(sum(design.spend[design.fitted, names.index(t)].sum() for t in terms))
+            roi = total / spend if spend > 0 else np.full_like(total, np.nan)
+            rows.append(
+                {
+                    "dimension": dim,
+                    "label": label,
+                    "terms": " ".join(terms),
+                    "spend": spend,
+                    **_interval("total", total),
+                    **_interval("share", total / whole),
+                    **_interval("roi", roi),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -28,11 +28,14 @@ BASELINE = "baseline"
 INTERACTION = "interaction"
 
 
-def channel_params(post: Posterior, names: Layout, channel: str, stage: str) -> dict[str, Array]:
+def channel_params(
+    post: Posterior, names: Layout, channel: str, stage: str, group: int = 0
+) -> dict[str, Array]:
     """The draws of one channel's adstock or saturation parameters, by name."""
     prefix = f"{channel}.{stage}."
+    theta = post.theta_for(group)
     return {
-        label.removeprefix(prefix): post.theta[:, i]
+        label.removeprefix(prefix): theta[:, i]
         for i, label in enumerate(names.theta)
         if label.startswith(prefix)
     }
@@ -48,16 +51,14 @@ def media_curves(
     scaled = design.media_scaled if media is None else media
     out = np.zeros((post.n_draws, len(spec.media), design.n_rows))
     for i, term in enumerate(spec.media):
-        adstock = channel_params(post, names, term.name, "adstock")
-        saturation = channel_params(post, names, term.name, "saturation")
         for g in range(design.n_groups):
             rows = design.group == g
             out[:, i, rows] = transforms.transform(
                 scaled[rows, i],
                 term.adstock,
-                adstock,
+                channel_params(post, names, term.name, "adstock", g),
                 term.saturation,
-                saturation,
+                channel_params(post, names, term.name, "saturation", g),
                 term.l_max,
             )
     return out
@@ -69,10 +70,16 @@ def linear_predictor(
     """The modelling-scale mean of every row, shape (draws, rows)."""
     curves = media_curves(post, design, spec, names) if curves is None else curves
     m = len(spec.media)
-    mu = post.alpha[:, None] + np.einsum("dm,dmt->dt", post.beta[:, :m], curves)
-    if design.x.shape[1]:
-        mu += post.beta[:, m:] @ design.x.T
-    return np.asarray(mu)
+    mu = np.zeros((post.n_draws, design.n_rows))
+    for g in range(design.n_groups):
+        rows = design.group == g
+        beta = post.beta_g[:, g, :]
+        mu[:, rows] = (
+            post.alpha_g[:, g, None]
+            + np.einsum("dm,dmt->dt", beta[:, :m], curves[:, :, rows])
+            + beta[:, m:] @ design.x[rows].T
+        )
+    return mu
 
 
 def log_scale_parts(
@@ -81,20 +88,31 @@ def log_scale_parts(
     """Each term's part of the original-scale linear predictor (KPI or log KPI).
 
     The parts sum to the fitted mean (identity) or to the log of the fitted
-    median (log response); the intercept part is ``baseline``.
+    median (log response); the intercept part is ``baseline``.  Each group
+    uses its own coefficients.
     """
     curves = media_curves(post, design, spec, names) if curves is None else curves
     m = len(spec.media)
-    parts: dict[str, Array] = {}
-    intercept = design.y_mean + design.y_sd * post.alpha
-    for i, name in enumerate(spec.media_names):
-        parts[name] = design.y_sd * post.beta[:, i, None] * curves[:, i, :]
-    for j, column in enumerate(design.columns):
-        per_unit = post.beta[:, m + j] * design.y_sd / design.x_sd[j]
-        intercept = intercept - per_unit * design.x_mean[j]
-        part = per_unit[:, None] * design.x_raw[None, :, j]
-        parts[column.term] = parts[column.term] + part if column.term in parts else part
-    return {BASELINE: np.repeat(intercept[:, None], design.n_rows, axis=1), **parts}
+    terms = [BASELINE, *spec.media_names, *dict.fromkeys(c.term for c in design.columns)]
+    parts = {term: np.zeros((post.n_draws, design.n_rows)) for term in terms}
+    for g in range(design.n_groups):
+        rows = design.group == g
+        beta = post.beta_g[:, g, :]
+        intercept = design.y_mean + design.y_sd * post.alpha_g[:, g]
+        for i, name in enumerate(spec.media_names):
+            parts[name][:, rows] = design.y_sd * beta[:, i, None] * curves[:, i, rows]
+        for j, column in enumerate(design.columns):
+            per_unit = beta[:, m + j] * design.y_sd / design.x_sd[j]
+            intercept = intercept - per_unit * design.x_mean[j]
+            parts[column.term][:, rows] += per_unit[:, None] * design.x_raw[None, rows, j]
+        parts[BASELINE][:, rows] = intercept[:, None]
+    return parts
+
+
+def _row_noise(post: Posterior, design: Design) -> Array:
+    """The noise scale of every row on the original log scale, (draws, rows)."""
+    noise: Array = post.sigma_g[:, design.group] * design.y_sd
+    return noise
 
 
 def expected_kpi(parts: dict[str, Array], post: Posterior, design: Design) -> Array:
@@ -103,8 +121,7 @@ def expected_kpi(parts: dict[str, Array], post: Posterior, design: Design) -> Ar
     assert isinstance(eta, np.ndarray)
     if not design.log_response:
         return eta
-    noise = post.sigma * design.y_sd
-    return np.asarray(np.exp(eta + 0.5 * noise[:, None] ** 2))
+    return np.asarray(np.exp(eta + 0.5 * _row_noise(post, design) ** 2))
 
 
 def contributions(
@@ -115,7 +132,7 @@ def contributions(
     if not design.log_response:
         return parts
     mean = expected_kpi(parts, post, design)
-    noise = 0.5 * (post.sigma * design.y_sd)[:, None] ** 2
+    noise = 0.5 * _row_noise(post, design) ** 2
     out: dict[str, Array] = {BASELINE: np.exp(parts[BASELINE] + noise)}
     total_other = np.zeros_like(mean)
     for term, part in parts.items():

@@ -63,9 +63,21 @@ ADVICE = {
     "effect is prior-driven; interpret with care or add informative data.",
     "map_agreement": "Optimiser starts reached different optima: the posterior may have "
     "several modes; prefer MCMC for reporting.",
+    "group_sd_rhat": "Chains disagree on the spread of group effects: run longer, or switch "
+    "model.hierarchical.parameterisation (centred for long groups, non-centred for short).",
+    "group_sd_ess_bulk": "Few effective draws of the group spreads: run longer or change the "
+    "parameterisation (model.hierarchical.parameterisation).",
 }
 # Checks where a larger value is better (the others: larger is worse).
-HIGHER_IS_BETTER = {"ess_bulk", "ess_tail", "ebfmi", "r2", "prior_contraction", "map_agreement"}
+HIGHER_IS_BETTER = {
+    "ess_bulk",
+    "ess_tail",
+    "ebfmi",
+    "r2",
+    "prior_contraction",
+    "map_agreement",
+    "group_sd_ess_bulk",
+}
 
 
 def judge(check: str, value: float | None, limits: WarnFail, detail: str = "") -> Gate:
@@ -122,7 +134,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     if i.method != "mcmc":
         return [skipped(c, getattr(t, c), f"not applicable to {i.method}") for c in checks]
     az = _import_arviz()
-    posterior = i.idata.posterior[["alpha", "beta", "theta", "sigma"]]
+    posterior = i.idata.posterior
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(posterior)
@@ -150,18 +162,33 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
             f"max_treedepth {depth}",
         ),
         judge("ebfmi", float(np.min(bfmi)), t.ebfmi, "lowest chain"),
+        *_group_sd_gates(az, posterior, t),
+    ]
+
+
+def _group_sd_gates(az: Any, posterior: Any, t: Thresholds) -> list[Gate]:
+    """Separate rows for the group standard deviations, often the hardest to estimate."""
+    if "tau" not in posterior or posterior["tau"].size == 0:
+        return []
+    tau = posterior[["tau"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(tau)
+        bulk = az.ess(tau, method="bulk")
+    return [
+        judge("group_sd_rhat", _extreme(rhat, max), t.rhat, _worst(rhat, max)),
+        judge("group_sd_ess_bulk", _extreme(bulk, min), t.ess_bulk, _worst(bulk, min)),
     ]
 
 
 def _flat(dataset: Any) -> list[tuple[str, float]]:
+    """Every element of every variable, named like beta_g[north, tv]."""
     out = []
     for name, array in dataset.data_vars.items():
-        values = np.atleast_1d(array.values)
-        labels = [str(v) for v in array.coords[array.dims[0]].values] if array.dims else [""]
-        out += [
-            (f"{name}[{lab}]" if lab else str(name), float(v))
-            for lab, v in zip(labels, values, strict=True)
-        ]
+        coords = [[str(v) for v in array.coords[d].values] for d in array.dims]
+        for index in np.ndindex(array.shape):
+            label = ", ".join(c[k] for c, k in zip(coords, index, strict=True))
+            out.append((f"{name}[{label}]" if label else str(name), float(array.values[index])))
     return out
 
 

@@ -10,7 +10,7 @@ KPI differently.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -90,6 +90,40 @@ def _dataset(
     return dataset
 
 
+def _theta(v: dict[str, Array]) -> Array:
+    """The transform parameters; Stan CSVs leave out a zero-size theta (no transforms)."""
+    if "theta" in v:
+        return v["theta"]
+    chains, draws = v["alpha"].shape[:2]
+    return np.zeros((chains, draws, 1, 0) if "alpha_g" in v else (chains, draws, 0))
+
+
+def _parameters(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
+    """The posterior group's variables with their dimensions (by program)."""
+    out: dict[str, tuple[list[str], Array]] = {
+        "alpha": ([], v["alpha"]),
+        "beta": (["coef"], v["beta"]),
+    }
+    if "alpha_g" in v:  # the hierarchical program
+        out.update(
+            alpha_g=(["group"], v["alpha_g"]),
+            beta_g=(["group", "coef"], v["beta_g"]),
+            tau=(["group_effect"], v["tau"]),
+            theta=(["transform_set", "transform_param"], _theta(v)),
+            sigma=(["group"], v["sigma"]),
+        )
+        return out
+    out.update(theta=(["transform_param"], _theta(v)), sigma=([], v["sigma"]))
+    if v.get("pool_z") is not None and v["pool_z"].size:
+        out.update(
+            pool_mu=([], v["pool_mu"][..., 0]),
+            pool_z=(["label"], v["pool_z"]),
+            pool_tau=(["label_dimension"], v["pool_tau"]),
+            pool_sigma=([], v["pool_sigma"][..., 0]),
+        )
+    return out
+
+
 def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorData:
     """Posterior, predictive, log likelihood, sampler statistics and observations."""
     v = draws.variables
@@ -105,19 +139,17 @@ def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorD
         "transform_param": list(names.theta),
         "time": labels,
         "obs": [label for label, keep in zip(labels, fitted, strict=True) if keep],
+        "group": list(design.group_names),
+        "transform_set": list(design.group_names)[: _theta(v).shape[2]]
+        if _theta(v).ndim == 4
+        else [],
+        "group_effect": list(names.group_effects),
+        "label": [f"{d}={lab}" for d, lab in names.labels],
+        "label_dimension": list(dict.fromkeys(d for d, _ in names.labels)),
     }
     method = draws.method
     groups = {
-        "posterior": _dataset(
-            {
-                "alpha": ([], v["alpha"]),
-                "beta": (["coef"], v["beta"]),
-                "theta": (["transform_param"], v["theta"]),
-                "sigma": ([], v["sigma"]),
-            },
-            coords,
-            method,
-        ),
+        "posterior": _dataset(_parameters(v), coords, method),
         "posterior_predictive": _dataset({"kpi_rep": (["time"], kpi_rep)}, coords, method),
         "log_likelihood": _dataset({"log_lik": (["obs"], log_lik)}, coords, method),
     }
@@ -131,33 +163,89 @@ def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorD
 
 @dataclass(frozen=True)
 class Posterior:
-    """Posterior draws flattened over chains: what the NumPy analysis works on."""
+    """Posterior draws flattened over chains: what the NumPy analysis works on.
 
-    alpha: Array  # (D,)
-    beta: Array  # (D, M + K)
-    theta: Array  # (D, P)
-    sigma: Array  # (D,)
+    A single market is one group: its group arrays are the population arrays
+    with a group axis of length one.
+    """
+
+    alpha: Array  # (D,) population intercept
+    beta: Array  # (D, J) population coefficients
+    theta_g: Array  # (D, S, P) transform parameters, S = 1 when shared by all groups
+    sigma_g: Array  # (D, G) noise scale of each group
+    alpha_g: Array  # (D, G) each group's intercept
+    beta_g: Array  # (D, G, J) each group's coefficients
+    tau: Array  # (D, E) group standard deviations (none for a single market)
     n_chains: int
+    pool: dict[str, Array] = field(default_factory=dict)  # pooled class: pool_* draws
 
     @property
     def n_draws(self) -> int:
         return len(self.alpha)
 
+    @property
+    def theta(self) -> Array:
+        """The shared (or first group's) transform parameters, (D, P)."""
+        first: Array = self.theta_g[:, 0, :]
+        return first
+
+    @property
+    def sigma(self) -> Array:
+        """The noise scale, (D,): the root mean square over groups."""
+        rms: Array = np.sqrt(np.mean(self.sigma_g**2, axis=1))
+        return rms
+
+    def theta_for(self, group: int) -> Array:
+        """The transform parameters a group uses, (D, P)."""
+        chosen: Array = self.theta_g[:, min(group, self.theta_g.shape[1] - 1), :]
+        return chosen
+
     def by_chain(self, values: Array) -> Array:
         """(D, ...) values as (chain, draw, ...)."""
         return values.reshape(self.n_chains, -1, *values.shape[1:])
 
+    @classmethod
+    def single(
+        cls, alpha: Array, beta: Array, theta: Array, sigma: Array, n_chains: int
+    ) -> Posterior:
+        """A single-market posterior: one group, shared transforms, no group sds."""
+        return cls(
+            alpha,
+            beta,
+            theta[:, None, :],
+            sigma[:, None],
+            alpha[:, None],
+            beta[:, None, :],
+            np.zeros((len(alpha), 0)),
+            n_chains,
+        )
+
+
+POOL_VARIABLES = ("pool_mu", "pool_z", "pool_tau", "pool_sigma")
+
 
 def flatten(draws: Draws) -> Posterior:
-    """The draws of a fit as flat arrays."""
+    """The draws of a fit as flat arrays (single-market fits get a group axis of one)."""
     v = draws.variables
 
     def flat(a: Array) -> Array:
-        return a.reshape(-1, *a.shape[2:])
+        return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
 
-    return Posterior(
-        flat(v["alpha"]), flat(v["beta"]), flat(v["theta"]), flat(v["sigma"]), draws.n_chains
-    )
+    alpha, beta = flat(v["alpha"]), flat(v["beta"])
+    if "alpha_g" in v:
+        return Posterior(
+            alpha,
+            beta,
+            flat(_theta(v)),
+            flat(v["sigma"]),
+            flat(v["alpha_g"]),
+            flat(v["beta_g"]),
+            flat(v["tau"]),
+            draws.n_chains,
+        )
+    post = Posterior.single(alpha, beta, flat(_theta(v)), flat(v["sigma"]), draws.n_chains)
+    pool = {k: flat(v[k]) for k in POOL_VARIABLES if k in v and v[k].size}
+    return replace(post, pool=pool) if pool else post
 
 
 def original_scale(
@@ -195,8 +283,76 @@ def original_scale(
                 "media units",
                 post.theta[:, p] * scale[channel],
             )
-    result["sigma"] = ("noise", kpi_unit, post.sigma * design.y_sd)
+    if design.n_groups == 1:
+        result["sigma"] = ("noise", kpi_unit, post.sigma * design.y_sd)
+        result.update(_label_levels(post, design, names))
+        return result
+    result.update(_group_scale(post, design, spec, names, kpi_unit))
     return result
+
+
+def label_levels(post: Posterior, design: Design, names: Layout) -> dict[str, Array]:
+    """Pooled class: each label's expected effect at the typical active level (KPI units)."""
+    if not post.pool:
+        return {}
+    dims = list(dict.fromkeys(d for d, _ in names.labels))
+    out = {}
+    for i, (dim, label) in enumerate(names.labels):
+        log_level = (
+            post.pool["pool_mu"][:, 0]
+            + post.pool["pool_tau"][:, dims.index(dim)] * post.pool["pool_z"][:, i]
+        )
+        spread = post.pool["pool_sigma"][:, 0]
+        out[f"{dim}={label}"] = np.exp(log_level + 0.5 * spread**2) * design.y_sd
+    return out
+
+
+def _label_levels(
+    post: Posterior, design: Design, names: Layout
+) -> dict[str, tuple[str, str, Array]]:
+    unit = "KPI per period at the typical active level (mean over the label's terms)"
+    out = {f"level[{k}]": ("pool", unit, v) for k, v in label_levels(post, design, names).items()}
+    if post.pool:
+        out["pool_sigma"] = ("pool", "log scale", post.pool["pool_sigma"][:, 0])
+    return out
+
+
+def _per_unit(design: Design, spec: ModelSpec, names: Layout, j: int) -> float:
+    """Original-scale units of coefficient j per modelling-scale unit."""
+    m = len(spec.media)
+    return design.y_sd if j < m else design.y_sd / design.x_sd[j - m]
+
+
+def _group_scale(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, kpi_unit: str
+) -> dict[str, tuple[str, str, Array]]:
+    """Group intercepts, group coefficients of varying terms, group sds and noise scales."""
+    out: dict[str, tuple[str, str, Array]] = {}
+    m = len(spec.media)
+    varying = [names.beta_terms.index(t) for t in spec.varying]
+    for g, group in enumerate(design.group_names):
+        intercept = design.y_mean + design.y_sd * post.alpha_g[:, g]
+        for j in range(len(design.columns)):
+            intercept = (
+                intercept
+                - post.beta_g[:, g, m + j] * design.y_sd / design.x_sd[j] * design.x_mean[j]
+            )
+        out[f"intercept[{group}]"] = ("group", kpi_unit, intercept)
+        for j in varying:
+            out[f"{names.beta[j]}[{group}]"] = (
+                "group",
+                kpi_unit,
+                post.beta_g[:, g, j] * _per_unit(design, spec, names, j),
+            )
+        out[f"sigma[{group}]"] = ("noise", kpi_unit, post.sigma_g[:, g] * design.y_sd)
+        if post.theta_g.shape[1] > 1:
+            for p, label in enumerate(names.theta):
+                out[f"{label}[{group}]"] = ("transform", "", post.theta_g[:, g, p])
+    for e, effect in enumerate(names.group_effects):
+        k = names.beta.index(effect) if effect in names.beta else None
+        unit = design.y_sd if k is None else _per_unit(design, spec, names, k)
+        out[f"sd_{effect}"] = ("group_sd", kpi_unit, post.tau[:, e] * unit)
+    return out
 
 
 def _transform_unit(stage: str, param: str) -> str:

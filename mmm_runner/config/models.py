@@ -194,8 +194,8 @@ class HierarchicalConfig(Section):
     varying_intercept: bool = Field(True, description="Give each group its own baseline.")
     parameterisation: Literal["auto", "centred", "non_centred"] = Field(
         "auto",
-        description="auto: centred when groups have at least `centred_min_rows` rows, "
-        "otherwise non-centred.",
+        description="auto: centred when every group has at least `centred_min_rows` fitted "
+        "rows, otherwise non-centred.",
     )
     centred_min_rows: int = Field(
         150, ge=1, description="Rows per group from which `auto` picks the centred form."
@@ -204,6 +204,11 @@ class HierarchicalConfig(Section):
         default_factory=list,
         description="Correlated random effects (Mundlak): add the group means of these "
         "time-varying regressors as fixed effects.",
+    )
+    transforms: Literal["shared", "group"] = Field(
+        "shared",
+        description="Adstock and saturation parameters shared by all groups, or one set per "
+        "group (same priors, no pooling).",
     )
     budget_effects: Literal["population", "sum_groups"] = Field(
         "population",

@@ -41,6 +41,8 @@ DEFAULT_PRIORS = {
     "trend": "normal(0, 1)",
     "season": "normal(0, 1)",
     "group_sd": "half_normal(0.5)",
+    # Markets differ in size far more than in their media effects.
+    "group_intercept_sd": "half_normal(2)",
 }
 
 
@@ -109,8 +111,22 @@ class ModelSpec:
     varying: tuple[str, ...] = ()
     varying_intercept: bool = False
     group_sd_prior: Distribution = field(default_factory=lambda: default("group_sd"))
+    group_intercept_sd_prior: Distribution = field(
+        default_factory=lambda: default("group_intercept_sd")
+    )
     cre: tuple[str, ...] = ()
     pooling: dict[str, dict[str, str]] = field(default_factory=dict)
+    parameterisation: str = "auto"
+    centred_min_rows: int = 150
+    group_transforms: bool = False
+    budget_effects: str = "population"
+
+    def centred(self, shortest_group: int) -> bool:
+        """Centred group effects, given the shortest group's fitted rows? `auto`: when
+        every group has enough rows to inform its own effects."""
+        if self.parameterisation == "auto":
+            return shortest_group >= self.centred_min_rows
+        return self.parameterisation == "centred"
 
     @property
     def media_names(self) -> tuple[str, ...]:
@@ -214,10 +230,16 @@ def resolve(
         group=config.data.group_column,
         varying=varying,
         varying_intercept=v_intercept,
-        group_sd_prior=group_sd,
+        group_sd_prior=group_sd[0],
+        group_intercept_sd_prior=group_sd[1],
         cre=tuple(model.hierarchical.cre),
         pooling=model.pooling.labels,
+        parameterisation=model.hierarchical.parameterisation,
+        centred_min_rows=model.hierarchical.centred_min_rows,
+        group_transforms=model.hierarchical.transforms == "group",
+        budget_effects=model.hierarchical.budget_effects,
     )
+    _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
     return spec, out.problems
 
@@ -390,6 +412,55 @@ def _class_rules(
             )
 
 
+def _group_rules(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
+    """Varying and CRE terms must be model terms; pooled media must be positive."""
+    model = config.model
+    terms = {*spec.media_names, *spec.controls}
+    where: Loc = ("model", "formula") if model.formula else ("model", "hierarchical", "varying")
+    for name in spec.varying:
+        if name not in terms:
+            out.add(
+                where,
+                f"'{name}' varies by group but is not a media or control term",
+                _did_you_mean(name, terms),
+            )
+    national = {m.name for m in spec.media if m.scope == "national"}
+    for name in spec.varying:
+        if name in national:
+            out.add(
+                where,
+                f"'{name}' is national media (the same series in every group): its "
+                "group-varying effect is not identified by geographic variation, only by "
+                "the priors",
+                f"keep '{name}' population-level",
+                severity="warning",
+            )
+    for i, name in enumerate(model.hierarchical.cre):
+        if name not in terms:
+            out.add(
+                ("model", "hierarchical", "cre", i),
+                f"'{name}' is not a media or control term of the model",
+                _did_you_mean(name, terms),
+            )
+    if spec.model_class == "pooled":
+        for i, m in enumerate(model.media):
+            if m.name in spec.pooling and m.sign != "positive":
+                out.add(
+                    ("model", "media", i, "sign"),
+                    f"pooled channel '{m.name}' must have "
+                    "sign positive (pooling is on the log scale of its effect)",
+                    "remove `sign: any`, or drop it from model.pooling.labels",
+                )
+            if m.name in spec.pooling and m.name in {
+                c.name for c in (spec.coefficients[m.name],) if c.source != "default"
+            }:
+                out.add(
+                    ("model", "pooling", "labels", m.name),
+                    f"pooled channel '{m.name}' has its own prior; pooling replaces it",
+                    "remove its prior line",
+                )
+
+
 def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
     if not on:
         return ()
@@ -413,7 +484,13 @@ def _priors(
     controls: list[ControlConfig],
     trend: TrendConfig | None,
     seasonality: tuple[tuple[float, int], ...],
-) -> tuple[dict[str, Coefficient], list[TransformParam], Coefficient, Distribution, Distribution]:
+) -> tuple[
+    dict[str, Coefficient],
+    list[TransformParam],
+    Coefficient,
+    Distribution,
+    tuple[Distribution, Distribution],
+]:
     given: dict[str, tuple[Distribution, str, Loc]] = {}
     for i, line in enumerate(config.priors):
         try:
@@ -464,6 +541,7 @@ def _priors(
     intercept = Coefficient("intercept", "intercept", intercept_prior, source=source)
     sigma, _ = pick("sigma", "sigma")
     group_sd, _ = pick("group_sd", "group_sd")
+    group_intercept_sd, _ = pick("group_intercept_sd", "group_intercept_sd")
 
     params = _transform_params(media, given, used, out)
     for target, (_, _, loc) in given.items():
@@ -474,6 +552,7 @@ def _priors(
             "intercept",
             "sigma",
             "group_sd",
+            "group_intercept_sd",
             *(f"{p.channel}.{p.name}" for p in params),
         ]
         out.add(
@@ -487,7 +566,7 @@ def _priors(
             f"sigma is positive, but {sigma} allows negative values",
             "use e.g. half_normal(1) or exponential(1)",
         )
-    return coefficients, params, intercept, sigma, group_sd
+    return coefficients, params, intercept, sigma, (group_sd, group_intercept_sd)
 
 
 def _check_support(out: _Collector, coefficients: dict[str, Coefficient]) -> None:

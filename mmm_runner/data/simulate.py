@@ -831,7 +831,10 @@ def panel_truth(
 
     media: dict[str, dict[str, Any]] = {}
     for channel, spec in PANEL_CHANNELS.items():
-        spend = np.concatenate([series.media[channel] for series in markets.values()])
+        if channel in PANEL_BETA_POP:
+            spend = np.concatenate([series.media[channel] for series in markets.values()])
+        else:  # national: one plan seen by every market, paid for once
+            spend = next(iter(markets.values())).media[channel]
         coefficient: dict[str, Any] = (
             {
                 "group_varying": True,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from mmm_runner.errors import CompileError
 
-PROGRAMS = {"blm": "blm.stan", "hierarchical": "hierarchical.stan", "pooled": "pooled.stan"}
+# The pooled class is the single-market program with pooling labels as data.
+PROGRAMS = {"blm": "blm.stan", "hierarchical": "hierarchical.stan", "pooled": "blm.stan"}
 
 
 def stan_dir() -> Path:

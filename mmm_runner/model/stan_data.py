@@ -26,6 +26,8 @@ class Layout:
     theta: tuple[str, ...]  # "<channel>.<stage>.<param>"
     theta_start: tuple[int, ...]  # 1-based first theta index of each channel
     window: int  # L: the longest adstock window
+    group_effects: tuple[str, ...] = ()  # what varies by group: "intercept", then terms
+    labels: tuple[tuple[str, str], ...] = ()  # pooled class: (dimension, label) of each label
 
 
 def layout(design: Design, spec: ModelSpec) -> Layout:
@@ -46,6 +48,8 @@ def layout(design: Design, spec: ModelSpec) -> Layout:
         theta=tuple(theta),
         theta_start=tuple(starts),
         window=window,
+        group_effects=(("intercept",) if spec.varying_intercept else ()) + tuple(spec.varying),
+        labels=tuple(pooling_labels(spec)),
     )
 
 
@@ -53,30 +57,12 @@ def _prior(dist: Distribution) -> tuple[int, list[float]]:
     return dist.spec.code, list(dist.stan_args())
 
 
-def blm_data(
-    design: Design,
-    spec: ModelSpec,
-    *,
-    prior_only: bool = False,
-    save_mu: bool = False,
-    use_jacobian: bool = True,
-) -> dict[str, Any]:
-    """The data of ``stan/blm.stan``; holdout rows come after the fitted rows.
-
-    ``use_jacobian`` is False only for MAP without Jacobians, so the optimum is
-    the posterior mode of the coefficients as the priors state them.
-    """
-    if design.n_groups != 1:
-        raise ValueError("blm takes one series; use the hierarchical program for panels")
-    names = layout(design, spec)
+def _model_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, Any]:
+    """The fields every program shares: media, transforms, columns, coefficients, priors."""
     params = {p.label: p for p in spec.transform_params}
     theta = [params[label] for label in names.theta]
     coefs = [spec.coefficients[term] for term in names.beta_terms]
-    n_fit = int(design.fitted.sum())
     return {
-        "N": n_fit,
-        "N_pred": design.n_rows - n_fit,
-        "y": design.y[design.fitted],
         "M": len(spec.media),
         "L": names.window,
         "X_lag": lag_matrices(design, names.window),
@@ -99,7 +85,108 @@ def blm_data(
         "alpha_prior_args": _prior(spec.intercept.prior)[1],
         "sigma_prior": _prior(spec.sigma_prior)[0],
         "sigma_prior_args": _prior(spec.sigma_prior)[1],
+    }
+
+
+def _pooling_fields(spec: ModelSpec) -> dict[str, Any]:
+    """Labels of the pooled class: each media term's label on each dimension."""
+    dims = sorted({d for labels in spec.pooling.values() for d in labels})
+    labels = sorted({(d, lab) for term in spec.pooling.values() for d, lab in term.items()})
+    index = {pair: i + 1 for i, pair in enumerate(labels)}
+    pooled = [1 if m in spec.pooling else 0 for m in spec.media_names]
+    label = [
+        [
+            index[(d, spec.pooling[m][d])] if m in spec.pooling and d in spec.pooling[m] else 0
+            for d in dims
+        ]
+        for m in spec.media_names
+    ]
+    return {
+        "D": len(dims),
+        "n_labels": len(labels),
+        "label": np.array(label, dtype=int).reshape(len(spec.media), len(dims)),
+        "label_dim": [dims.index(d) + 1 for d, _ in labels],
+        "is_pooled": pooled,
+    }
+
+
+def pooling_labels(spec: ModelSpec) -> list[tuple[str, str]]:
+    """The (dimension, label) of each pooling label, in the program's order."""
+    return sorted({(d, lab) for term in spec.pooling.values() for d, lab in term.items()})
+
+
+def blm_data(
+    design: Design,
+    spec: ModelSpec,
+    *,
+    prior_only: bool = False,
+    save_mu: bool = False,
+    use_jacobian: bool = True,
+) -> dict[str, Any]:
+    """The data of ``stan/blm.stan`` (classes blm and pooled).
+
+    Holdout rows come after the fitted rows.  ``use_jacobian`` is False only
+    for MAP without Jacobians, so the optimum is the posterior mode of the
+    coefficients as the priors state them.
+    """
+    if design.n_groups != 1:
+        raise ValueError("blm takes one series; use the hierarchical program for panels")
+    names = layout(design, spec)
+    n_fit = int(design.fitted.sum())
+    return {
+        "N": n_fit,
+        "N_pred": design.n_rows - n_fit,
+        "y": design.y[design.fitted],
+        **_model_fields(design, spec, names),
+        **_pooling_fields(spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
     }
+
+
+def hierarchical_data(
+    design: Design,
+    spec: ModelSpec,
+    *,
+    prior_only: bool = False,
+    save_mu: bool = False,
+    use_jacobian: bool = True,
+) -> dict[str, Any]:
+    """The data of ``stan/hierarchical.stan``: rows stacked by group."""
+    names = layout(design, spec)
+    rows = np.arange(design.n_rows)
+    starts = [int(rows[design.group == g][0]) + 1 for g in range(design.n_groups)]
+    ends = [int(rows[design.group == g][-1]) + 1 for g in range(design.n_groups)]
+    varying = [names.beta_terms.index(term) + 1 for term in spec.varying]
+    rows_per_group = np.bincount(design.group[design.fitted], minlength=design.n_groups)
+    return {
+        "T": design.n_rows,
+        "N": int(design.fitted.sum()),
+        "fit_rows": (rows[design.fitted] + 1).tolist(),
+        "y": design.y[design.fitted],
+        "G": design.n_groups,
+        "group": (design.group + 1).tolist(),
+        "group_start": starts,
+        "group_end": ends,
+        **_model_fields(design, spec, names),
+        "group_transforms": int(spec.group_transforms),
+        "varying_intercept": int(spec.varying_intercept),
+        "V": len(varying),
+        "varying": varying,
+        "tau_prior": _prior(spec.group_sd_prior)[0],
+        "tau_prior_args": _prior(spec.group_sd_prior)[1],
+        "tau_intercept_prior": _prior(spec.group_intercept_sd_prior)[0],
+        "tau_intercept_prior_args": _prior(spec.group_intercept_sd_prior)[1],
+        "centred": int(spec.centred(int(rows_per_group.min()))),
+        "prior_only": int(prior_only),
+        "save_mu": int(save_mu),
+        "use_jacobian": int(use_jacobian),
+    }
+
+
+def build(design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
+    """The Stan data of the model's class."""
+    if spec.model_class == "hierarchical":
+        return hierarchical_data(design, spec, **options)
+    return blm_data(design, spec, **options)

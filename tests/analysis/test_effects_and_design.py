@@ -36,7 +36,7 @@ def _posterior(names: stan_data.Layout, draws: int = 50, seed: int = 0) -> Poste
         theta.append(
             rng.uniform(0.2, 0.8, draws) if param == "decay" else rng.uniform(0.5, 2.0, draws)
         )
-    return Posterior(
+    return Posterior.single(
         alpha=rng.normal(0, 0.3, draws),
         beta=np.abs(rng.normal(0.5, 0.2, (draws, len(names.beta)))),
         theta=np.array(theta).T,

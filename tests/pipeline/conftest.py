@@ -32,6 +32,22 @@ class Recorder:
         self.events.append(("sampling", (chain, iteration, total)))
 
 
+def replay(exe: Path, data: dict[str, Any], inits: dict[str, Any], out: Path) -> Any:
+    """Runs a compiled program once at fixed parameter values (for its generated quantities)."""
+    import cmdstanpy
+
+    return cmdstanpy.CmdStanModel(exe_file=str(exe)).sample(
+        data=data,
+        inits=inits,
+        fixed_param=True,
+        chains=1,
+        iter_sampling=1,
+        sig_figs=18,
+        output_dir=out,
+        show_progress=False,
+    )
+
+
 def run_config(config: Path, out: Path, reporter: Any = None) -> Path:
     outcome = execute(config, RunOptions(output_dir=out), reporter)
     return outcome.run_dir

@@ -23,7 +23,7 @@ from mmm_runner.data.design import build_design
 from mmm_runner.model import programs, stan_data
 from mmm_runner.validate import validate
 
-from .conftest import ROOT, run_config
+from .conftest import ROOT, replay, run_config
 
 pytestmark = pytest.mark.stan
 
@@ -80,23 +80,13 @@ def test_numpy_predictor_matches_the_stan_program(single_market_run, tmp_path) -
     )
     inits = {
         name: fit.stan_variable(name)[123]
-        for name in ("alpha_c", "theta", "beta_eff", "beta_x", "sigma")
+        for name in ("alpha_c", "theta", "beta_eff_free", "beta_x", "sigma")
     }
     tools = toolchain.locate()
     compiled = cache.compile_model(programs.program("blm"), tools)
-    model = cmdstanpy.CmdStanModel(exe_file=str(compiled.exe))
     data = stan_data.blm_data(design, spec, save_mu=True)  # type: ignore[arg-type]
-    point = model.sample(
-        data=data,
-        inits=inits,
-        fixed_param=True,
-        chains=1,
-        iter_sampling=1,
-        sig_figs=18,
-        output_dir=tmp_path,
-        show_progress=False,
-    )
-    post = Posterior(
+    point = replay(compiled.exe, data, inits, tmp_path)
+    post = Posterior.single(
         point.stan_variable("alpha"),
         point.stan_variable("beta"),
         point.stan_variable("theta"),

@@ -38,7 +38,7 @@ def run(ctx: RunContext) -> StageResult:
     design = build_design(ctx.validation.frame, config, spec)
     names = stan_data.layout(design, spec)
     method = config.fit.method
-    data = stan_data.blm_data(design, spec, use_jacobian=method != "map")
+    data = stan_data.build(design, spec, use_jacobian=method != "map")
     data_file = fit.write_data(folder / "stan_data.json", data)
     csv_dir = folder / "stan_csv"
     csv_dir.mkdir(exist_ok=True)

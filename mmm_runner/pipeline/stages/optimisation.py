@@ -33,37 +33,62 @@ def _last_periods(design: Any, horizon: int) -> list[npt.NDArray[np.int64]]:
     return [np.flatnonzero(design.group == g)[-horizon:] for g in range(design.n_groups)]
 
 
+def _shape(spend: Array) -> Array:
+    """Spend as shares of its total (flat when there was none)."""
+    total = float(spend.sum())
+    shape: Array = spend / total if total > 0 else np.full(spend.shape, 1.0 / spend.size)
+    return shape
+
+
+def _params(post: Any, names: Any, channel: str, stage: str, groups: int) -> dict[str, Array]:
+    """A channel's transform draws: (D,) when shared, (D, G) with one set per group."""
+    if post.theta_g.shape[1] == 1:
+        return channel_params(post, names, channel, stage)
+    per_group = [channel_params(post, names, channel, stage, g) for g in range(groups)]
+    return {k: np.stack([p[k] for p in per_group], axis=1) for k in per_group[0]}
+
+
 def build_response(ctx: RunContext, horizon: int) -> tuple[bud.Response, Array]:
-    """The posterior's response to plans, and the current plan (spend of the last periods)."""
+    """The posterior's response to plans, and the current plan (spend of the last periods).
+
+    Panels: group-level media are split across groups like their recent spend; a
+    national channel's plan is paid for once and seen in full by every group.
+    Effects are the population's, or each group's when budget_effects is sum_groups.
+    """
     design, post, spec, names = ctx.need("design"), ctx.need("post"), ctx.spec, ctx.need("names")
     last = _last_periods(design, horizon)
+    groups = design.n_groups
+    by_group = spec.budget_effects == "sum_groups" and groups > 1
     channels = []
     current = np.zeros(len(spec.media))
     for i, media in enumerate(spec.media):
         spend = np.stack([design.spend[rows, i] for rows in last])  # (G, H)
-        current[i] = float(spend.sum())
-        pattern = (
-            spend / spend.sum() if spend.sum() > 0 else np.full(spend.shape, 1.0 / spend.size)
-        )
+        if media.scope == "national" and groups > 1:
+            current[i] = float(spend[0].sum())
+            pattern = np.tile(_shape(spend[0]), (groups, 1))
+        else:
+            current[i] = float(spend.sum())
+            pattern = _shape(spend)
         history = np.stack(
             [
                 design.media_scaled[np.flatnonzero(design.group == g), i][-(media.l_max - 1) :]
                 if media.l_max > 1
                 else np.zeros(0)
-                for g in range(design.n_groups)
+                for g in range(groups)
             ]
         )
+        effect = post.beta_g[:, :, i] if by_group else post.beta[:, i]
         channels.append(
             bud.Channel(
                 media.name,
                 media.adstock,
-                channel_params(post, names, media.name, "adstock"),
+                _params(post, names, media.name, "adstock", groups),
                 media.saturation,
-                channel_params(post, names, media.name, "saturation"),
+                _params(post, names, media.name, "saturation", groups),
                 media.l_max,
-                post.beta[:, i] * design.y_sd,
+                effect * design.y_sd,
                 float(design.media_scale[i]),
-                history.reshape(design.n_groups, -1),
+                history.reshape(groups, -1),
                 pattern,
             )
         )

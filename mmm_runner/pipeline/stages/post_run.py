@@ -40,6 +40,11 @@ def run(ctx: RunContext) -> StageResult:
         totals.to_csv(folder / constants.DECOMP_TOTALS, index=False)
         roi.to_csv(folder / constants.ROI, index=False)
         artefacts += [constants.DECOMP_ROWS, constants.DECOMP_TOTALS, constants.ROI]
+        if ctx.spec.pooling:
+            decomposition.label_totals(contrib, design, ctx.spec).to_csv(
+                folder / "decomp_labels.csv", index=False
+            )
+            artefacts.append("decomp_labels.csv")
         overall = roi[roi["group"] == "all"]
         media = totals[(totals["group"] == "all") & totals["term"].isin(ctx.spec.media_names)]
         jobs.append(("decomposition.png", plotting.decomposition, (rows, kpi)))
