@@ -14,16 +14,19 @@ EXIT_COMPILE: Final = 3
 EXIT_SAMPLING: Final = 4
 EXIT_GATE: Final = 5
 EXIT_OPTIMISATION: Final = 6
+EXIT_MISMATCH: Final = 7  # `mmm reproduce`: the rerun differs from the original
 EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
     errors.ConfigError: EXIT_CONFIG,  # DataError is a ConfigError
+    errors.UsageError: EXIT_CONFIG,
     errors.ToolchainError: EXIT_COMPILE,
     errors.CompileError: EXIT_COMPILE,
     errors.SamplingError: EXIT_SAMPLING,
     errors.GateError: EXIT_GATE,
     errors.OptimisationError: EXIT_OPTIMISATION,
     errors.RunInterruptedError: EXIT_INTERRUPTED,
+    errors.ReproductionError: EXIT_MISMATCH,
 }
 
 
@@ -75,6 +78,8 @@ ROI: Final = "roi.csv"
 GATES: Final = "gates.csv"
 LOO_SUMMARY: Final = "loo_summary.csv"
 PARETO_K: Final = "pareto_k.csv"
+CV_FOLDS: Final = "cv_folds.csv"
+CV_SUMMARY: Final = "cv_summary.csv"
 FORECAST: Final = "forecast.csv"
 
 # Dimension names of the posterior (ArviZ coordinates).

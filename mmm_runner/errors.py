@@ -104,3 +104,15 @@ class RunInterruptedError(MMMError):
     """The user interrupted a run (Ctrl-C)."""
 
     kind = "interrupted"
+
+
+class UsageError(MMMError):
+    """A command was pointed at something it cannot use (e.g. a folder that is not a run)."""
+
+    kind = "usage"
+
+
+class ReproductionError(MMMError):
+    """A run could not be reproduced: its data changed, or the rerun failed or differs."""
+
+    kind = "reproduction"

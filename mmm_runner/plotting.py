@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -297,6 +298,48 @@ def frontier(sweep: pd.DataFrame, objective: str) -> Figure:
 
 
 PlotJob = tuple[str, Callable[..., Figure], tuple[Any, ...]]
+
+
+def elpd_differences(summary: pd.DataFrame) -> Figure:
+    """elpd difference to the best run of its data set, with the difference's SE."""
+    data = summary.dropna(subset=["elpd_diff"]).sort_values(["loo_set", "elpd_diff"])
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(data), 1) + 1.6))
+    if data.empty:
+        ax.text(0.5, 0.5, "no run has LOO", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    labels = [f"{r} (set {int(s)})" for r, s in zip(data["run"], data["loo_set"], strict=True)]
+    y = np.arange(len(data))
+    ax.errorbar(-data["elpd_diff"], y, xerr=data["elpd_diff_se"], fmt="o", capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel("elpd_loo difference to the best run (0 = best; ± SE of the difference)")
+    ax.set_title("LOO: expected log predictive density relative to the best run")
+    fig.tight_layout()
+    return fig
+
+
+def contribution_shares(channels: pd.DataFrame) -> Figure:
+    """Each channel's share of the fitted KPI in every run, with 90% intervals."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    if channels.empty:
+        ax.text(0.5, 0.5, "no channel contributions", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    names = list(dict.fromkeys(channels["channel"]))
+    runs = list(dict.fromkeys(channels["run"]))
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        part = channels[channels["run"] == run].set_index("channel").reindex(names)
+        x = np.arange(len(names)) + (i - (len(runs) - 1) / 2) * width
+        err = np.vstack([part["share"] - part["share_q05"], part["share_q95"] - part["share"]])
+        ax.bar(x, part["share"], width, yerr=np.clip(err, 0, None), capsize=2, label=run)
+    ax.set_xticks(np.arange(len(names)), names, rotation=20, fontsize=8)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_title("Share of the fitted KPI by channel (90% intervals)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def _render(job: PlotJob, folder: Path) -> str:

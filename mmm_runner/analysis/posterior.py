@@ -124,13 +124,19 @@ def _parameters(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
     return out
 
 
+def predictive_kpi(draws: Draws, design: Design) -> Array:
+    """Posterior predictive draws of the KPI for every row, (chain, draw, row)."""
+    y_rep = draws.variables["y_rep"] * design.y_sd + design.y_mean
+    kpi: Array = np.exp(y_rep) if design.log_response else y_rep
+    return kpi
+
+
 def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorData:
     """Posterior, predictive, log likelihood, sampler statistics and observations."""
     v = draws.variables
     labels = row_labels(design)
     fitted = design.fitted
-    y_rep = v["y_rep"] * design.y_sd + design.y_mean
-    kpi_rep = np.exp(y_rep) if design.log_response else y_rep
+    kpi_rep = predictive_kpi(draws, design)
     log_lik = v["log_lik"] - np.log(design.y_sd)
     if design.log_response:
         log_lik = log_lik - np.log(design.kpi[fitted])

@@ -315,6 +315,26 @@ def pathfinder(
     )
 
 
+def run_method(
+    method: str,
+    compiled: CompiledModel,
+    toolchain: Toolchain,
+    data: Any,
+    fit: FitConfig,
+    seed: int,
+    output_dir: Path,
+    progress: Progress | None = None,
+) -> Draws:
+    """Fits by the named method (the config's `fit.method` values)."""
+    if method == "mcmc":
+        return sample(compiled, toolchain, data, fit, seed, output_dir, progress=progress)
+    if method == "map":
+        return optimise(compiled, toolchain, data, fit, seed, output_dir)[0]
+    if method == "laplace":
+        return laplace(compiled, toolchain, data, fit, seed, output_dir)
+    return pathfinder(compiled, toolchain, data, fit, seed, output_dir)
+
+
 def write_data(path: Path, data: dict[str, Any]) -> Path:
     """Writes Stan data as JSON the way cmdstanpy does (infinite bounds included)."""
     import cmdstanpy

@@ -139,6 +139,7 @@ def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
         "model_class": ctx.spec.model_class,
         "fit_method": ctx.config.fit.method,
         "seeds": {"run": ctx.config.seed},
+        "options": {"plots": ctx.plots, "force_recompile": ctx.force_recompile},
         "versions": versions(),
         "stan": {},
         "stages": [

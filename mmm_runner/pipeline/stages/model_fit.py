@@ -43,7 +43,16 @@ def run(ctx: RunContext) -> StageResult:
     csv_dir = folder / "stan_csv"
     csv_dir.mkdir(exist_ok=True)
     ctx.reporter.note(f"fitting by {method}")
-    draws = _fit(ctx, method, compiled, tools, str(data_file), csv_dir)
+    draws = fit.run_method(
+        method,
+        compiled,
+        tools,
+        str(data_file),
+        config.fit,
+        config.seed,
+        csv_dir,
+        progress=ctx.reporter.sampling,
+    )
     idata = to_inference_data(draws, design, names)
     idata.to_netcdf(folder / constants.POSTERIOR)
     post = flatten(draws)
@@ -87,24 +96,6 @@ def run(ctx: RunContext) -> StageResult:
         artefacts=artefacts,
         summary=_summary(draws, metrics, compiled.cache_hit),
     )
-
-
-def _fit(
-    ctx: RunContext,
-    method: str,
-    compiled: cache.CompiledModel,
-    tools: toolchain.Toolchain,
-    data: Any,
-    out: Any,
-) -> fit.Draws:
-    cfg, seed = ctx.config.fit, ctx.config.seed
-    if method == "mcmc":
-        return fit.sample(compiled, tools, data, cfg, seed, out, progress=ctx.reporter.sampling)
-    if method == "map":
-        return fit.optimise(compiled, tools, data, cfg, seed, out)[0]
-    if method == "laplace":
-        return fit.laplace(compiled, tools, data, cfg, seed, out)
-    return fit.pathfinder(compiled, tools, data, cfg, seed, out)
 
 
 def _stan_record(

@@ -2,35 +2,76 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from mmm_runner import constants, plotting
 from mmm_runner.analysis.posterior import row_labels
 from mmm_runner.pipeline.context import RunContext, StageResult
+from mmm_runner.pipeline.cross_validation import cross_validate, summarise
 from mmm_runner.pipeline.stages.diagnostics import loo_result
 
 
 def run(ctx: RunContext) -> StageResult:
     folder = ctx.folder("model_selection")
-    if not ctx.config.loo.enabled:
-        return StageResult("skipped", "loo disabled in the config")
+    messages: list[str] = []
+    artefacts: list[str] = []
+    summary: dict[str, Any] = {}
+    if ctx.config.loo.enabled:
+        _loo(ctx, messages, artefacts, summary)
+    else:
+        messages.append("loo disabled in the config")
+    cv = ctx.config.cv
+    if cv is not None and cv.enabled:
+        started = time.perf_counter()
+        assert ctx.validation.frame is not None
+        folds = cross_validate(
+            ctx.validation.frame,
+            ctx.config,
+            ctx.spec,
+            ctx.need("compiled"),
+            ctx.need("toolchain"),
+            note=ctx.reporter.note,
+        )
+        folds.to_csv(folder / constants.CV_FOLDS, index=False)
+        table = summarise(folds, cv)
+        table.to_csv(folder / constants.CV_SUMMARY, index=False)
+        artefacts += [constants.CV_FOLDS, constants.CV_SUMMARY]
+        row = table.iloc[0]
+        summary.update(
+            cv_folds=int(row["folds"]),
+            cv_rmse=float(row["rmse"]),
+            cv_crps=float(row["crps"]),
+            cv_seconds=round(time.perf_counter() - started, 2),
+        )
+        messages.append(f"CV {int(row['folds'])} folds: RMSE {row['rmse']:,.4g}")
+    if not artefacts:
+        return StageResult("skipped", "; ".join(messages))
+    return StageResult(message="; ".join(messages), artefacts=artefacts, summary=summary)
+
+
+def _loo(
+    ctx: RunContext, messages: list[str], artefacts: list[str], summary: dict[str, Any]
+) -> None:
+    folder = ctx.folder("model_selection")
     result = loo_result(ctx)
     if result is None:
-        return StageResult("skipped", "LOO needs posterior draws; MAP gives a point estimate")
+        messages.append("LOO needs posterior draws; MAP gives a point estimate")
+        return
     design = ctx.need("design")
     labels = [label for label, keep in zip(row_labels(design), design.fitted, strict=True) if keep]
-    summary = result.summary()
-    summary.to_csv(folder / constants.LOO_SUMMARY, index=False)
+    table = result.summary()
+    table.to_csv(folder / constants.LOO_SUMMARY, index=False)
     result.pointwise(labels).to_csv(folder / constants.PARETO_K, index=False)
     figures = plotting.render_all(
         [("pareto_k.png", plotting.pareto_k, (result.pareto_k, labels))], folder, ctx.plots
     )
-    row = summary.iloc[0]
-    return StageResult(
-        message=f"elpd_loo {row.elpd_loo:.1f} (SE {row.se:.1f}), {row.k_bad} bad k",
-        artefacts=[constants.LOO_SUMMARY, constants.PARETO_K, *figures],
-        summary={
-            "elpd_loo": float(row.elpd_loo),
-            "se": float(row.se),
-            "p_loo": float(row.p_loo),
-            "k_bad": int(row.k_bad),
-        },
+    row = table.iloc[0]
+    messages.append(f"elpd_loo {row.elpd_loo:.1f} (SE {row.se:.1f}), {row.k_bad} bad k")
+    artefacts += [constants.LOO_SUMMARY, constants.PARETO_K, *figures]
+    summary.update(
+        elpd_loo=float(row.elpd_loo),
+        se=float(row.se),
+        p_loo=float(row.p_loo),
+        k_bad=int(row.k_bad),
     )
