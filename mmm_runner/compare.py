@@ -36,6 +36,7 @@ class RunRecord:
     """What one run folder offers for comparison, and what it lacks."""
 
     path: Path
+    label: str = ""  # the folder name, or more of its path when names collide
     manifest: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
@@ -43,21 +44,35 @@ class RunRecord:
     problems: list[str] = field(default_factory=list)
 
     @property
-    def label(self) -> str:
-        return self.path.name
-
-    @property
     def completed(self) -> bool:
         return self.manifest.get("status") == "completed"
 
     @property
-    def data_key(self) -> tuple[str, int] | None:
-        """What makes LOO comparable: the data's hash and the number of fitted periods."""
+    def data_key(self) -> tuple[str, int, str, str] | None:
+        """What makes LOO comparable: the same observations, i.e. the data's hash, the
+        number of fitted periods, the KPI and the grouping."""
         loo = self.tables.get("loo")
         sha = self.manifest.get("data", {}).get("sha256")
         if loo is None or not sha:
             return None
-        return sha, int(loo["n_obs"].iloc[0])
+        data = self.config.get("data", {})
+        return (
+            sha,
+            int(loo["n_obs"].iloc[0]),
+            str(self.model.get("kpi")),
+            str(data.get("group_column")),
+        )
+
+    def expects(self, table: str) -> bool:
+        """Whether the run's config asked for the stage that writes this table."""
+        if table == "cv":
+            return bool((self.config.get("cv") or {}).get("enabled", False))
+        if table == "loo":
+            fit = self.config.get("fit", {}).get("method", "mcmc")
+            return bool((self.config.get("loo") or {}).get("enabled", True)) and fit != "map"
+        if table in ("totals", "roi"):
+            return bool((self.config.get("decomposition") or {}).get("enabled", True))
+        return True
 
     @property
     def posterior(self) -> Path | None:
@@ -74,12 +89,11 @@ TABLES = {
     "totals": (f"{POST}/{constants.DECOMP_TOTALS}", "contributions"),
     "roi": (f"{POST}/{constants.ROI}", "ROI"),
 }
-OPTIONAL = {"cv"}  # only when the config asks for it
 
 
 def load_run(path: Path) -> RunRecord:
     """Reads a run folder; never raises: what cannot be read becomes a listed problem."""
-    record = RunRecord(path)
+    record = RunRecord(path, path.name)
     manifest = path / METADATA / constants.MANIFEST
     if not manifest.is_file():
         record.problems.append(f"no {METADATA}/{constants.MANIFEST}: not a run folder")
@@ -97,7 +111,7 @@ def load_run(path: Path) -> RunRecord:
     for key, (relative, purpose) in TABLES.items():
         file = path / relative
         if not file.is_file():
-            if key not in OPTIONAL and record.completed:
+            if record.completed and record.expects(key):
                 record.problems.append(f"missing {relative} (no {purpose})")
             continue
         try:
@@ -135,6 +149,7 @@ class Comparison:
 
 def compare(records: list[RunRecord]) -> Comparison:
     """The side-by-side tables of runs (records in the order given)."""
+    _unique_labels(records)
     warnings: list[str] = []
     summary = pd.DataFrame([_summary_row(r) for r in records])
     loo = loo_differences(records, warnings)
@@ -150,6 +165,19 @@ def compare(records: list[RunRecord]) -> Comparison:
         warnings=warnings,
         problems={r.label: r.problems for r in records if r.problems},
     )
+
+
+def _unique_labels(records: list[RunRecord]) -> None:
+    """Folder names label runs; where two collide, their parent folders are added."""
+    names = [r.path.name for r in records]
+    for record in records:
+        if names.count(record.path.name) > 1:
+            record.label = f"{record.path.parent.name}/{record.path.name}"
+    seen: dict[str, int] = {}
+    for record in records:
+        seen[record.label] = seen.get(record.label, 0) + 1
+        if seen[record.label] > 1:
+            record.label = f"{record.label}#{seen[record.label]}"
 
 
 def _summary_row(record: RunRecord) -> dict[str, Any]:
@@ -209,15 +237,15 @@ def _gate_value(gates: pd.DataFrame | None, check: str) -> float:
 
 def loo_differences(records: list[RunRecord], warnings: list[str]) -> pd.DataFrame:
     """ArviZ compare within each set of runs fit on the same data."""
-    sets: dict[tuple[str, int], list[RunRecord]] = {}
+    sets: dict[tuple[str, int, str, str], list[RunRecord]] = {}
     for record in records:
         key = record.data_key
         if key is not None and record.posterior is not None:
             sets.setdefault(key, []).append(record)
     if len(sets) > 1:
         described = "; ".join(
-            f"data {sha[:12]} with {n} fitted periods: " + ", ".join(r.label for r in runs)
-            for (sha, n), runs in sets.items()
+            f"data {sha[:12]}, {n} fitted periods, KPI {kpi}: " + ", ".join(r.label for r in runs)
+            for (sha, n, kpi, _), runs in sets.items()
         )
         warnings.append(
             "runs were fit on different data, so their LOO is not comparable across sets; "
@@ -331,23 +359,6 @@ def write(comparison: Comparison, folder: Path) -> list[str]:
     return ["comparison.csv", "channels.csv", "config_diff.csv", "comparison.md"]
 
 
-SUMMARY_COLUMNS = [
-    "run",
-    "model_class",
-    "fit_method",
-    "terms",
-    "worst_gate",
-    "r2",
-    "holdout_mape",
-    "cv_rmse",
-    "elpd_loo",
-    "elpd_se",
-    "elpd_diff",
-    "elpd_diff_se",
-    "pareto_k_bad",
-]
-
-
 def markdown(comparison: Comparison) -> str:
     parts = ["# Run comparison", ""]
     if comparison.warnings:
@@ -356,7 +367,7 @@ def markdown(comparison: Comparison) -> str:
         parts += ["## Runs with problems", ""]
         parts += [f"- `{run}`: {'; '.join(p)}" for run, p in comparison.problems.items()]
         parts.append("")
-    columns = [c for c in SUMMARY_COLUMNS if c in comparison.summary]
+    columns = [c for c in comparison.summary.columns if c != "problems"]
     parts += ["## Runs", "", _md_table(comparison.summary[columns]), ""]
     parts += [
         "`elpd_diff` is the best run's elpd_loo minus this run's (ArviZ compare, within runs",
@@ -387,7 +398,8 @@ def _channel_cells(channels: pd.DataFrame) -> pd.DataFrame:
     cells = channels.assign(cell=channels.apply(cell, axis=1))
     wide = cells.pivot(index="channel", columns="run", values="cell").fillna("—")
     order = list(dict.fromkeys(channels["channel"]))  # the models' own channel order
-    return wide.reindex(order).reset_index()
+    runs = list(dict.fromkeys(channels["run"]))  # the runs in the order given
+    return wide.reindex(index=order, columns=runs).reset_index()
 
 
 def _md_table(frame: pd.DataFrame) -> str:

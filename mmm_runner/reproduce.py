@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 from mmm_runner import constants
-from mmm_runner.errors import MMMError, ReproductionError, UsageError
+from mmm_runner.errors import MMMError, ReproductionError, RunInterruptedError, UsageError
 from mmm_runner.pipeline.runner import RunOptions, execute
 
 METADATA = constants.stage_folder("run_metadata")
@@ -50,21 +50,30 @@ VOLATILE_KEYS = frozenset(
         "force_recompile",
     }
 )
-# Per file, more of the same: the rerun is given the resolved config at another path, and
-# stage messages quote timings.
+# Per file, more of the same: the rerun is given the resolved config at another path (and
+# perhaps the data from another place); stage messages quote timings; the manifest's
+# environment entries are reported as environment changes, not as result differences.
 FILE_VOLATILE_KEYS = {
-    constants.MANIFEST: frozenset({"config"}),
+    constants.MANIFEST: frozenset(
+        {"config", "path", "toolchain_path", "compiler", "versions", "options"}
+    ),
+    constants.CONFIG_RESOLVED: frozenset({"path"}),
     "validation_report.json": frozenset({"config"}),
     constants.STATUS: frozenset({"message"}),
 }
 # Files that are not results: the log, the session, the config file as given (the rerun is
-# given the resolved one), Stan CSVs (timestamped; their draws are in posterior.nc) and figures.
-SKIPPED_NAMES = frozenset({constants.RUN_LOG, "session_info.json", constants.CONFIG_AS_GIVEN})
+# given the resolved one), the compile record (where and when the program was built; its
+# key and toolchain are in the manifest), Stan CSVs (timestamped; their draws are in
+# posterior.nc) and figures.
+SKIPPED_NAMES = frozenset(
+    {constants.RUN_LOG, "session_info.json", constants.CONFIG_AS_GIVEN, "compile_record.json"}
+)
 SKIPPED_SUFFIXES = frozenset({".png", ".txt"})
 # What the manifest says about the environment: reported when it changed.
 ENVIRONMENT = (
     ("data", "sha256"),
     ("stan", "program_sha256"),
+    ("stan", "compile_key"),
     ("stan", "toolchain_identity"),
     ("stan", "compiler"),
     ("versions",),
@@ -121,8 +130,9 @@ def reproduce(
         config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
         target = output_dir or Path(scratch) / "results"
         try:
-            plots = bool(manifest.get("options", {}).get("plots", True))
-            outcome = execute(config_file, RunOptions(output_dir=target, plots=plots))
+            outcome = execute(config_file, RunOptions(output_dir=target, plots=_plots(run_dir)))
+        except RunInterruptedError:
+            raise
         except MMMError as error:
             raise ReproductionError(
                 f"the rerun of {run_dir} failed where the original completed: {error.message}",
@@ -135,6 +145,14 @@ def reproduce(
                 json.dumps(result.as_dict(), indent=2) + "\n"
             )
         return result
+
+
+def _plots(run_dir: Path) -> bool:
+    """Whether the run drew figures (so that stage artefact lists match)."""
+    options = json.loads((run_dir / METADATA / constants.MANIFEST).read_text()).get("options")
+    if options is not None:
+        return bool(options.get("plots", True))
+    return any(run_dir.rglob("*.png"))  # runs from before the manifest recorded options
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:

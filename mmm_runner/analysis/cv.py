@@ -1,7 +1,8 @@
 """Time-series cross-validation: expanding-window folds and predictive scores.
 
-Fold k trains on the first ``initial + k * step`` fitted periods of every group
-and scores the next ``horizon`` periods, so no fold sees its own future. The
+Fold k trains on the first ``initial + (k - 1) * step`` fitted periods (dates,
+shared by every group) and scores the next ``horizon`` periods, so no fold sees
+its own future. The
 scores compare the posterior predictive distribution with what happened:
 RMSE and MAPE of its mean, CRPS of the whole distribution (lower is better;
 in KPI units, it reduces to the absolute error for a point forecast), and the
@@ -22,21 +23,21 @@ Array = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Fold:
-    number: int  # from 1
-    train: int  # periods per group in the fit
-    horizon: int  # periods per group scored after them
+    number: int  # k from 1: trains on initial + (k - 1) * step periods
+    train: int  # periods (dates) in the fit
+    horizon: int  # periods scored after them
 
 
 def plan(cv: CvConfig, periods: int) -> list[Fold]:
     """The folds that fit in ``periods`` fitted periods (the latest ``max_folds``)."""
-    folds = []
+    folds: list[Fold] = []
     train = cv.initial
     while train + cv.horizon <= periods:
-        folds.append(train)
+        folds.append(Fold(len(folds) + 1, train, cv.horizon))
         train += cv.step
     if cv.max_folds is not None:
         folds = folds[-cv.max_folds :]
-    return [Fold(i + 1, t, cv.horizon) for i, t in enumerate(folds)]
+    return folds
 
 
 def crps(draws: Array, actual: Array) -> Array:
@@ -55,7 +56,11 @@ def crps(draws: Array, actual: Array) -> Array:
 
 
 def scores(draws: Array, actual: Array) -> dict[str, float]:
-    """Predictive scores of draws (draws, rows) for the actual values (rows)."""
+    """Predictive scores of draws (draws, rows) for the actual values (rows).
+
+    One draw is a point forecast: its CRPS is the absolute error and it has no
+    interval, so coverage is NaN.
+    """
     mean = draws.mean(axis=0)
     low, high = np.quantile(draws, [0.05, 0.95], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -64,5 +69,7 @@ def scores(draws: Array, actual: Array) -> dict[str, float]:
         "rmse": float(np.sqrt(np.mean((mean - actual) ** 2))),
         "mape": float(np.mean(ape[np.isfinite(ape)])) if np.isfinite(ape).any() else np.nan,
         "crps": float(crps(draws, actual).mean()),
-        "coverage_90": float(np.mean((actual >= low) & (actual <= high))),
+        "coverage_90": float(np.mean((actual >= low) & (actual <= high)))
+        if len(draws) > 1
+        else np.nan,
     }

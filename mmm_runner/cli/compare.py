@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def compare_command(
                     "files": written,
                     "warnings": comparison.warnings,
                     "problems": comparison.problems,
-                    "runs": comparison.summary.to_dict(orient="records"),
+                    # via pandas' JSON so that missing values print as null, not NaN
+                    "runs": json.loads(comparison.summary.to_json(orient="records")),
                 }
             )
             return

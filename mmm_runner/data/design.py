@@ -73,8 +73,18 @@ class Design:
         return len(self.group_names)
 
 
-def build_design(frame: pd.DataFrame, config: RunConfig, spec: ModelSpec) -> Design:
-    """Lays out a checked, sorted frame (from the data checks) for the model."""
+def build_design(
+    frame: pd.DataFrame,
+    config: RunConfig,
+    spec: ModelSpec,
+    fitted: npt.NDArray[np.bool_] | None = None,
+) -> Design:
+    """Lays out a checked, sorted frame (from the data checks) for the model.
+
+    The fitted rows are all but the last ``data.holdout`` of each group, unless
+    ``fitted`` names them (cross-validation folds cut by date). Everything learnt
+    from the data (scales, means, CRE group means) comes from the fitted rows only.
+    """
     data = config.data
     if data.group_column:
         labels = frame[data.group_column].astype(str).to_numpy()
@@ -83,13 +93,14 @@ def build_design(frame: pd.DataFrame, config: RunConfig, spec: ModelSpec) -> Des
     else:
         names, group = ("all",), np.zeros(len(frame), dtype=np.int64)
     position = _position_in_group(group)
-    length = np.bincount(group)[group]
-    fitted = position < length - data.holdout
+    if fitted is None:
+        length = np.bincount(group)[group]
+        fitted = position < length - data.holdout
     kpi = frame[spec.kpi].to_numpy(dtype=float)
     response = np.log(kpi) if spec.log_response else kpi
     media = frame[list(spec.media_names)].to_numpy(dtype=float)
     spend = frame[[m.spend_column for m in spec.media]].to_numpy(dtype=float)
-    scale = np.array([transforms.media_scale(media[:, j]) for j in range(media.shape[1])])
+    scale = np.array([transforms.media_scale(media[fitted, j]) for j in range(media.shape[1])])
     columns, x_raw = _columns(frame, spec, position, fitted, config)
     standardise = spec.standardise
     y_mean = float(response[fitted].mean()) if standardise else 0.0
@@ -141,7 +152,9 @@ def _columns(
         values.append(frame[name].to_numpy(dtype=float))
     group_col = config.data.group_column
     for name in spec.cre:
-        means = frame.groupby(group_col)[name].transform("mean").to_numpy(dtype=float)
+        by_group = frame[fitted].groupby(group_col)[name].mean()
+        overall = float(frame.loc[fitted, name].mean())  # for a group with no fitted rows
+        means = frame[group_col].map(by_group).fillna(overall).to_numpy(dtype=float)
         columns.append(Column(f"cre_mean_{name}", f"cre_mean_{name}"))
         values.append(means)
     t = position.astype(float)

@@ -1,11 +1,12 @@
 """Refits the run's model on expanding windows and scores the periods after each.
 
-Every fold reuses the run's compiled program; its data are the first
-``train + horizon`` rows of every group with the last ``horizon`` held out, so
-standardisation and media scales are learnt on the fold's own training rows.
+Folds are cut by date, the same dates for every group: fold k fits the rows up
+to its training end and predicts the next ``horizon`` dates. The run's own
+holdout rows never enter. Each fold reuses the run's compiled program and
+learns scales, means and CRE group means from its own training rows only.
 Folds run side by side when the cores allow (an MCMC fold already uses
-``parallel_chains`` cores). Stan CSVs of the folds are temporary: only the
-scores are kept.
+``parallel_chains`` cores). The folds' Stan CSVs are temporary: only the scores
+are kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmm_runner.analysis import cv
@@ -28,6 +30,7 @@ from mmm_runner.backend.toolchain import Toolchain
 from mmm_runner.config.models import CvConfig, RunConfig
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, build_design
+from mmm_runner.errors import ConfigError
 from mmm_runner.model import stan_data
 
 # Fold seeds are the run's seed plus this times the fold number: distinct, reproducible.
@@ -45,34 +48,60 @@ def cross_validate(
     """One row per fold: its windows and scores (cv_folds.csv)."""
     settings = config.cv
     assert settings is not None
-    group = config.data.group_column
-    parts = [p for _, p in frame.groupby(group, sort=False)] if group else [frame]
-    periods = min(len(p) for p in parts) - config.data.holdout
-    folds = cv.plan(settings, periods)
+    rows = _without_holdout(frame, config)
+    dates = np.sort(rows[config.data.date_column].unique())
+    folds = cv.plan(settings, len(dates))
+    if not folds:
+        raise ConfigError(
+            f"cv: initial {settings.initial} + horizon {settings.horizon} leave no fold in the "
+            f"{len(dates)} fitted periods",
+            hint="Shorten cv.initial or cv.horizon.",
+        )
     method = settings.method or config.fit.method
-    workers = max(1, (os.cpu_count() or 1) // _cores_per_fit(config, method))
+    workers = max(1, _cores() // _cores_per_fit(config, method))
     note(f"cross-validation: {len(folds)} fold(s) by {method}, {workers} at a time")
     with tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch:
 
         def one(fold: cv.Fold) -> dict[str, Any]:
-            rows = pd.concat([p.iloc[: fold.train + fold.horizon] for p in parts])
-            return _fold(fold, rows, config, spec, compiled, tools, method, Path(scratch))
+            train_end, test_end = dates[fold.train - 1], dates[fold.train + fold.horizon - 1]
+            when = rows[config.data.date_column]
+            part = rows[when <= test_end].reset_index(drop=True)
+            fitted = (part[config.data.date_column] <= train_end).to_numpy()
+            return _fold(fold, part, fitted, config, spec, compiled, tools, method, Path(scratch))
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(one, folds))
     return pd.DataFrame(results)
 
 
+def _without_holdout(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The run's fitted rows: all but the last ``data.holdout`` of each group."""
+    holdout, group = config.data.holdout, config.data.group_column
+    if not holdout:
+        return frame
+    parts = [p for _, p in frame.groupby(group, sort=False)] if group else [frame]
+    return pd.concat([p.iloc[:-holdout] for p in parts])
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # respects CPU affinity and container limits
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _cores_per_fit(config: RunConfig, method: str) -> int:
-    if method != "mcmc":
+    """Processes one fold's fit keeps busy: chains for MCMC, optimiser starts otherwise."""
+    if method == "pathfinder":
         return 1
-    chains = config.fit.chains
-    return min(chains, config.fit.parallel_chains or chains, os.cpu_count() or 1)
+    at_once = config.fit.chains if method == "mcmc" else config.fit.map_starts
+    return max(1, min(at_once, config.fit.parallel_chains or at_once, _cores()))
 
 
 def _fold(
     fold: cv.Fold,
     rows: pd.DataFrame,
+    fitted: np.ndarray[Any, np.dtype[np.bool_]],
     config: RunConfig,
     spec: ModelSpec,
     compiled: CompiledModel,
@@ -80,24 +109,16 @@ def _fold(
     method: str,
     scratch: Path,
 ) -> dict[str, Any]:
-    fold_config = config.model_copy(
-        update={"data": config.data.model_copy(update={"holdout": fold.horizon})}
-    )
-    design = build_design(rows.reset_index(drop=True), fold_config, spec)
-    data = stan_data.build(design, spec, use_jacobian=method != "map")
+    design = build_design(rows, config, spec, fitted=fitted)
+    # MAP gives a point: score the fitted mean, not a single noisy predictive draw.
+    point = method == "map"
+    data = stan_data.build(design, spec, use_jacobian=not point, save_mu=point)
     out = scratch / f"fold_{fold.number}"
     out.mkdir()
     data_file = fit.write_data(out / "data.json", data)
-    draws = fit.run_method(
-        method,
-        compiled,
-        tools,
-        str(data_file),
-        config.fit,
-        config.seed + FOLD_SEED_STRIDE * fold.number,
-        out,
-    )
-    predictive = predictive_kpi(draws, design)
+    seed = config.seed + FOLD_SEED_STRIDE * fold.number
+    draws = fit.run_method(method, compiled, tools, str(data_file), config.fit, seed, out)
+    predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)
     predictive = predictive.reshape(-1, predictive.shape[-1])
     test = ~design.fitted
     shutil.rmtree(out, ignore_errors=True)
@@ -108,6 +129,13 @@ def _fold(
         "n_test": int(test.sum()),
         **cv.scores(predictive[:, test], design.kpi[test]),
     }
+
+
+def _point_kpi(draws: fit.Draws, design: Design) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The linear predictor on the KPI scale (the median KPI for log-response models)."""
+    mu = draws.variables["mu_out"] * design.y_sd + design.y_mean
+    point: np.ndarray[Any, np.dtype[np.float64]] = np.exp(mu) if design.log_response else mu
+    return point
 
 
 def _windows(design: Design) -> dict[str, str]:

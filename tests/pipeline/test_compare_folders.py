@@ -1,0 +1,102 @@
+"""compare-runs and reproduce on hand-made run folders (no Stan needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mmm_runner import compare, constants, reproduce
+from mmm_runner.cli.main import app
+
+
+def _fake_run(folder: Path, *, method: str = "mcmc", loo: bool = True, share: float = 0.1) -> Path:
+    """A minimal completed run folder: manifest, resolved config, gates, totals, ROI."""
+    meta = folder / "00_run_metadata"
+    meta.mkdir(parents=True)
+    manifest = {
+        "status": "completed",
+        "name": "m",
+        "model_class": "blm",
+        "fit_method": method,
+        "data": {"path": "/data.csv", "sha256": "ab" * 32},
+    }
+    (meta / constants.MANIFEST).write_text(json.dumps(manifest))
+    config: dict[str, Any] = {
+        "name": "m",
+        "model": {"formula": "y ~ tv"},
+        "fit": {"method": method},
+        "loo": {"enabled": loo},
+        "resolved": {"kpi": "y", "media": [{"name": "tv"}], "controls": []},
+    }
+    (meta / constants.CONFIG_RESOLVED).write_text(yaml.safe_dump(config))
+    (folder / "20_model_fit").mkdir()
+    pd.DataFrame({"r2": [0.8, 0.9]}).to_csv(folder / "20_model_fit" / "fit_metrics.csv")
+    diag = folder / "40_diagnostics"
+    diag.mkdir()
+    gates = pd.DataFrame(
+        {"check": ["rhat", "ess_bulk"], "status": ["pass", "warn"], "value": [1.0, 300.0]}
+    )
+    gates.to_csv(diag / constants.GATES, index=False)
+    post = folder / "30_post_run"
+    post.mkdir()
+    totals = {"group": ["all"], "term": ["tv"], "share": [share]}
+    totals |= {"share_q05": [share / 2], "share_q95": [share * 2]}
+    pd.DataFrame(totals).to_csv(post / constants.DECOMP_TOTALS, index=False)
+    roi = {"group": ["all"], "channel": ["tv"], "roi": [2.0], "roi_q05": [1.0], "roi_q95": [3.0]}
+    pd.DataFrame(roi).to_csv(post / constants.ROI, index=False)
+    return folder
+
+
+def test_runs_with_the_same_folder_name_get_distinct_labels(tmp_path: Path) -> None:
+    a = _fake_run(tmp_path / "one" / "20260101-000000_m", share=0.1)
+    b = _fake_run(tmp_path / "two" / "20260101-000000_m", share=0.2)
+    comparison = compare.compare([compare.load_run(a), compare.load_run(b)])
+    assert list(comparison.summary["run"]) == ["one/20260101-000000_m", "two/20260101-000000_m"]
+    assert set(comparison.channels["run"]) == set(comparison.summary["run"])
+    assert "20.0%" in compare.markdown(comparison)
+
+
+def test_a_map_run_without_loo_is_not_a_problem(tmp_path: Path) -> None:
+    record = compare.load_run(_fake_run(tmp_path / "map_run", method="map", loo=False))
+    assert record.problems == []
+    mcmc = compare.load_run(_fake_run(tmp_path / "mcmc_run"))
+    assert mcmc.problems == [f"missing {compare.SELECT}/{constants.LOO_SUMMARY} (no LOO)"]
+
+
+def test_worst_gate_names_its_checks(tmp_path: Path) -> None:
+    row = compare.compare([compare.load_run(_fake_run(tmp_path / "r"))]).summary.iloc[0]
+    assert row["worst_gate"] == "warn: ess_bulk"
+    assert row["r2"] == pytest.approx(0.85)  # the median over draws
+
+
+def test_json_output_is_strict_json(tmp_path: Path) -> None:
+    run = _fake_run(tmp_path / "r")
+    args = ["compare-runs", str(run), "-o", str(tmp_path / "out"), "--json", "--no-plots"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(
+        result.stdout, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c))
+    )
+    assert document["runs"][0]["elpd_loo"] is None
+
+
+def test_reproduce_compares_tables_exactly_and_ignores_volatile_keys(tmp_path: Path) -> None:
+    a, b = _fake_run(tmp_path / "a"), _fake_run(tmp_path / "b")
+    for run, seconds in ((a, 1.0), (b, 2.5)):
+        status = {"status": "completed", "seconds": seconds, "message": f"done in {seconds} s"}
+        (run / "40_diagnostics" / constants.STATUS).write_text(json.dumps(status))
+    result = reproduce.compare_folders(a, b)
+    assert result.identical, result.differences
+    table = pd.read_csv(b / "30_post_run" / constants.ROI)
+    table.loc[0, "roi_q95"] = 3.0 + 1e-12  # the smallest change still counts
+    table.to_csv(b / "30_post_run" / constants.ROI, index=False)
+    (b / "40_diagnostics" / constants.STATUS).write_text(json.dumps({"status": "failed"}))
+    differences = {d.artefact: d.detail for d in reproduce.compare_folders(a, b).differences}
+    assert "column roi_q95: 1 of 1 values differ" in differences["30_post_run/roi.csv"]
+    assert "status: 'completed' vs 'failed'" in differences["40_diagnostics/status.json"]
