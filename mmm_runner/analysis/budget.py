@@ -25,8 +25,6 @@ from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
-from scipy.stats import qmc
 
 from mmm_runner.config.models import BudgetConfig
 from mmm_runner.model import transforms
@@ -261,6 +259,8 @@ def optimise(
     refine: int = 3,
 ) -> Optimum:
     """The plan maximising the risk-adjusted objective within the bounds and total."""
+    from scipy import optimize  # imported on use: most commands never optimise a budget
+
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     draws = response.draws()
@@ -296,7 +296,7 @@ def optimise(
         if not free.any():
             best = (value(lower), lower.copy(), True, "every channel is locked")
             break
-        result = minimize(
+        result = optimize.minimize(
             negative,
             seeds[i][free] / scale,
             method="SLSQP",
@@ -325,6 +325,8 @@ def _seed_points(
 ) -> Array:
     """Latin-hypercube candidates, moved onto the feasible set."""
     finite_upper = np.where(np.isfinite(upper), upper, lower + 2 * max(total, 1.0))
+    from scipy.stats import qmc
+
     unit = qmc.LatinHypercube(d=len(lower), seed=rng).random(count)
     points = lower + unit * (finite_upper - lower)
     out = []

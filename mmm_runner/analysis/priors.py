@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from mmm_runner.config.notation import Distribution
 
@@ -19,6 +18,8 @@ Array = npt.NDArray[np.float64]
 
 def frozen(dist: Distribution) -> Any:
     """The SciPy distribution of a prior (before truncation)."""
+    from scipy import stats  # half a second to import: only runs that judge priors pay it
+
     a = dist.args
     makers = {
         "normal": lambda: stats.norm(a[0], a[1]),

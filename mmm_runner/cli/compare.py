@@ -41,8 +41,8 @@ def compare_command(
         written = compare.write(comparison, folder)
         written += plotting.render_all(
             [
-                ("elpd_differences.png", plotting.elpd_differences, (comparison.summary,)),
-                ("contribution_shares.png", plotting.contribution_shares, (comparison.channels,)),
+                ("elpd_differences.png", "elpd_differences", (comparison.summary,)),
+                ("contribution_shares.png", "contribution_shares", (comparison.channels,)),
             ],
             folder,
             enabled=not no_plots,

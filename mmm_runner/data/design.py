@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.interpolate import BSpline
 
 from mmm_runner.config.models import RunConfig
 from mmm_runner.config.resolve import ModelSpec
@@ -199,6 +198,8 @@ def trend_basis(
         out += [(f"trend_change{i + 1}", np.maximum(t - c, 0.0)) for i, c in enumerate(points)]
         return out
     # Cubic B-spline over the fitted range, extrapolated linearly-ish beyond.
+    from scipy.interpolate import BSpline  # a slow import, needed by spline trends only
+
     inner = np.linspace(0, last, trend.knots + 2)[1:-1]
     knots = np.concatenate([[0.0] * 4, inner, [last] * 4])
     n_basis = len(knots) - 4

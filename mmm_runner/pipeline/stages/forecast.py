@@ -21,7 +21,7 @@ def run(ctx: RunContext) -> StageResult:
     ).mean()
     fitted = decomposition.fitted_values(ctx.need("expected"), kpi_rep, design)
     figures = plotting.render_all(
-        [("forecast.png", plotting.fitted_vs_actual, (fitted, ctx.spec.kpi))], folder, ctx.plots
+        [("forecast.png", "fitted_vs_actual", (fitted, ctx.spec.kpi))], folder, ctx.plots
     )
     mape = float(table["abs_pct_error"].mean())
     return StageResult(

@@ -64,7 +64,7 @@ def _loo(
     table.to_csv(folder / constants.LOO_SUMMARY, index=False)
     result.pointwise(labels).to_csv(folder / constants.PARETO_K, index=False)
     figures = plotting.render_all(
-        [("pareto_k.png", plotting.pareto_k, (result.pareto_k, labels))], folder, ctx.plots
+        [("pareto_k.png", "pareto_k", (result.pareto_k, labels))], folder, ctx.plots
     )
     row = table.iloc[0]
     messages.append(f"elpd_loo {row.elpd_loo:.1f} (SE {row.se:.1f}), {row.k_bad} bad k")

@@ -130,9 +130,9 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     write_json(folder / "budget_summary.json", summary)
     figures = plotting.render_all(
         [
-            ("allocation.png", plotting.allocation, (table,)),
-            ("response_curves.png", plotting.response_curves, (curves,)),
-            ("efficient_frontier.png", plotting.frontier, (sweep, config.objective)),
+            ("allocation.png", "allocation", (table,)),
+            ("response_curves.png", "response_curves", (curves,)),
+            ("efficient_frontier.png", "frontier", (sweep, config.objective)),
         ],
         folder,
         ctx.plots,

@@ -27,8 +27,8 @@ def run(ctx: RunContext) -> StageResult:
     fitted = decomposition.fitted_values(expected, kpi_rep, design)
     fitted.to_csv(folder / constants.FITTED_VALUES, index=False)
     jobs: list[plotting.PlotJob] = [
-        ("fitted_vs_actual.png", plotting.fitted_vs_actual, (fitted, kpi)),
-        ("residuals.png", plotting.residuals, (fitted,)),
+        ("fitted_vs_actual.png", "fitted_vs_actual", (fitted, kpi)),
+        ("residuals.png", "residuals", (fitted,)),
     ]
     artefacts = [constants.FITTED_VALUES]
     summary: dict[str, Any] = {}
@@ -47,11 +47,11 @@ def run(ctx: RunContext) -> StageResult:
             artefacts.append("decomp_labels.csv")
         overall = roi[roi["group"] == "all"]
         media = totals[(totals["group"] == "all") & totals["term"].isin(ctx.spec.media_names)]
-        jobs.append(("decomposition.png", plotting.decomposition, (rows, kpi)))
+        jobs.append(("decomposition.png", "decomposition", (rows, kpi)))
         jobs.append(
             (
                 "channel_contributions.png",
-                plotting.interval_bars,
+                "interval_bars",
                 (media, "term", "total", f"Channel contributions to {kpi} (90% intervals)"),
             )
         )
@@ -59,7 +59,7 @@ def run(ctx: RunContext) -> StageResult:
             jobs.append(
                 (
                     "roi.png",
-                    plotting.interval_bars,
+                    "interval_bars",
                     (overall.dropna(subset=["roi"]), "channel", "roi", "ROI (90% intervals)"),
                 )
             )
@@ -70,14 +70,12 @@ def run(ctx: RunContext) -> StageResult:
                 if np.isfinite(v)
             }
     jobs += _curve_jobs(ctx, post, design)
-    jobs.append(
-        ("prior_vs_posterior.png", plotting.prior_vs_posterior, (_prior_pairs(ctx, post),))
-    )
+    jobs.append(("prior_vs_posterior.png", "prior_vs_posterior", (_prior_pairs(ctx, post),)))
     if ctx.config.fit.method == "mcmc":
         jobs.append(
             (
                 "rank_plots.png",
-                plotting.rank_plots,
+                "rank_plots",
                 (ctx.need("idata").idata, ["beta"], {"coef": list(ctx.spec.media_names)}),
             )
         )
@@ -121,12 +119,12 @@ def _curve_jobs(ctx: RunContext, post: Posterior, design: Any) -> list[plotting.
     return [
         (
             "adstock_curves.png",
-            plotting.curves,
+            "curves",
             (lags, adstock, "Adstock weights by lag", "lag (periods)"),
         ),
         (
             "saturation_curves.png",
-            plotting.curves,
+            "curves",
             (
                 spend,
                 response,

@@ -27,7 +27,7 @@ def run(ctx: RunContext) -> StageResult:
         [
             (
                 "data_overview.png",
-                plotting.media_overview,
+                "media_overview",
                 (
                     frame,
                     ctx.config.data.date_column,

@@ -1,11 +1,10 @@
-"""Every plot of a run. The only module that imports matplotlib; each function returns a figure."""
+"""Every figure of a run. The only module that imports matplotlib; each function returns a figure.
+
+Loaded by ``plotting.render_all`` only when figures are drawn.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -297,9 +296,6 @@ def frontier(sweep: pd.DataFrame, objective: str) -> Figure:
     return fig
 
 
-PlotJob = tuple[str, Callable[..., Figure], tuple[Any, ...]]
-
-
 def elpd_differences(summary: pd.DataFrame) -> Figure:
     """elpd difference to the best run of its data set, with the difference's SE."""
     data = summary.dropna(subset=["elpd_diff"]).sort_values(["loo_set", "elpd_diff"])
@@ -340,25 +336,3 @@ def contribution_shares(channels: pd.DataFrame) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def _render(job: PlotJob, folder: Path) -> str:
-    name, draw, args = job
-    save(draw(*args), folder / name)
-    return name
-
-
-def render_all(jobs: list[PlotJob], folder: Path, enabled: bool = True) -> list[str]:
-    """Draws and saves figures, in parallel processes when there are several cores.
-
-    Figures are independent, and drawing them is most of a stage's time.
-    ``enabled`` False (``mmm run --no-plots``) draws nothing.
-    """
-    if not enabled or not jobs:
-        return []
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers <= 1:
-        return [_render(job, folder) for job in jobs]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(_render, jobs, [folder] * len(jobs)))
