@@ -101,7 +101,7 @@ class OptimisationError(MMMError):
 
 
 class RunInterruptedError(MMMError):
-    """The user interrupted a run (Ctrl-C)."""
+    """The run was stopped from outside: Ctrl-C or SIGTERM."""
 
     kind = "interrupted"
 

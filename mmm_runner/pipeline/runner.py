@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from mmm_runner import constants
+from mmm_runner.backend.toolchain import cache_root
 from mmm_runner.errors import MMMError, RunInterruptedError
 from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
 from mmm_runner.pipeline.folders import create_run_folder
+from mmm_runner.pipeline.interrupts import sigterm_as_interrupt, stop_programs_under
 from mmm_runner.pipeline.manifest import versions, write_json
 from mmm_runner.pipeline.stages import (
     diagnostics,
@@ -98,8 +100,9 @@ def execute(
     )
     ctx.manifest = _initial_manifest(ctx, validation.config_path)
     _save_manifest(ctx)
-    for stage in constants.STAGES:
-        _run_stage(ctx, stage)
+    with sigterm_as_interrupt():
+        for stage in constants.STAGES:
+            _run_stage(ctx, stage)
     ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
     _save_manifest(ctx)
     ctx.log.info("run completed")
@@ -180,7 +183,8 @@ def _run_stage(ctx: RunContext, stage: str) -> None:
     try:
         result = STAGE_FUNCTIONS[stage](ctx)
     except KeyboardInterrupt:
-        _finish(ctx, stage, status, started, "interrupted", "interrupted by the user (Ctrl-C)")
+        stop_programs_under(cache_root())  # compiled Stan programs still sampling
+        _finish(ctx, stage, status, started, "interrupted", "interrupted (Ctrl-C or SIGTERM)")
         ctx.manifest.update(
             status="interrupted", exit_code=constants.EXIT_INTERRUPTED, finished=_now().isoformat()
         )

@@ -110,43 +110,79 @@ def test_interrupted_run_is_marked_interrupted(tmp_path, monkeypatch) -> None:  
     assert status["status"] == "interrupted"
 
 
-def test_ctrl_c_during_sampling(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _default_sigint() -> None:
+    # A job started in the background by a non-interactive shell (as CI runners
+    # do) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start_long_run(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`mmm run` of an MCMC fit far too long to finish, once its sampler is writing."""
     config = yaml.safe_load((ROOT / "config" / "single_market.yaml").read_text())
     config["data"]["path"] = str(ROOT / "data" / "single_market.csv")
-    config["fit"].update(warmup=20000, samples=20000)  # long enough to interrupt
+    config["fit"].update(warmup=20000, samples=20000)
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "results"
+    command = [sys.executable, "-m", "mmm_runner.cli.main", "run", "-c", str(path)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mmm_runner.cli.main",
-            "run",
-            "-c",
-            str(path),
-            "-o",
-            str(out),
-            "-q",
-        ],
+        [*command, "-o", str(out), "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
     deadline = time.time() + 300
-    while time.time() < deadline:
-        csvs = list(out.glob("*/20_model_fit/stan_csv/*.csv")) if out.exists() else []
-        if csvs:
-            break
+    while time.time() < deadline and not list(out.glob("*/20_model_fit/stan_csv/*.csv")):
+        assert proc.poll() is None, proc.communicate()[1]
         time.sleep(0.5)
     time.sleep(2)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    return proc, out
+
+
+def _programs_writing_to(out: Path, runner_pid: int) -> list[str]:
+    """Command lines of live processes, other than the runner, whose arguments mention ``out``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if int(cmdline.parent.name) != runner_pid and str(out) in text and state != "Z":
+            found.append(text)
+    return found
+
+
+def _assert_interrupted(proc: subprocess.Popen[str], out: Path) -> None:
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
     manifest = _manifest(_only_run(out))
     assert manifest["status"] == "interrupted"
-    assert "interrupted" in stderr
+    fit_status = next(s for s in manifest["stages"] if s["name"] == "model_fit")
+    assert fit_status["status"] == "interrupted"
+
+
+def test_ctrl_c_during_sampling(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc, out = _start_long_run(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _assert_interrupted(proc, out)
+
+
+def test_sigterm_to_the_runner_alone_stops_the_sampler(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A CI timeout signals the runner, not its process group.
+    proc, out = _start_long_run(tmp_path)
+    assert _programs_writing_to(out, proc.pid), "the Stan program should be sampling"
+    os.kill(proc.pid, signal.SIGTERM)
+    _assert_interrupted(proc, out)
+    assert _programs_writing_to(out, proc.pid) == []
 
 
 def test_compile_failure_exits_3(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
