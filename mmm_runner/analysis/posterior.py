@@ -371,7 +371,6 @@ def _transform_unit(stage: str, param: str) -> str:
 
 def summary_table(params: dict[str, tuple[str, str, Array]], n_chains: int) -> pd.DataFrame:
     """posterior_summary.csv: one row per parameter on the original scale."""
-    az = _import_arviz()
     rows = []
     for name, (kind, unit, values) in params.items():
         chains = values.reshape(n_chains, -1)
@@ -385,7 +384,8 @@ def summary_table(params: dict[str, tuple[str, str, Array]], n_chains: int) -> p
             "q50": float(np.median(values)),
             "q95": float(np.quantile(values, 0.95)),
         }
-        if chains.shape[1] >= 4:
+        if chains.shape[1] >= 4:  # ESS and R-hat need draws; a MAP point skips ArviZ
+            az = _import_arviz()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 row["ess_bulk"] = float(az.ess(chains, method="bulk"))

@@ -33,7 +33,10 @@ def _grid(count: int, cols: int, width: float, height: float) -> tuple[Figure, A
     """A grid of small panels with a fixed layout (cheaper than tight_layout)."""
     rows = int(np.ceil(count / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=0.88, hspace=0.55, wspace=0.3)
+    tall = height * rows  # margins fixed in inches, so tall grids do not waste the top
+    fig.subplots_adjust(
+        left=0.07, right=0.98, bottom=0.45 / tall, top=1 - 0.65 / tall, hspace=0.55, wspace=0.3
+    )
     for ax in axes.ravel()[count:]:
         ax.set_visible(False)
     return fig, axes
@@ -146,9 +149,7 @@ def curves(
 ) -> Figure:
     """One panel per channel: median curve with its 90% band (adstock or saturation)."""
     names = list(bands)
-    cols = min(3, len(names))
-    rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = _grid(len(names), min(3, len(names)), 4.0, 2.8)
     for ax, name in zip(axes.ravel(), names, strict=False):
         median, low, high = bands[name]
         x = xs[name]
@@ -158,35 +159,29 @@ def curves(
             ax.axvline(observed[name], color="grey", linestyle=":", linewidth=1)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(xlabel, fontsize=8)
-    for ax in axes.ravel()[len(names) :]:
-        ax.set_visible(False)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 def prior_vs_posterior(pairs: dict[str, tuple[Array, Array]]) -> Figure:
     """Prior and posterior draws of each parameter, as overlaid histograms."""
     names = list(pairs)
-    cols = min(4, len(names))
-    rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.5 * rows), squeeze=False)
+    fig, axes = _grid(len(names), min(4, len(names)), 3.6, 2.5)
+    # One filled outline per histogram rather than 40 bars: a tenth of the drawing time.
+    shape: dict[str, Any] = {"density": True, "histtype": "stepfilled"}
     for ax, name in zip(axes.ravel(), names, strict=False):
         prior, post = pairs[name]
         low, high = np.quantile(np.concatenate([prior, post]), [0.005, 0.995])
         low, high = min(low, float(post.min())), max(high, float(post.max()))
         bins = np.linspace(low, high, 40) if high > low else 40
-        ax.hist(prior, bins=bins, density=True, alpha=0.4, color="grey", label="prior")
+        ax.hist(prior, bins=bins, alpha=0.4, color="grey", label="prior", **shape)
         if len(post) >= 10:
-            ax.hist(post, bins=bins, density=True, alpha=0.6, color="tab:blue", label="posterior")
+            ax.hist(post, bins=bins, alpha=0.6, color="tab:blue", label="posterior", **shape)
         else:  # a point estimate (MAP)
             ax.axvline(float(post.mean()), color="tab:blue", label="posterior mode")
         ax.set_title(name, fontsize=9)
-    for ax in axes.ravel()[len(names) :]:
-        ax.set_visible(False)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle("Prior vs posterior (modelling scale)")
-    fig.tight_layout()
     return fig
 
 
