@@ -15,11 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MMM = [sys.executable, "-m", "mmm_runner.cli.main"]
 
 
-def timed_run(config: Path, out: Path) -> tuple[float, Path]:
+def timed_run(config: Path, out: Path, *options: str) -> tuple[float, Path]:
     """Wall time of `mmm run` in a fresh process, and its run folder."""
     started = time.perf_counter()
     subprocess.run(
-        [*MMM, "run", "-c", str(config), "-o", str(out), "-q"],
+        [*MMM, "run", "-c", str(config), "-o", str(out), "-q", *options],
         check=True,
         cwd=ROOT,
         capture_output=True,
