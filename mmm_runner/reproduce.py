@@ -130,7 +130,9 @@ def reproduce(
         config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
         target = output_dir or Path(scratch) / "results"
         try:
-            outcome = execute(config_file, RunOptions(output_dir=target, plots=_plots(run_dir)))
+            outcome = execute(
+                config_file, RunOptions(output_dir=target, plots=_plots(run_dir, manifest))
+            )
         except RunInterruptedError:
             raise
         except MMMError as error:
@@ -147,9 +149,9 @@ def reproduce(
         return result
 
 
-def _plots(run_dir: Path) -> bool:
+def _plots(run_dir: Path, manifest: dict[str, Any]) -> bool:
     """Whether the run drew figures (so that stage artefact lists match)."""
-    options = json.loads((run_dir / METADATA / constants.MANIFEST).read_text()).get("options")
+    options = manifest.get("options")
     if options is not None:
         return bool(options.get("plots", True))
     return any(run_dir.rglob("*.png"))  # runs from before the manifest recorded options

@@ -28,6 +28,7 @@ from typing import Literal
 
 from mmm_runner import constants
 from mmm_runner.errors import ToolchainError
+from mmm_runner.system import usable_cores
 
 DRIVER_DIR = Path(__file__).with_name("driver")
 MAKEFILE_TEMPLATE = Path(__file__).with_name("toolchain_makefile.in")
@@ -327,7 +328,7 @@ def _assemble(target: Path, toolchain: Toolchain, cxx: str, progress: Progress) 
 
 def _run_parallel(jobs: list[list[str]]) -> None:
     """Runs compiler commands, as many at once as there are cores."""
-    width = max(1, os.cpu_count() or 1)
+    width = usable_cores()
     pending = list(jobs)
     running: list[tuple[list[str], subprocess.Popen[str]]] = []
     failures: list[str] = []

@@ -11,7 +11,6 @@ are kept.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, build_design
 from mmm_runner.errors import ConfigError
 from mmm_runner.model import stan_data
+from mmm_runner.system import usable_cores
 
 # Fold seeds are the run's seed plus this times the fold number: distinct, reproducible.
 FOLD_SEED_STRIDE = 1000
@@ -58,7 +58,7 @@ def cross_validate(
             hint="Shorten cv.initial or cv.horizon.",
         )
     method = settings.method or config.fit.method
-    workers = max(1, _cores() // _cores_per_fit(config, method))
+    workers = max(1, usable_cores() // _cores_per_fit(config, method))
     note(f"cross-validation: {len(folds)} fold(s) by {method}, {workers} at a time")
     with tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch:
 
@@ -83,19 +83,12 @@ def _without_holdout(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     return pd.concat([p.iloc[:-holdout] for p in parts])
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # respects CPU affinity and container limits
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _cores_per_fit(config: RunConfig, method: str) -> int:
     """Processes one fold's fit keeps busy: chains for MCMC, optimiser starts otherwise."""
     if method == "pathfinder":
         return 1
     at_once = config.fit.chains if method == "mcmc" else config.fit.map_starts
-    return max(1, min(at_once, config.fit.parallel_chains or at_once, _cores()))
+    return max(1, min(at_once, config.fit.parallel_chains or at_once, usable_cores()))
 
 
 def _fold(

@@ -8,10 +8,11 @@ so stages, ``mmm validate`` and ``mmm run --no-plots`` never import matplotlib
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from mmm_runner.system import usable_cores
 
 # (file name, name of a function in plotting.figures, its arguments)
 PlotJob = tuple[str, str, tuple[Any, ...]]
@@ -39,7 +40,7 @@ def render_all(jobs: list[PlotJob], folder: Path, enabled: bool = True) -> list[
     unknown = [draw for _, draw, _ in jobs if not callable(getattr(figures, draw, None))]
     if unknown:
         raise ValueError(f"no figure function named {', '.join(unknown)} in plotting.figures")
-    workers = min(len(jobs), os.cpu_count() or 1)
+    workers = min(len(jobs), usable_cores())
     if workers <= 1:
         return [_render(job, folder) for job in jobs]
     context = multiprocessing.get_context("fork")
