@@ -92,9 +92,19 @@ class Response:
         return int(self.channels[0].effect.shape[0])
 
     @cached_property
+    def carried(self) -> list[tuple[Array, Array]]:
+        """Per channel: adstocked history and adstocked unit plan (see ``carry``)."""
+        return [carry(c, self.horizon, self.tail) for c in self.channels]
+
+    @cached_property
     def history_parts(self) -> Array:
         """Each channel's part with no new spend (history's carry-over): (M, D, G, P)."""
-        return np.stack([_part(c, 0.0, self.horizon, self.tail) for c in self.channels])
+        return np.stack(
+            [
+                _part(c, history)
+                for c, (history, _) in zip(self.channels, self.carried, strict=True)
+            ]
+        )
 
     def subset(self, index: npt.NDArray[np.int64]) -> Response:
         """The same response on a subset of draws (for a faster search)."""
@@ -127,47 +137,64 @@ def _group_params(params: dict[str, Array], group: int) -> dict[str, Array]:
     return {k: v[:, group] if v.ndim == 2 else v for k, v in params.items()}
 
 
-def _part(channel: Channel, budget: float, horizon: int, tail: int) -> Array:
-    """A channel's part of the (log-)KPI per draw, group and period: (D, G, P)."""
+def _shared(params: dict[str, Array]) -> bool:
+    return all(v.ndim == 1 for v in params.values())
+
+
+def _adstocked(channel: Channel, series: Array, skip: int) -> Array:
+    """Adstock of per-group series (G, T), periods from ``skip`` on: (D or 1, G, T - skip)."""
+    params = channel.adstock_params
+    form = transforms.ADSTOCKS[channel.adstock]
+    if _shared(params):
+        return transforms.apply_adstock(series, form.weights(params, channel.l_max))[..., skip:]
+    per_group = [
+        transforms.apply_adstock(series[g], form.weights(_group_params(params, g), channel.l_max))
+        for g in range(series.shape[0])
+    ]
+    return np.stack(per_group, axis=1)[..., skip:]
+
+
+def carry(channel: Channel, horizon: int, tail: int) -> tuple[Array, Array]:
+    """History's adstock and a unit plan's adstock over the horizon and tail.
+
+    Adstock is linear, so a plan's adstocked media is ``history + budget / scale
+    × unit``: computed once per response, each evaluation only saturates.
+    """
     groups, n = channel.history.shape
     periods = horizon + tail
-    plan = np.zeros((groups, n + periods))
-    plan[:, :n] = channel.history
-    plan[:, n : n + horizon] = budget / channel.scale * channel.pattern
+    history = np.zeros((groups, n + periods))
+    history[:, :n] = channel.history
+    unit = np.zeros((groups, n + periods))
+    unit[:, n : n + horizon] = channel.pattern / channel.scale
+    return _adstocked(channel, history, n), _adstocked(channel, unit, n)
+
+
+def _part(channel: Channel, carried: Array) -> Array:
+    """A channel's part of the (log-)KPI per draw, group and period from its adstocked media."""
     draws = channel.effect.shape[0]
-    out = np.zeros((draws, groups, periods))
-    shared = all(
-        v.ndim == 1
-        for v in (*channel.adstock_params.values(), *channel.saturation_params.values())
-    )
-    for g in [None] if shared else list(range(groups)):
-        rows = slice(None) if g is None else slice(g, g + 1)
-        adstock = channel.adstock_params if g is None else _group_params(channel.adstock_params, g)
-        saturation = (
-            channel.saturation_params if g is None else _group_params(channel.saturation_params, g)
-        )
-        weights = transforms.ADSTOCKS[channel.adstock].weights(adstock, channel.l_max)
-        carried = transforms.apply_adstock(plan[rows], weights)[..., n:]  # (D or 1, g, P)
-        carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
-        flat = carried.reshape(draws, -1)
-        out[:, rows] = (
-            transforms.SATURATIONS[channel.saturation]
-            .apply(flat, saturation)
-            .reshape(carried.shape)
+    carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
+    params = channel.saturation_params
+    form = transforms.SATURATIONS[channel.saturation]
+    if _shared(params):
+        saturated = form.apply(carried.reshape(draws, -1), params).reshape(carried.shape)
+    else:
+        saturated = np.stack(
+            [form.apply(carried[:, g], _group_params(params, g)) for g in range(carried.shape[1])],
+            axis=1,
         )
     effect = channel.effect if channel.effect.ndim == 2 else channel.effect[:, None]
-    part: Array = effect[:, :, None] * out
+    part: Array = effect[:, :, None] * saturated
     return part
+
+
+def _channel_part(response: Response, m: int, budget: float) -> Array:
+    history, unit = response.carried[m]
+    return _part(response.channels[m], history + budget * unit)
 
 
 def channel_parts(response: Response, budgets: Array) -> Array:
     """Each channel's part of the (log-)KPI per draw, group and period: (M, D, G, P)."""
-    return np.stack(
-        [
-            _part(c, float(b), response.horizon, response.tail)
-            for c, b in zip(response.channels, budgets, strict=True)
-        ]
-    )
+    return np.stack([_channel_part(response, m, float(b)) for m, b in enumerate(budgets)])
 
 
 def channel_uplift(response: Response, m: int, budgets: Array) -> Array:
@@ -175,7 +202,7 @@ def channel_uplift(response: Response, m: int, budgets: Array) -> Array:
     if response.log_response:
         coupled: Array = uplift(response, budgets)[1][m]
         return coupled
-    part = _part(response.channels[m], float(budgets[m]), response.horizon, response.tail)
+    part = _channel_part(response, m, float(budgets[m]))
     gain: Array = (part - response.history_parts[m]).sum(axis=(1, 2))
     return gain
 

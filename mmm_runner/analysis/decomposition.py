@@ -11,26 +11,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from mmm_runner.analysis.effects import BASELINE, INTERACTION
+from mmm_runner.analysis.intervals import bounds, mean_band
+from mmm_runner.analysis.intervals import columns as _interval
 from mmm_runner.analysis.posterior import Posterior, row_labels
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
 
 Array = npt.NDArray[np.float64]
-LOW, HIGH = 0.05, 0.95
-
-
-def _summary(values: Array, axis: int = 0) -> tuple[Array, Array, Array]:
-    return (
-        values.mean(axis=axis),
-        np.quantile(values, LOW, axis=axis),
-        np.quantile(values, HIGH, axis=axis),
-    )
-
-
-def _interval(name: str, draws: Array) -> dict[str, float]:
-    """Columns `name`, `name_q05`, `name_q95`: the mean and 90% interval of draws."""
-    mean, low, high = _summary(draws)
-    return {name: float(mean), f"{name}_q05": float(low), f"{name}_q95": float(high)}
 
 
 def _row_frame(design: Design) -> pd.DataFrame:
@@ -42,14 +29,13 @@ def _row_frame(design: Design) -> pd.DataFrame:
 
 def fitted_values(expected: Array, kpi_rep: Array, design: Design) -> pd.DataFrame:
     """fitted_values.csv: actual, fitted mean with its interval, predictive interval."""
-    mean, low, high = _summary(expected)
+    mean, low, high = mean_band(expected)
     frame = _row_frame(design)
     frame["actual"] = design.kpi
     frame["fitted"] = mean
     frame["fitted_q05"] = low
     frame["fitted_q95"] = high
-    frame["predictive_q05"] = np.quantile(kpi_rep, LOW, axis=0)
-    frame["predictive_q95"] = np.quantile(kpi_rep, HIGH, axis=0)
+    frame["predictive_q05"], frame["predictive_q95"] = bounds(kpi_rep)
     frame["residual"] = design.kpi - mean
     frame["in_fit"] = design.fitted
     return frame
@@ -60,7 +46,7 @@ def decomposition_rows(contrib: dict[str, Array], design: Design) -> pd.DataFram
     frames = []
     base = _row_frame(design)
     for term, values in contrib.items():
-        mean, low, high = _summary(values)
+        mean, low, high = mean_band(values)
         frame = base.copy()
         frame["term"] = term
         frame["mean"] = mean
@@ -135,8 +121,8 @@ def roi_table(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.
                     {
                         **_interval("roi", total / spend),
                         "cost_per_kpi": float(np.median(cost)),
-                        "cost_per_kpi_q05": float(np.quantile(cost, LOW)),
-                        "cost_per_kpi_q95": float(np.quantile(cost, HIGH)),
+                        "cost_per_kpi_q05": float(bounds(cost)[0]),
+                        "cost_per_kpi_q95": float(bounds(cost)[1]),
                     }
                 )
             rows.append(row)
@@ -167,13 +153,12 @@ def holdout_table(expected: Array, kpi_rep: Array, design: Design) -> pd.DataFra
     """forecast.csv: predictions for the held-out periods with their intervals."""
     mask = ~design.fitted
     frame = _row_frame(design)[mask].reset_index(drop=True)
-    mean, low, high = _summary(expected[:, mask])
+    mean, low, high = mean_band(expected[:, mask])
     frame["actual"] = design.kpi[mask]
     frame["predicted"] = mean
     frame["predicted_q05"] = low
     frame["predicted_q95"] = high
-    frame["predictive_q05"] = np.quantile(kpi_rep[:, mask], LOW, axis=0)
-    frame["predictive_q95"] = np.quantile(kpi_rep[:, mask], HIGH, axis=0)
+    frame["predictive_q05"], frame["predictive_q95"] = bounds(kpi_rep[:, mask])
     frame["error"] = frame["actual"] - frame["predicted"]
     frame["abs_pct_error"] = (frame["error"] / frame["actual"]).abs()
     return frame

@@ -14,6 +14,8 @@ Contributions are on the KPI scale:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -128,10 +130,33 @@ def contributions(
     post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
 ) -> dict[str, Array]:
     """Every term's contribution to the KPI per draw and row (see the module notes)."""
+    return decompose(post, design, spec, names, curves).contributions
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """The fit taken apart, per draw and row: what post-run, gates and budget read.
+
+    ``parts`` sum to the modelling-scale mean on the original scale (KPI or
+    log KPI); ``contributions`` are on the KPI scale (see the module notes);
+    ``expected`` is E[KPI].
+    """
+
+    curves: Array  # (draws, M, rows) saturated adstock of each channel
+    parts: dict[str, Array]
+    contributions: dict[str, Array]
+    expected: Array  # (draws, rows)
+
+
+def decompose(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
+) -> Decomposition:
+    """Curves, parts, contributions and E[KPI], each computed once."""
+    curves = media_curves(post, design, spec, names) if curves is None else curves
     parts = log_scale_parts(post, design, spec, names, curves)
-    if not design.log_response:
-        return parts
     mean = expected_kpi(parts, post, design)
+    if not design.log_response:
+        return Decomposition(curves, parts, parts, mean)
     noise = 0.5 * _row_noise(post, design) ** 2
     out: dict[str, Array] = {BASELINE: np.exp(parts[BASELINE] + noise)}
     total_other = np.zeros_like(mean)
@@ -141,4 +166,4 @@ def contributions(
         out[term] = mean - mean * np.exp(-part)
         total_other += out[term]
     out[INTERACTION] = mean - out[BASELINE] - total_other
-    return out
+    return Decomposition(curves, parts, out, mean)

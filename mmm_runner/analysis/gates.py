@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mmm_runner.analysis.posterior import Posterior, _import_arviz
+from mmm_runner.analysis.posterior import Posterior, import_arviz
 from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.models import Policy, Thresholds, WarnFail
 from mmm_runner.config.resolve import ModelSpec
@@ -133,7 +133,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     checks = ("rhat", "ess_bulk", "ess_tail", "divergences", "treedepth", "ebfmi")
     if i.method != "mcmc":
         return [skipped(c, getattr(t, c), f"not applicable to {i.method}") for c in checks]
-    az = _import_arviz()
+    az = import_arviz()
     posterior = i.idata.posterior
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mmm_runner.analysis.posterior import _import_arviz
+from mmm_runner.analysis.posterior import import_arviz
 
 Array = npt.NDArray[np.float64]
 K_GOOD, K_BAD = 0.5, 0.7
@@ -62,7 +62,7 @@ class Loo:
 
 def compute(idata: Any) -> Loo:
     """PSIS-LOO of a posterior with a ``log_lik`` log-likelihood group."""
-    az = _import_arviz()
+    az = import_arviz()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = az.loo(idata, pointwise=True, var_name="log_lik")

@@ -9,8 +9,10 @@ KPI differently.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,11 +27,29 @@ from mmm_runner.model.stan_data import Layout
 Array = npt.NDArray[np.float64]
 
 
-def _import_arviz() -> Any:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
-        import arviz as az  # imported late: it costs about two seconds
+def import_arviz() -> Any:
+    """ArviZ, imported on first use: it costs about a second (xarray, matplotlib)."""
+    # A lasting filter rather than catch_warnings, which is not thread-safe (see preload).
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+    import arviz as az
+
     return az
+
+
+def preload_arviz() -> None:
+    """Starts importing ArviZ and the netCDF writer in the background.
+
+    A fit spends seconds waiting for Stan; the import's second is paid then
+    instead of after the last draw.  Whoever needs ArviZ first simply waits
+    for the import to finish (Python's import lock).
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the foreground import reports failures
+            import_arviz()
+            import h5netcdf  # noqa: F401
+
+    threading.Thread(target=load, name="mmm-preload-arviz", daemon=True).start()
 
 
 def row_labels(design: Design) -> list[str]:
@@ -61,7 +81,7 @@ class PosteriorData:
     @property
     def idata(self) -> Any:
         if self._idata is None:
-            az = _import_arviz()
+            az = import_arviz()
             self._idata = az.InferenceData(**self.groups)
         return self._idata
 
@@ -90,38 +110,25 @@ def _dataset(
     return dataset
 
 
-def _theta(v: dict[str, Array]) -> Array:
-    """The transform parameters; Stan CSVs leave out a zero-size theta (no transforms)."""
+def theta_draws(v: dict[str, Array], groups: bool = False) -> Array:
+    """The transform parameters; Stan CSVs leave out a zero-size theta (no transforms).
+
+    ``groups``: the program keeps one set per group (an extra axis).
+    """
     if "theta" in v:
         return v["theta"]
     chains, draws = v["alpha"].shape[:2]
-    return np.zeros((chains, draws, 1, 0) if "alpha_g" in v else (chains, draws, 0))
+    return np.zeros((chains, draws, 1, 0) if groups else (chains, draws, 0))
 
 
-def _parameters(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
-    """The posterior group's variables with their dimensions (by program)."""
-    out: dict[str, tuple[list[str], Array]] = {
+def base_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
+    """The posterior variables of a single series (blm.stan), with their dimensions."""
+    return {
         "alpha": ([], v["alpha"]),
         "beta": (["coef"], v["beta"]),
+        "theta": (["transform_param"], theta_draws(v)),
+        "sigma": ([], v["sigma"]),
     }
-    if "alpha_g" in v:  # the hierarchical program
-        out.update(
-            alpha_g=(["group"], v["alpha_g"]),
-            beta_g=(["group", "coef"], v["beta_g"]),
-            tau=(["group_effect"], v["tau"]),
-            theta=(["transform_set", "transform_param"], _theta(v)),
-            sigma=(["group"], v["sigma"]),
-        )
-        return out
-    out.update(theta=(["transform_param"], _theta(v)), sigma=([], v["sigma"]))
-    if v.get("pool_z") is not None and v["pool_z"].size:
-        out.update(
-            pool_mu=([], v["pool_mu"][..., 0]),
-            pool_z=(["label"], v["pool_z"]),
-            pool_tau=(["label_dimension"], v["pool_tau"]),
-            pool_sigma=([], v["pool_sigma"][..., 0]),
-        )
-    return out
 
 
 def predictive_kpi(draws: Draws, design: Design) -> Array:
@@ -131,8 +138,17 @@ def predictive_kpi(draws: Draws, design: Design) -> Array:
     return kpi
 
 
-def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorData:
-    """Posterior, predictive, log likelihood, sampler statistics and observations."""
+def to_inference_data(
+    draws: Draws,
+    design: Design,
+    names: Layout,
+    variables: dict[str, tuple[list[str], Array]],
+) -> PosteriorData:
+    """Posterior, predictive, log likelihood, sampler statistics and observations.
+
+    ``variables`` are the posterior group's variables with their dimensions,
+    as the model class names them.
+    """
     v = draws.variables
     labels = row_labels(design)
     fitted = design.fitted
@@ -140,22 +156,21 @@ def to_inference_data(draws: Draws, design: Design, names: Layout) -> PosteriorD
     log_lik = v["log_lik"] - np.log(design.y_sd)
     if design.log_response:
         log_lik = log_lik - np.log(design.kpi[fitted])
+    theta = variables["theta"][1]
     coords = {
         "coef": list(names.beta),
         "transform_param": list(names.theta),
         "time": labels,
         "obs": [label for label, keep in zip(labels, fitted, strict=True) if keep],
         "group": list(design.group_names),
-        "transform_set": list(design.group_names)[: _theta(v).shape[2]]
-        if _theta(v).ndim == 4
-        else [],
+        "transform_set": list(design.group_names)[: theta.shape[2]] if theta.ndim == 4 else [],
         "group_effect": list(names.group_effects),
         "label": [f"{d}={lab}" for d, lab in names.labels],
         "label_dimension": list(dict.fromkeys(d for d, _ in names.labels)),
     }
     method = draws.method
     groups = {
-        "posterior": _dataset(_parameters(v), coords, method),
+        "posterior": _dataset(variables, coords, method),
         "posterior_predictive": _dataset({"kpi_rep": (["time"], kpi_rep)}, coords, method),
         "log_likelihood": _dataset({"log_lik": (["obs"], log_lik)}, coords, method),
     }
@@ -227,43 +242,30 @@ class Posterior:
         )
 
 
-POOL_VARIABLES = ("pool_mu", "pool_z", "pool_tau", "pool_sigma")
+def flat(values: Array) -> Array:
+    """(chain, draw, ...) draws as (chain × draw, ...)."""
+    return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
 
 
-def flatten(draws: Draws) -> Posterior:
-    """The draws of a fit as flat arrays (single-market fits get a group axis of one)."""
+def single_posterior(draws: Draws) -> Posterior:
+    """The draws of a single-series fit (a group axis of one)."""
     v = draws.variables
-
-    def flat(a: Array) -> Array:
-        return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-
-    alpha, beta = flat(v["alpha"]), flat(v["beta"])
-    if "alpha_g" in v:
-        return Posterior(
-            alpha,
-            beta,
-            flat(_theta(v)),
-            flat(v["sigma"]),
-            flat(v["alpha_g"]),
-            flat(v["beta_g"]),
-            flat(v["tau"]),
-            draws.n_chains,
-        )
-    post = Posterior.single(alpha, beta, flat(_theta(v)), flat(v["sigma"]), draws.n_chains)
-    pool = {k: flat(v[k]) for k in POOL_VARIABLES if k in v and v[k].size}
-    return replace(post, pool=pool) if pool else post
+    return Posterior.single(
+        flat(v["alpha"]), flat(v["beta"]), flat(theta_draws(v)), flat(v["sigma"]), draws.n_chains
+    )
 
 
 def original_scale(
     post: Posterior, design: Design, spec: ModelSpec, names: Layout
 ) -> dict[str, tuple[str, str, Array]]:
-    """Every parameter on the original scale: name -> (kind, unit, draws).
+    """The population's parameters on the original scale: name -> (kind, unit, draws).
 
     Media coefficients are the KPI effect at full saturation; controls and
     other columns are per unit of the column; for log-response models the
-    coefficients are on the log-KPI scale.
+    coefficients are on the log-KPI scale.  Model classes add their own
+    quantities (noise, group or label levels) to these.
     """
-    kpi_unit = "log KPI" if design.log_response else "KPI"
+    kpi_unit = kpi_unit_of(design)
     out: dict[str, tuple[str, str, Array]] = {}
     m = len(spec.media)
     intercept = design.y_mean + design.y_sd * post.alpha
@@ -289,12 +291,17 @@ def original_scale(
                 "media units",
                 post.theta[:, p] * scale[channel],
             )
-    if design.n_groups == 1:
-        result["sigma"] = ("noise", kpi_unit, post.sigma * design.y_sd)
-        result.update(_label_levels(post, design, names))
-        return result
-    result.update(_group_scale(post, design, spec, names, kpi_unit))
     return result
+
+
+def kpi_unit_of(design: Design) -> str:
+    """The unit of coefficients and the intercept: the KPI, or its log."""
+    return "log KPI" if design.log_response else "KPI"
+
+
+def noise_scale(post: Posterior, design: Design) -> dict[str, tuple[str, str, Array]]:
+    """The single series' noise scale on the original scale."""
+    return {"sigma": ("noise", kpi_unit_of(design), post.sigma * design.y_sd)}
 
 
 def label_levels(post: Posterior, design: Design, names: Layout) -> dict[str, Array]:
@@ -313,9 +320,10 @@ def label_levels(post: Posterior, design: Design, names: Layout) -> dict[str, Ar
     return out
 
 
-def _label_levels(
+def label_quantities(
     post: Posterior, design: Design, names: Layout
 ) -> dict[str, tuple[str, str, Array]]:
+    """Pooled class: each label's level and the spread of terms around it."""
     unit = "KPI per period at the typical active level (mean over the label's terms)"
     out = {f"level[{k}]": ("pool", unit, v) for k, v in label_levels(post, design, names).items()}
     if post.pool:
@@ -329,10 +337,11 @@ def _per_unit(design: Design, spec: ModelSpec, names: Layout, j: int) -> float:
     return design.y_sd if j < m else design.y_sd / design.x_sd[j - m]
 
 
-def _group_scale(
-    post: Posterior, design: Design, spec: ModelSpec, names: Layout, kpi_unit: str
+def group_quantities(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout
 ) -> dict[str, tuple[str, str, Array]]:
     """Group intercepts, group coefficients of varying terms, group sds and noise scales."""
+    kpi_unit = kpi_unit_of(design)
     out: dict[str, tuple[str, str, Array]] = {}
     m = len(spec.media)
     varying = [names.beta_terms.index(t) for t in spec.varying]
@@ -385,7 +394,7 @@ def summary_table(params: dict[str, tuple[str, str, Array]], n_chains: int) -> p
             "q95": float(np.quantile(values, 0.95)),
         }
         if chains.shape[1] >= 4:  # ESS and R-hat need draws; a MAP point skips ArviZ
-            az = _import_arviz()
+            az = import_arviz()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 row["ess_bulk"] = float(az.ess(chains, method="bulk"))

@@ -25,6 +25,7 @@ from typing import Any
 
 from mmm_runner.backend import toolchain as tc
 from mmm_runner.errors import CompileError
+from mmm_runner.hashing import file_sha256
 
 RECORD = "compile.json"
 
@@ -127,17 +128,9 @@ def _valid_record(entry: Path, name: str) -> dict[str, Any] | None:
         record: dict[str, Any] = json.loads(record_file.read_text())
     except json.JSONDecodeError:
         return None
-    if record.get("exe_sha256") != _sha256(exe):
+    if record.get("exe_sha256") != file_sha256(exe):
         return None
     return record
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _build(
@@ -176,7 +169,7 @@ def _build(
             "stan_file": str(stan_file),
             "included_files": [str(p) for p in included],
             "toolchain": toolchain.as_dict(),
-            "exe_sha256": _sha256(exe),
+            "exe_sha256": file_sha256(exe),
             "compile_seconds": round(time.perf_counter() - started, 2),
             "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

@@ -186,14 +186,6 @@ def _driver_sources() -> list[Path]:
     return sorted(p for p in DRIVER_DIR.iterdir() if p.suffix in (".cpp", ".hpp"))
 
 
-# CmdStan's command-line tools that cmdstanpy calls (fit.summary(), fit.diagnose()).
-TOOLS = ("stansummary", "diagnose")
-
-
-def _tool_sources() -> list[Path]:
-    return sorted(p for p in (DRIVER_DIR / "tools").iterdir() if p.suffix in (".cpp", ".hpp"))
-
-
 def bundled_identity(cxx: str) -> tuple[str, str, str]:
     """(identity, Stan version, compiler) of the bundled toolchain.
 
@@ -212,7 +204,7 @@ def bundled_identity(cxx: str) -> tuple[str, str, str]:
         "pch" if _use_pch() else "no-pch",
         MAKEFILE_TEMPLATE.read_text(),
     ]
-    parts += [p.name + p.read_text() for p in (*_driver_sources(), *_tool_sources())]
+    parts += [p.name + p.read_text() for p in _driver_sources()]
     return _digest(parts), version, compiler
 
 
@@ -238,8 +230,7 @@ def _is_complete(target: Path) -> bool:
     if not record.is_file():
         return False
     objects = json.loads(record.read_text()).get("driver_objects", [])
-    binaries = [target / "bin" / name for name in ("stanc", *TOOLS)]
-    return all(Path(o).is_file() for o in objects) and all(b.is_file() for b in binaries)
+    return all(Path(o).is_file() for o in objects) and (target / "bin" / "stanc").is_file()
 
 
 @contextlib.contextmanager
@@ -284,18 +275,6 @@ def _assemble(target: Path, toolchain: Toolchain, cxx: str, progress: Progress) 
                 str(staging / "driver" / o.name),
             ]
             for o in objects
-        ]
-        link = ["-L", str(staging / "lib"), "-ltbb", f"-Wl,-rpath,{target / 'lib'}"]
-        jobs += [
-            [
-                cxx,
-                *flags,
-                str(staging / "driver" / "tools" / f"{tool}.cpp"),
-                *link,
-                "-o",
-                str(staging / "bin" / tool),
-            ]
-            for tool in TOOLS
         ]
         pch_flags = ""
         if _use_pch():

@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mmm_runner import compare, constants, plotting
+from mmm_runner import comparison as compare
+from mmm_runner import constants
 from mmm_runner.cli.common import err, handled, out, print_json
 from mmm_runner.errors import UsageError
 
@@ -38,15 +39,7 @@ def compare_command(
         folders = run_folders(runs or [], latest, results)
         comparison = compare.compare([compare.load_run(f) for f in folders])
         folder = output or results / f"compare_{datetime.now():%Y%m%d-%H%M%S}"
-        written = compare.write(comparison, folder)
-        written += plotting.render_all(
-            [
-                ("elpd_differences.png", "elpd_differences", (comparison.summary,)),
-                ("contribution_shares.png", "contribution_shares", (comparison.channels,)),
-            ],
-            folder,
-            enabled=not no_plots,
-        )
+        written = compare.write(comparison, folder, plots=not no_plots)
         if as_json:
             print_json(
                 {

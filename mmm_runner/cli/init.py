@@ -12,7 +12,7 @@ from mmm_runner.cli.validate import show
 from mmm_runner.constants import EXIT_CONFIG
 from mmm_runner.errors import ConfigError, Problem
 from mmm_runner.starter import starter_config
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 
 def init_command(

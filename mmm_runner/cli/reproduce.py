@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from mmm_runner import constants
 from mmm_runner.cli.common import err, handled, out, print_json
-from mmm_runner.reproduce import Reproduction, reproduce
+from mmm_runner.reproduction import Reproduction, reproduce
 
 
 def reproduce_command(

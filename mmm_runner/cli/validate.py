@@ -10,7 +10,7 @@ from rich.markup import escape
 from mmm_runner.cli.common import err, handled, out, print_json
 from mmm_runner.constants import EXIT_CONFIG
 from mmm_runner.errors import Problem
-from mmm_runner.validate import Validation, validate
+from mmm_runner.validation import Validation, validate
 
 
 def validate_command(

@@ -19,7 +19,6 @@ from mmm_runner.config.loader import LoadedConfig, Loc, format_loc
 from mmm_runner.config.models import (
     YEAR,
     ControlConfig,
-    HierarchicalConfig,
     MediaChannel,
     RunConfig,
     TrendConfig,
@@ -161,7 +160,7 @@ def trend_columns(trend: TrendConfig | None) -> int:
     return trend.knots + 3  # cubic B-spline basis without the constant
 
 
-class _Collector:
+class Collector:
     """Problems with their YAML lines."""
 
     def __init__(self, loaded: LoadedConfig | None) -> None:
@@ -184,12 +183,12 @@ def resolve(
     config: RunConfig, loaded: LoadedConfig | None = None
 ) -> tuple[ModelSpec | None, list[Problem]]:
     """The model specification of a config, and every problem found on the way."""
-    out = _Collector(loaded)
+    out = Collector(loaded)
     model = config.model
     terms = _terms(config, out)
     if terms is None:
         return None, out.problems
-    kpi, log_response, media, controls, trend, season_on, varying, v_intercept, group = terms
+    kpi, log_response, media, controls, trend, season_on, varying, v_intercept, _ = terms
     if model.response == "log" and model.formula and not log_response:
         out.add(
             ("model", "response"),
@@ -197,7 +196,6 @@ def resolve(
             "write the formula as log(kpi) ~ ..., or drop model.response",
         )
     log_response = log_response or model.response == "log"
-    _class_rules(config, out, group, varying)
     seasonality = _seasonality(config, season_on)
     coefficients, transform_params, intercept, sigma, group_sd = _priors(
         config, out, media, controls, trend, seasonality
@@ -257,7 +255,7 @@ _Terms = tuple[
 ]
 
 
-def _terms(config: RunConfig, out: _Collector) -> _Terms | None:
+def _terms(config: RunConfig, out: Collector) -> _Terms | None:
     model = config.model
     if model.formula is None:
         h = model.hierarchical
@@ -360,60 +358,8 @@ def _terms(config: RunConfig, out: _Collector) -> _Terms | None:
     )
 
 
-def _class_rules(
-    config: RunConfig, out: _Collector, group: str | None, varying: tuple[str, ...]
-) -> None:
-    model = config.model
-    group_column = config.data.group_column
-    if model.model_class == "hierarchical" and group_column is None:
-        out.add(
-            ("data", "group_column"),
-            "a hierarchical model needs the column naming each row's group",
-            "set data.group_column (e.g. market)",
-        )
-    if model.model_class != "hierarchical":
-        if group_column is not None:
-            out.add(
-                ("data", "group_column"),
-                f"model.class {model.model_class} fits one series, but data.group_column is set",
-                "use model.class: hierarchical for panels, or remove data.group_column",
-            )
-        if varying:
-            out.add(
-                ("model", "formula" if model.formula else "hierarchical"),
-                f"group-varying terms need model.class hierarchical, not {model.model_class}",
-                "set model.class: hierarchical",
-            )
-        if model.hierarchical != HierarchicalConfig():
-            out.add(
-                ("model", "hierarchical"),
-                "model.hierarchical applies only to model.class hierarchical",
-                "remove it or change model.class",
-            )
-    if model.model_class != "pooled" and model.pooling.labels:
-        out.add(
-            ("model", "pooling"),
-            "model.pooling applies only to model.class pooled",
-            "remove it or set model.class: pooled",
-        )
-    if model.model_class == "pooled" and not model.pooling.labels:
-        out.add(
-            ("model", "pooling", "labels"),
-            "a pooled model needs labels for its media terms",
-            "add e.g. pooling: {labels: {search_brand: {channel: search}}}",
-        )
-    media = {m.name for m in model.media}
-    for term in model.pooling.labels:
-        if term not in media:
-            out.add(
-                ("model", "pooling", "labels", term),
-                f"'{term}' is not a media channel",
-                _did_you_mean(term, media),
-            )
-
-
-def _group_rules(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
-    """Varying and CRE terms must be model terms; pooled media must be positive."""
+def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
+    """Varying and CRE terms must be model terms (the model class adds its own rules)."""
     model = config.model
     terms = {*spec.media_names, *spec.controls}
     where: Loc = ("model", "formula") if model.formula else ("model", "hierarchical", "varying")
@@ -422,7 +368,7 @@ def _group_rules(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
             out.add(
                 where,
                 f"'{name}' varies by group but is not a media or control term",
-                _did_you_mean(name, terms),
+                did_you_mean(name, terms),
             )
     national = {m.name for m in spec.media if m.scope == "national"}
     for name in spec.varying:
@@ -440,25 +386,8 @@ def _group_rules(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
             out.add(
                 ("model", "hierarchical", "cre", i),
                 f"'{name}' is not a media or control term of the model",
-                _did_you_mean(name, terms),
+                did_you_mean(name, terms),
             )
-    if spec.model_class == "pooled":
-        for i, m in enumerate(model.media):
-            if m.name in spec.pooling and m.sign != "positive":
-                out.add(
-                    ("model", "media", i, "sign"),
-                    f"pooled channel '{m.name}' must have "
-                    "sign positive (pooling is on the log scale of its effect)",
-                    "remove `sign: any`, or drop it from model.pooling.labels",
-                )
-            if m.name in spec.pooling and m.name in {
-                c.name for c in (spec.coefficients[m.name],) if c.source != "default"
-            }:
-                out.add(
-                    ("model", "pooling", "labels", m.name),
-                    f"pooled channel '{m.name}' has its own prior; pooling replaces it",
-                    "remove its prior line",
-                )
 
 
 def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
@@ -471,7 +400,7 @@ def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
     return tuple((s.period or year, s.order) for s in items)
 
 
-def _did_you_mean(name: str, options: set[str] | list[str]) -> str:
+def did_you_mean(name: str, options: set[str] | list[str]) -> str:
     close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.5)
     known = ", ".join(sorted(options))
     return f"did you mean '{close[0]}'?" if close else f"known names: {known}"
@@ -479,7 +408,7 @@ def _did_you_mean(name: str, options: set[str] | list[str]) -> str:
 
 def _priors(
     config: RunConfig,
-    out: _Collector,
+    out: Collector,
     media: list[MediaChannel],
     controls: list[ControlConfig],
     trend: TrendConfig | None,
@@ -558,7 +487,7 @@ def _priors(
         out.add(
             loc,
             f"'{target}' is not a term or parameter of this model",
-            _did_you_mean(target, known),
+            did_you_mean(target, known),
         )
     if sigma.support()[0] < 0:
         out.add(
@@ -569,7 +498,7 @@ def _priors(
     return coefficients, params, intercept, sigma, (group_sd, group_intercept_sd)
 
 
-def _check_support(out: _Collector, coefficients: dict[str, Coefficient]) -> None:
+def _check_support(out: Collector, coefficients: dict[str, Coefficient]) -> None:
     """A coefficient's prior must have density wherever its bounds let it go."""
     for name, coef in coefficients.items():
         if not coef.source.startswith("priors["):
@@ -590,7 +519,7 @@ def _transform_params(
     media: list[MediaChannel],
     given: dict[str, tuple[Distribution, str, Loc]],
     used: set[str],
-    out: _Collector,
+    out: Collector,
 ) -> list[TransformParam]:
     params: list[TransformParam] = []
     for i, m in enumerate(media):
@@ -633,7 +562,7 @@ def _transform_params(
     return params
 
 
-def _boundaries(config: RunConfig, out: _Collector, coefficients: dict[str, Coefficient]) -> None:
+def _boundaries(config: RunConfig, out: Collector, coefficients: dict[str, Coefficient]) -> None:
     seen: set[str] = set()
     bounded = {n for n, c in coefficients.items() if c.role in ("media", "control", "cre")}
     for i, line in enumerate(config.boundaries):
@@ -646,7 +575,7 @@ def _boundaries(config: RunConfig, out: _Collector, coefficients: dict[str, Coef
             out.add(
                 ("boundaries", i),
                 f"'{bound.target}' is not a media or control term",
-                _did_you_mean(bound.target, bounded),
+                did_you_mean(bound.target, bounded),
             )
             continue
         if bound.target in seen:
@@ -679,7 +608,7 @@ def _interval(lower: float, upper: float) -> str:
     return f"({show(lower)}, {show(upper)})"
 
 
-def _budget_channels(config: RunConfig, out: _Collector, spec: ModelSpec) -> None:
+def _budget_channels(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
     if config.budget is None:
         return
     media = set(spec.media_names)
@@ -688,5 +617,5 @@ def _budget_channels(config: RunConfig, out: _Collector, spec: ModelSpec) -> Non
             out.add(
                 ("budget", "channels", name),
                 f"'{name}' is not a media channel of the model",
-                _did_you_mean(name, media),
+                did_you_mean(name, media),
             )

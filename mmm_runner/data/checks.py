@@ -309,13 +309,6 @@ def _sizes(c: _Checker, frame: pd.DataFrame) -> None:
     cfg, spec = c.config, c.spec
     groups = _groups(frame, cfg.data.group_column)
     n_groups = len(groups)
-    if cfg.model.model_class == "hierarchical" and n_groups < 2:
-        c.config_problem(
-            ("data", "group_column"),
-            f"a hierarchical model needs at least 2 "
-            f"groups; '{cfg.data.group_column}' has {n_groups}",
-            "use model.class blm for a single market",
-        )
     shortest = min(len(part) for _, part in groups)
     holdout = cfg.data.holdout
     fitted = shortest - holdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -55,12 +54,3 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{path} has no rows", [Problem(str(path), "the file has no data rows")])
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
-
-
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes (recorded in the run manifest)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -6,9 +6,6 @@ from pathlib import Path
 
 from mmm_runner.errors import CompileError
 
-# The pooled class is the single-market program with pooling labels as data.
-PROGRAMS = {"blm": "blm.stan", "hierarchical": "hierarchical.stan", "pooled": "blm.stan"}
-
 
 def stan_dir() -> Path:
     """The project's stan/ folder (a source checkout) or the copy packaged with a wheel."""
@@ -23,8 +20,10 @@ def stan_dir() -> Path:
 
 
 def program(model_class: str) -> Path:
-    """The Stan program of a model class."""
-    path = stan_dir() / PROGRAMS[model_class]
+    """The Stan program of a model class (the registry says which file)."""
+    from mmm_runner.classes import get  # the registry sits above the model layer
+
+    path = stan_dir() / get(model_class).program
     if not path.is_file():
         raise CompileError(f"no Stan program for model class {model_class} at {path}")
     return path

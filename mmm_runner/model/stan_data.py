@@ -183,10 +183,3 @@ def hierarchical_data(
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
     }
-
-
-def build(design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
-    """The Stan data of the model's class."""
-    if spec.model_class == "hierarchical":
-        return hierarchical_data(design, spec, **options)
-    return blm_data(design, spec, **options)

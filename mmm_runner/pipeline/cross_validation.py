@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmm_runner import classes
 from mmm_runner.analysis import cv
 from mmm_runner.analysis.posterior import predictive_kpi
 from mmm_runner.backend import fit
@@ -30,7 +31,6 @@ from mmm_runner.config.models import CvConfig, RunConfig
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, build_design
 from mmm_runner.errors import ConfigError
-from mmm_runner.model import stan_data
 from mmm_runner.system import usable_cores
 
 # Fold seeds are the run's seed plus this times the fold number: distinct, reproducible.
@@ -105,7 +105,9 @@ def _fold(
     design = build_design(rows, config, spec, fitted=fitted)
     # MAP gives a point: score the fitted mean, not a single noisy predictive draw.
     point = method == "map"
-    data = stan_data.build(design, spec, use_jacobian=not point, save_mu=point)
+    data = classes.get(spec.model_class).stan_data(
+        design, spec, use_jacobian=not point, save_mu=point
+    )
     out = scratch / f"fold_{fold.number}"
     out.mkdir()
     data_file = fit.write_data(out / "data.json", data)

@@ -6,7 +6,6 @@ failure (or the interruption) so a half-finished folder never looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import traceback
@@ -19,6 +18,7 @@ from typing import Any
 from mmm_runner import constants
 from mmm_runner.backend.toolchain import cache_root
 from mmm_runner.errors import MMMError, RunInterruptedError
+from mmm_runner.hashing import file_sha256
 from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
 from mmm_runner.pipeline.folders import create_run_folder
 from mmm_runner.pipeline.interrupts import sigterm_as_interrupt, stop_programs_under
@@ -33,7 +33,7 @@ from mmm_runner.pipeline.stages import (
     pre_run,
     run_metadata,
 )
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 StageFn = Callable[[RunContext], StageResult]
 STAGE_FUNCTIONS: dict[str, StageFn] = {
@@ -67,10 +67,6 @@ class RunOutcome:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def execute(
@@ -133,10 +129,10 @@ def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
         "created": ctx.started.isoformat(),
         "finished": None,
         "command": ctx.command,
-        "config": {"path": str(config_path.resolve()), "sha256": _sha256(config_path)},
+        "config": {"path": str(config_path.resolve()), "sha256": file_sha256(config_path)},
         "data": {
             "path": str(data_path),
-            "sha256": _sha256(data_path),
+            "sha256": file_sha256(data_path),
             "rows": ctx.validation.summary.get("rows"),
         },
         "model_class": ctx.spec.model_class,

@@ -152,3 +152,31 @@ def test_carry_over_from_history_is_not_credited_to_the_plan() -> None:
     gain, _ = bud.uplift(response, np.array([10.0]))
     # Linear response: all of a plan's spend is eventually credited (weights sum to one).
     np.testing.assert_allclose(gain, 10.0)
+
+
+@pytest.mark.parametrize("per_group", [False, True])
+def test_precomputed_carry_over_equals_transforming_the_whole_plan(per_group: bool) -> None:
+    """history + budget × unit adstock (linearity) gives the transform of the full series."""
+    from mmm_runner.model import transforms
+
+    rng = np.random.default_rng(4)
+    draws, groups, horizon, l_max, n = 30, 3, 5, 4, 3
+    shape = (draws, groups) if per_group else (draws,)
+    adstock = {"decay": rng.uniform(0.2, 0.8, shape)}
+    saturation = {"half_saturation": rng.uniform(0.5, 2, shape), "shape": rng.uniform(1, 3, shape)}
+    pattern = rng.dirichlet(np.ones(horizon), groups)
+    channel = bud.Channel(
+        "tv", "geometric", adstock, "hill", saturation, l_max,
+        rng.uniform(1, 2, shape), 7.0, rng.uniform(0, 2, (groups, n)), pattern,
+    )  # fmt: skip
+    response = bud.Response((channel,), horizon, False, None, None)
+    budget = 42.0
+    parts = bud.channel_parts(response, np.array([budget]))[0]  # (D, G, horizon + tail)
+    tail = l_max - 1
+    for g in range(groups):
+        plan = np.concatenate([channel.history[g], budget / 7.0 * pattern[g], np.zeros(tail)])
+        ads = {k: v[:, g] if per_group else v for k, v in adstock.items()}
+        sat = {k: v[:, g] if per_group else v for k, v in saturation.items()}
+        effect = channel.effect[:, g] if per_group else channel.effect
+        direct = transforms.transform(plan, "geometric", ads, "hill", sat, l_max)[:, n:]
+        np.testing.assert_allclose(parts[:, g], effect[:, None] * direct, rtol=1e-12)

@@ -14,7 +14,7 @@ from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.backend.toolchain import httpstan_dir
 from mmm_runner.data.design import build_design, lag_matrices
 from mmm_runner.model import programs, stan_data, transforms
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(BROKEN.glob("*.yaml"))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from mmm_runner.cli.main import app
 from mmm_runner.config import schema
 from mmm_runner.starter import classify
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmm_runner.cli.main import app
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config"
@@ -84,7 +84,7 @@ def test_warnings_do_not_fail(tmp_path: Path) -> None:
 
 def test_validate_never_imports_cmdstanpy_or_compiles() -> None:
     code = (
-        "import sys; from pathlib import Path; from mmm_runner.validate import validate;"
+        "import sys; from pathlib import Path; from mmm_runner.validation import validate;"
         f"r = validate(Path({str(CONFIG / 'single_market.yaml')!r})); assert r.ok;"
         "from mmm_runner.cli.main import app;"
         "bad = [m for m in sys.modules if m.startswith(('cmdstanpy', 'arviz', 'httpstan'))];"

@@ -13,8 +13,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from mmm_runner import compare, constants, reproduce
-from mmm_runner.analysis.posterior import _import_arviz
+from mmm_runner import comparison as compare
+from mmm_runner import constants
+from mmm_runner import reproduction as reproduce
+from mmm_runner.analysis.posterior import import_arviz
 from mmm_runner.cli.main import app
 
 from .conftest import ROOT, run_config
@@ -125,7 +127,7 @@ def test_reproduce_refuses_changed_data_and_non_runs(
 def test_compare_ranks_runs_by_elpd_as_arviz_does(runs: dict[str, Path], tmp_path: Path) -> None:
     chosen = [runs["no_promo"], runs["full"]]
     comparison = compare.compare([compare.load_run(p) for p in chosen])
-    az = _import_arviz()
+    az = import_arviz()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Pareto k notes
         expected = az.compare(

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from mmm_runner import compare, constants, reproduce
+from mmm_runner import comparison as compare
+from mmm_runner import constants
+from mmm_runner import reproduction as reproduce
 from mmm_runner.cli.main import app
 
 

@@ -23,7 +23,7 @@ from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.backend import cache, toolchain
 from mmm_runner.data.design import build_design
 from mmm_runner.model import programs, stan_data
-from mmm_runner.validate import validate
+from mmm_runner.validation import validate
 
 from .conftest import ROOT, replay, run_config
 

@@ -8,18 +8,18 @@ from mmm_runner.pipeline.context import RunContext, StageResult
 
 
 def run(ctx: RunContext) -> StageResult:
-    design = ctx.need("design")
+    fit = ctx.fit
+    design = fit.design
     if design.fitted.all():
         return StageResult("skipped", "no holdout periods (data.holdout: 0)")
     folder = ctx.folder("forecast")
-    post = ctx.need("post")
-    kpi_rep = ctx.need("idata").posterior_predictive["kpi_rep"].values.reshape(post.n_draws, -1)
-    table = decomposition.holdout_table(ctx.need("expected"), kpi_rep, design)
+    kpi_rep, expected = fit.kpi_rep, fit.decomposition.expected
+    table = decomposition.holdout_table(expected, kpi_rep, design)
     table.to_csv(folder / constants.FORECAST, index=False)
     covered = (
         (table["actual"] >= table["predictive_q05"]) & (table["actual"] <= table["predictive_q95"])
     ).mean()
-    fitted = decomposition.fitted_values(ctx.need("expected"), kpi_rep, design)
+    fitted = decomposition.fitted_values(expected, kpi_rep, design)
     figures = plotting.render_all(
         [("forecast.png", "fitted_vs_actual", (fitted, ctx.spec.kpi))], folder, ctx.plots
     )

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mmm_runner import constants
-from mmm_runner.analysis import decomposition, effects
-from mmm_runner.analysis.posterior import flatten, original_scale, summary_table, to_inference_data
+from mmm_runner.analysis import decomposition
+from mmm_runner.analysis.posterior import preload_arviz, summary_table, to_inference_data
 from mmm_runner.backend import cache, fit, toolchain
 from mmm_runner.data.design import build_design
+from mmm_runner.hashing import files_sha256
 from mmm_runner.model import programs, stan_data
-from mmm_runner.pipeline.context import RunContext, StageResult
+from mmm_runner.pipeline.context import Fit, RunContext, StageResult
 from mmm_runner.pipeline.manifest import write_json
 
 
 def run(ctx: RunContext) -> StageResult:
     folder = ctx.folder("model_fit")
-    config, spec = ctx.config, ctx.spec
+    config, spec, model_class = ctx.config, ctx.spec, ctx.model_class
     program = programs.program(spec.model_class)
     tools = toolchain.locate(progress=ctx.reporter.note)
     ctx.reporter.note(f"compiling {program.name} (cached by content)")
@@ -38,11 +39,13 @@ def run(ctx: RunContext) -> StageResult:
     design = build_design(ctx.validation.frame, config, spec)
     names = stan_data.layout(design, spec)
     method = config.fit.method
-    data = stan_data.build(design, spec, use_jacobian=method != "map")
+    data = model_class.stan_data(design, spec, use_jacobian=method != "map")
     data_file = fit.write_data(folder / "stan_data.json", data)
     csv_dir = folder / "stan_csv"
     csv_dir.mkdir(exist_ok=True)
     ctx.reporter.note(f"fitting by {method}")
+    if method != "map":  # a point estimate needs no ArviZ; draws do, after sampling
+        preload_arviz()
     draws = fit.run_method(
         method,
         compiled,
@@ -53,16 +56,17 @@ def run(ctx: RunContext) -> StageResult:
         csv_dir,
         progress=ctx.reporter.sampling,
     )
-    idata = to_inference_data(draws, design, names)
-    idata.to_netcdf(folder / constants.POSTERIOR)
-    post = flatten(draws)
-    params = original_scale(post, design, spec, names)
-    summary_table(params, post.n_chains).to_csv(folder / constants.POSTERIOR_SUMMARY, index=False)
-    curves = effects.media_curves(post, design, spec, names)
-    contributions = effects.contributions(post, design, spec, names, curves)
-    parts = effects.log_scale_parts(post, design, spec, names, curves)
-    expected = effects.expected_kpi(parts, post, design)
-    metrics = decomposition.fit_metrics(expected, post, design)
+    posterior = to_inference_data(
+        draws, design, names, model_class.posterior_variables(draws.variables)
+    )
+    posterior.to_netcdf(folder / constants.POSTERIOR)
+    post = model_class.posterior(draws)
+    quantities = model_class.quantities(post, design, spec, names)
+    summary_table(quantities, post.n_chains).to_csv(
+        folder / constants.POSTERIOR_SUMMARY, index=False
+    )
+    decomposed = model_class.decompose(post, design, spec, names)
+    metrics = decomposition.fit_metrics(decomposed.expected, post, design)
     metrics.to_csv(folder / constants.FIT_METRICS, index=False)
     artefacts = [
         "compile_record.json",
@@ -75,19 +79,7 @@ def run(ctx: RunContext) -> StageResult:
     if "starts" in draws.details:
         pd.DataFrame(draws.details["starts"]).to_csv(folder / "map_starts.csv", index=False)
         artefacts.append("map_starts.csv")
-    ctx.results.update(
-        design=design,
-        names=names,
-        draws=draws,
-        idata=idata,
-        post=post,
-        curves=curves,
-        contributions=contributions,
-        expected=expected,
-        params=params,
-        compiled=compiled,
-        toolchain=tools,
-    )
+    ctx.fit = Fit(design, names, draws, posterior, post, quantities, decomposed, compiled, tools)
     ctx.manifest["stan"] = _stan_record(program, compiled, tools)
     ctx.manifest["seeds"]["sampler"] = config.seed
     return StageResult(
@@ -99,14 +91,11 @@ def run(ctx: RunContext) -> StageResult:
 
 
 def _stan_record(
-    program: Any, compiled: cache.CompiledModel, tools: toolchain.Toolchain
+    program: Path, compiled: cache.CompiledModel, tools: toolchain.Toolchain
 ) -> dict[str, Any]:
-    digest = hashlib.sha256(program.read_bytes())
-    for included in sorted(compiled.included_files):
-        digest.update(included.read_bytes())
     return {
         "program": program.name,
-        "program_sha256": digest.hexdigest(),
+        "program_sha256": files_sha256([program, *sorted(compiled.included_files)]),
         "compile_key": compiled.key,
         "cache_hit": compiled.cache_hit,
         "stan_version": tools.stan_version,

@@ -9,7 +9,6 @@ from mmm_runner import constants, plotting
 from mmm_runner.analysis.posterior import row_labels
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.cross_validation import cross_validate, summarise
-from mmm_runner.pipeline.stages.diagnostics import loo_result
 
 
 def run(ctx: RunContext) -> StageResult:
@@ -29,8 +28,8 @@ def run(ctx: RunContext) -> StageResult:
             ctx.validation.frame,
             ctx.config,
             ctx.spec,
-            ctx.need("compiled"),
-            ctx.need("toolchain"),
+            ctx.fit.compiled,
+            ctx.fit.toolchain,
             note=ctx.reporter.note,
         )
         folds.to_csv(folder / constants.CV_FOLDS, index=False)
@@ -54,11 +53,11 @@ def _loo(
     ctx: RunContext, messages: list[str], artefacts: list[str], summary: dict[str, Any]
 ) -> None:
     folder = ctx.folder("model_selection")
-    result = loo_result(ctx)
+    result = ctx.score.loo
     if result is None:
-        messages.append("LOO needs posterior draws; MAP gives a point estimate")
+        messages.append(ctx.score.reason)
         return
-    design = ctx.need("design")
+    design = ctx.fit.design
     labels = [label for label, keep in zip(row_labels(design), design.fitted, strict=True) if keep]
     table = result.summary()
     table.to_csv(folder / constants.LOO_SUMMARY, index=False)

@@ -12,7 +12,6 @@ are drawn from the tables that are).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import tempfile
@@ -27,6 +26,7 @@ import yaml
 
 from mmm_runner import constants
 from mmm_runner.errors import MMMError, ReproductionError, RunInterruptedError, UsageError
+from mmm_runner.hashing import file_sha256
 from mmm_runner.pipeline.runner import RunOptions, execute
 
 METADATA = constants.stage_folder("run_metadata")
@@ -194,7 +194,7 @@ def _check_data(path: Path, manifest: dict[str, Any]) -> None:
             f"the run's data file {path} does not exist",
             hint="Restore it, or point --data at its copy (its sha256 is in the manifest).",
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     if digest != data.get("sha256"):
         raise ReproductionError(
             f"the run's data file {path} changed since the run "

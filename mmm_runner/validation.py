@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from mmm_runner import classes
 from mmm_runner.config.loader import LoadedConfig, load_config
-from mmm_runner.config.resolve import ModelSpec, resolve
+from mmm_runner.config.resolve import Collector, ModelSpec, resolve
 from mmm_runner.data.checks import check_data
 from mmm_runner.data.load import read_table
 from mmm_runner.errors import ConfigError, Problem
@@ -84,11 +85,16 @@ def validate(config_path: Path) -> Validation:
     except ConfigError as exc:
         result.problems = exc.problems or [Problem(str(config_path), exc.message, exc.hint)]
         return result
-    spec, problems = resolve(result.loaded.config, result.loaded)
+    config = result.loaded.config
+    spec, problems = resolve(config, result.loaded)
     result.problems.extend(problems)
     if spec is None:
         return result
     result.spec = spec
+    model_class = classes.get(spec.model_class)
+    rules = Collector(result.loaded)
+    model_class.config_rules(config, spec, rules)
+    result.problems.extend(rules.problems)
     try:
         raw = read_table(result.data_path())
     except ConfigError as exc:
@@ -99,6 +105,10 @@ def validate(config_path: Path) -> Validation:
         return result
     checked = check_data(raw, result.loaded, spec, result.data_path())
     result.problems.extend(checked.problems)
+    if checked.profile:  # every data check ran: the frame is sorted and typed
+        rules = Collector(result.loaded)
+        model_class.data_rules(checked.frame, config, rules)
+        result.problems.extend(rules.problems)
     result.frame = checked.frame
     result.summary = checked.profile
     return result

@@ -269,9 +269,9 @@ def loo_differences(records: list[RunRecord], warnings: list[str]) -> pd.DataFra
 
 
 def _compare_set(runs: list[RunRecord], warnings: list[str]) -> pd.DataFrame:
-    from mmm_runner.analysis.posterior import _import_arviz
+    from mmm_runner.analysis.posterior import import_arviz
 
-    az = _import_arviz()
+    az = import_arviz()
     if len(runs) == 1:
         return pd.DataFrame(
             {"elpd_diff": [0.0], "dse": [0.0], "rank": [0], "weight": [1.0]},
@@ -349,14 +349,24 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
 # --- output ---------------------------------------------------------------------------------
 
 
-def write(comparison: Comparison, folder: Path) -> list[str]:
-    """CSV and Markdown tables in the output folder; returns the files written."""
+def write(comparison: Comparison, folder: Path, plots: bool = True) -> list[str]:
+    """CSV and Markdown tables (and figures) in the output folder; returns the files written."""
+    from mmm_runner import plotting
+
     folder.mkdir(parents=True, exist_ok=True)
     comparison.summary.to_csv(folder / "comparison.csv", index=False)
     comparison.channels.to_csv(folder / "channels.csv", index=False)
     comparison.config_diff.to_csv(folder / "config_diff.csv", index=False)
     (folder / "comparison.md").write_text(markdown(comparison))
-    return ["comparison.csv", "channels.csv", "config_diff.csv", "comparison.md"]
+    figures = plotting.render_all(
+        [
+            ("elpd_differences.png", "elpd_differences", (comparison.summary,)),
+            ("contribution_shares.png", "contribution_shares", (comparison.channels,)),
+        ],
+        folder,
+        enabled=plots,
+    )
+    return ["comparison.csv", "channels.csv", "config_diff.csv", "comparison.md", *figures]
 
 
 def markdown(comparison: Comparison) -> str:

@@ -1,0 +1,161 @@
+"""The budget stage's tables: the allocation report, response curves and the sweep.
+
+Each works on a ``Response`` (see ``budget``) and reports means with the
+run's interval (see ``intervals``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from mmm_runner.analysis import budget as bud
+from mmm_runner.analysis.intervals import bounds, summary
+from mmm_runner.config.models import BudgetConfig
+
+Array = npt.NDArray[np.float64]
+SWEEP = np.round(np.arange(0.5, 1.51, 0.1), 2)  # totals as factors of the scenario's
+
+
+def marginal_roi(response: bud.Response, budgets: Array) -> Array:
+    """Expected extra KPI per extra unit of spend, per channel, at a plan."""
+    base, _ = bud.uplift(response, budgets)
+    out = np.zeros(len(budgets))
+    step = max(1e-3 * budgets.sum(), 1e-6)
+    for m in range(len(budgets)):
+        bumped = budgets.copy()
+        bumped[m] += step
+        gain, _ = bud.uplift(response, bumped)
+        out[m] = float((gain - base).mean() / step)
+    return out
+
+
+def report(
+    response: bud.Response,
+    config: BudgetConfig,
+    names: list[str],
+    current: Array,
+    optimum: bud.Optimum,
+    lower: Array,
+    upper: Array,
+    total: float,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """allocation.csv and budget_summary.json: the optimum against the current plan."""
+    now_total, now_parts = bud.uplift(response, current)
+    new_total, new_parts = bud.uplift(response, optimum.budgets)
+    value_now = bud.objective_draws(response, current, config)
+    value_new = bud.objective_draws(response, optimum.budgets, config)
+    marginal = marginal_roi(response, optimum.budgets)
+    rows = []
+    for m, name in enumerate(names):
+        now, new = summary(now_parts[m]), summary(new_parts[m])
+        rows.append(
+            {
+                "channel": name,
+                "current_spend": current[m],
+                "optimised_spend": optimum.budgets[m],
+                "change": optimum.budgets[m] - current[m],
+                "change_pct": (optimum.budgets[m] / current[m] - 1) if current[m] > 0 else np.nan,
+                "lower_bound": lower[m],
+                "upper_bound": upper[m],
+                "locked": bool(lower[m] == upper[m]),
+                "contribution_current": now["mean"],
+                "contribution_current_q05": now["q05"],
+                "contribution_current_q95": now["q95"],
+                "contribution_optimised": new["mean"],
+                "contribution_optimised_q05": new["q05"],
+                "contribution_optimised_q95": new["q95"],
+                "marginal_roi_optimised": marginal[m],
+            }
+        )
+    diff = value_new - value_now
+    overview = {
+        "objective": config.objective,
+        "risk": config.risk,
+        "horizon": config.horizon,
+        "total": total,
+        "spent": float(optimum.budgets.sum()),
+        "kpi_uplift_current": summary(now_total),
+        "kpi_uplift_optimised": summary(new_total),
+        "uplift_vs_current": summary(diff),
+        "probability_better": float((diff > 0).mean()),
+        "converged": optimum.converged,
+        "optimiser_message": optimum.message,
+        "evaluations": optimum.evaluations,
+        "seconds": round(optimum.seconds, 3),
+        "draws": response.draws(),
+        "note": "uplift: KPI the plan adds over the horizon and its carry-over tail, beyond "
+        "what history alone carries in; intervals are 90%",
+    }
+    return pd.DataFrame(rows), overview
+
+
+def response_curves(
+    response: bud.Response, names: list[str], current: Array, upper: Array
+) -> pd.DataFrame:
+    """Each channel's contribution as its spend varies, the others at current spend."""
+    rows = []
+    for m, name in enumerate(names):
+        top = max(2 * current[m], upper[m] if np.isfinite(upper[m]) else 0.0, 1.0)
+        grid = np.linspace(0, top, 41)
+        means = []
+        for spend in grid:
+            plan = current.copy()
+            plan[m] = spend
+            values = bud.channel_uplift(response, m, plan)
+            low, high = bounds(values)
+            means.append(values.mean())
+            rows.append(
+                {
+                    "channel": name,
+                    "spend": spend,
+                    "contribution": values.mean(),
+                    "contribution_q05": low,
+                    "contribution_q95": high,
+                    "is_current": bool(np.isclose(spend, current[m])),
+                }
+            )
+        slopes = np.gradient(np.asarray(means), grid)
+        for row, slope in zip(rows[-len(grid) :], slopes, strict=True):
+            row["marginal_roi"] = slope
+    return pd.DataFrame(rows)
+
+
+def sweep(
+    response: bud.Response,
+    config: BudgetConfig,
+    names: list[str],
+    lower: Array,
+    upper: Array,
+    total: float,
+    seed: int,
+    optimum: bud.Optimum,
+) -> pd.DataFrame:
+    """The best value at totals from 50% to 150% of the scenario (bounds scaled alike)."""
+    locked = lower == upper
+    rows = []
+    start = optimum.budgets
+    for factor in SWEEP:
+        low = np.where(locked, lower, lower * factor)
+        high = np.where(locked, upper, upper * factor)
+        target = total * factor
+        if low.sum() > target or (config.objective == "kpi" and high.sum() < target):
+            continue
+        start = bud.project(start * factor / max(factor, 1e-9), low, high, target)
+        best = bud.optimise(
+            response, config, low, high, target, seed, start=start, candidates=16, refine=1
+        )
+        start = best.budgets
+        values = bud.objective_draws(response, best.budgets, config)
+        rows.append(
+            {
+                "total_factor": factor,
+                "total": target,
+                **{f"spend_{n}": b for n, b in zip(names, best.budgets, strict=True)},
+                **{f"value_{k}": v for k, v in summary(values).items()},
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,100 @@
+"""The posterior's response to budget plans, built from a fit and its decomposition.
+
+Panels: group-level media are split across groups like their recent spend; a
+national channel's plan is paid for once and seen in full by every group.
+Effects are the population's, or each group's when ``budget_effects`` is
+``sum_groups``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from mmm_runner.analysis import budget as bud
+from mmm_runner.analysis.effects import Decomposition, channel_params
+from mmm_runner.analysis.posterior import Posterior
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model.stan_data import Layout
+
+Array = npt.NDArray[np.float64]
+
+
+def last_periods(design: Design, horizon: int) -> list[npt.NDArray[np.int64]]:
+    """Row indices of each group's last ``horizon`` periods (fitted or not)."""
+    return [np.flatnonzero(design.group == g)[-horizon:] for g in range(design.n_groups)]
+
+
+def spend_shape(spend: Array) -> Array:
+    """Spend as shares of its total (flat when there was none)."""
+    total = float(spend.sum())
+    shape: Array = spend / total if total > 0 else np.full(spend.shape, 1.0 / spend.size)
+    return shape
+
+
+def _params(
+    post: Posterior, names: Layout, channel: str, stage: str, groups: int
+) -> dict[str, Array]:
+    """A channel's transform draws: (D,) when shared, (D, G) with one set per group."""
+    if post.theta_g.shape[1] == 1:
+        return channel_params(post, names, channel, stage)
+    per_group = [channel_params(post, names, channel, stage, g) for g in range(groups)]
+    return {k: np.stack([p[k] for p in per_group], axis=1) for k in per_group[0]}
+
+
+def build_response(
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    decomposition: Decomposition,
+    horizon: int,
+) -> tuple[bud.Response, Array]:
+    """The response to plans over ``horizon`` periods, and the current plan (last spend)."""
+    last = last_periods(design, horizon)
+    groups = design.n_groups
+    by_group = spec.budget_effects == "sum_groups" and groups > 1
+    channels = []
+    current = np.zeros(len(spec.media))
+    for i, media in enumerate(spec.media):
+        spend = np.stack([design.spend[rows, i] for rows in last])  # (G, H)
+        if media.scope == "national" and groups > 1:
+            current[i] = float(spend[0].sum())
+            pattern = np.tile(spend_shape(spend[0]), (groups, 1))
+        else:
+            current[i] = float(spend.sum())
+            pattern = spend_shape(spend)
+        history = np.stack(
+            [
+                design.media_scaled[np.flatnonzero(design.group == g), i][-(media.l_max - 1) :]
+                if media.l_max > 1
+                else np.zeros(0)
+                for g in range(groups)
+            ]
+        )
+        effect = post.beta_g[:, :, i] if by_group else post.beta[:, i]
+        channels.append(
+            bud.Channel(
+                media.name,
+                media.adstock,
+                _params(post, names, media.name, "adstock", groups),
+                media.saturation,
+                _params(post, names, media.name, "saturation", groups),
+                media.l_max,
+                effect * design.y_sd,
+                float(design.media_scale[i]),
+                history.reshape(groups, -1),
+                pattern,
+            )
+        )
+    base = noise = None
+    tail = max(m.l_max for m in spec.media) - 1
+    if design.log_response:
+        parts = decomposition.parts
+        other = sum(v for k, v in parts.items() if k not in spec.media_names)
+        assert isinstance(other, np.ndarray)
+        rows = np.stack([np.concatenate([r, np.repeat(r[-1:], tail)]) for r in last])
+        base = other[:, rows]  # (D, G, H + tail): the last periods' non-media level
+        noise = post.sigma * design.y_sd
+    return bud.Response(tuple(channels), horizon, design.log_response, base, noise), current

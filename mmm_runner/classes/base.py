@@ -1,0 +1,136 @@
+"""What a model class brings, and the additive single-KPI behaviour every class starts from.
+
+A class is one module with one subclass of ``ModelClass``: its Stan program,
+its config and data rules, its Stan-data builder, the mapping from draws to
+named quantities on the original scale, its decomposition and what the budget
+optimiser evaluates.  The pipeline asks the class; nothing outside
+``mmm_runner.classes`` branches on a class name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from mmm_runner.analysis import effects
+from mmm_runner.analysis.budget import Response
+from mmm_runner.analysis.budget_response import build_response
+from mmm_runner.analysis.effects import Decomposition
+from mmm_runner.analysis.posterior import (
+    Array,
+    Posterior,
+    base_variables,
+    noise_scale,
+    original_scale,
+    single_posterior,
+)
+from mmm_runner.backend.fit import Draws
+from mmm_runner.config.models import HierarchicalConfig, RunConfig
+from mmm_runner.config.resolve import Collector, ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model.stan_data import Layout
+
+Variables = dict[str, tuple[list[str], Array]]
+Quantities = dict[str, tuple[str, str, Array]]
+
+
+class ModelClass(ABC):
+    """A model class: one generic Stan program and the maths around it.
+
+    The defaults describe one additive KPI equation (media, controls, trend,
+    seasonality) over one or more groups; subclasses override what differs.
+    """
+
+    name: ClassVar[str]
+    program: ClassVar[str]  # file name in stan/
+    summary: ClassVar[str]  # one line for docs and `mmm validate`
+    panel: ClassVar[bool] = False  # fits several groups (data.group_column)
+
+    # --- validate -------------------------------------------------------------
+    def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+        """Problems of a config that only this class has (collected, not raised)."""
+        if not self.panel:
+            self._single_series_rules(config, spec, out)
+        if config.model.pooling.labels:
+            out.add(
+                ("model", "pooling"),
+                "model.pooling applies only to model.class pooled",
+                "remove it or set model.class: pooled",
+            )
+
+    def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
+        """Problems of the data that only this class has (the frame is checked and sorted)."""
+        return  # the additive classes need nothing beyond the shared data checks
+
+    def _single_series_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+        model = config.model
+        if config.data.group_column is not None:
+            out.add(
+                ("data", "group_column"),
+                f"model.class {self.name} fits one series, but data.group_column is set",
+                "use model.class: hierarchical for panels, or remove data.group_column",
+            )
+        if spec.varying:
+            out.add(
+                ("model", "formula" if model.formula else "hierarchical"),
+                f"group-varying terms need model.class hierarchical, not {self.name}",
+                "set model.class: hierarchical",
+            )
+        if model.hierarchical != HierarchicalConfig():
+            out.add(
+                ("model", "hierarchical"),
+                "model.hierarchical applies only to model.class hierarchical",
+                "remove it or change model.class",
+            )
+
+    # --- fit ------------------------------------------------------------------
+    @abstractmethod
+    def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
+        """The data of the class's Stan program.
+
+        ``options``: ``prior_only``, ``save_mu`` (write the linear predictor) and
+        ``use_jacobian`` (False only for MAP, so the optimum is the mode of the
+        parameters as their priors state them).
+        """
+
+    def posterior_variables(self, variables: dict[str, Array]) -> Variables:
+        """The posterior group's variables, with their dimensions, for the netCDF."""
+        return base_variables(variables)
+
+    def posterior(self, draws: Draws) -> Posterior:
+        """The draws flattened over chains, in the layout the NumPy analysis works on."""
+        return single_posterior(draws)
+
+    # --- explain --------------------------------------------------------------
+    def quantities(
+        self, post: Posterior, design: Design, spec: ModelSpec, names: Layout
+    ) -> Quantities:
+        """Every reported parameter on the original scale: name -> (kind, unit, draws)."""
+        return {**original_scale(post, design, spec, names), **noise_scale(post, design)}
+
+    def decompose(
+        self, post: Posterior, design: Design, spec: ModelSpec, names: Layout
+    ) -> Decomposition:
+        """Each term's contribution per draw and row, adding up to the fit."""
+        return effects.decompose(post, design, spec, names)
+
+    def extra_tables(
+        self, decomposition: Decomposition, design: Design, spec: ModelSpec
+    ) -> dict[str, pd.DataFrame]:
+        """Tables of 30_post_run that only this class writes, by file name."""
+        return {}
+
+    # --- plan -----------------------------------------------------------------
+    def budget_response(
+        self,
+        post: Posterior,
+        design: Design,
+        spec: ModelSpec,
+        names: Layout,
+        decomposition: Decomposition,
+        horizon: int,
+    ) -> tuple[Response, Array]:
+        """What the budget optimiser evaluates, and the current plan's spend per channel."""
+        return build_response(post, design, spec, names, decomposition, horizon)

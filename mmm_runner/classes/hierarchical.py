@@ -1,0 +1,92 @@
+"""Class ``hierarchical``: a panel of groups with partial pooling (``stan/hierarchical.stan``).
+
+Rows are stacked group by group; chosen terms (and the intercept) vary by
+group around population effects, each group has its own noise scale, and
+transforms are shared or per group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mmm_runner.analysis.posterior import (
+    Array,
+    Posterior,
+    flat,
+    group_quantities,
+    original_scale,
+    theta_draws,
+)
+from mmm_runner.backend.fit import Draws
+from mmm_runner.classes.base import ModelClass, Quantities, Variables
+from mmm_runner.config.models import RunConfig
+from mmm_runner.config.resolve import Collector, ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model import stan_data
+from mmm_runner.model.stan_data import Layout
+
+
+class Hierarchical(ModelClass):
+    name = "hierarchical"
+    program = "hierarchical.stan"
+    summary = "panel of groups (markets, regions): partial pooling of chosen effects"
+    panel = True
+
+    def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+        super().config_rules(config, spec, out)
+        if config.data.group_column is None:
+            out.add(
+                ("data", "group_column"),
+                "a hierarchical model needs the column naming each row's group",
+                "set data.group_column (e.g. market)",
+            )
+
+    def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
+        column = config.data.group_column
+        if column is None or column not in frame:
+            return
+        n_groups = int(frame[column].nunique())
+        if n_groups < 2:
+            out.add(
+                ("data", "group_column"),
+                f"a hierarchical model needs at least 2 groups; '{column}' has {n_groups}",
+                "use model.class blm for a single market",
+            )
+
+    def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
+        return stan_data.hierarchical_data(design, spec, **options)
+
+    def posterior_variables(self, variables: dict[str, Array]) -> Variables:
+        v = variables
+        return {
+            "alpha": ([], v["alpha"]),
+            "beta": (["coef"], v["beta"]),
+            "alpha_g": (["group"], v["alpha_g"]),
+            "beta_g": (["group", "coef"], v["beta_g"]),
+            "tau": (["group_effect"], v["tau"]),
+            "theta": (["transform_set", "transform_param"], theta_draws(v, groups=True)),
+            "sigma": (["group"], v["sigma"]),
+        }
+
+    def posterior(self, draws: Draws) -> Posterior:
+        v = draws.variables
+        return Posterior(
+            flat(v["alpha"]),
+            flat(v["beta"]),
+            flat(theta_draws(v, groups=True)),
+            flat(v["sigma"]),
+            flat(v["alpha_g"]),
+            flat(v["beta_g"]),
+            flat(v["tau"]),
+            draws.n_chains,
+        )
+
+    def quantities(
+        self, post: Posterior, design: Design, spec: ModelSpec, names: Layout
+    ) -> Quantities:
+        return {
+            **original_scale(post, design, spec, names),
+            **group_quantities(post, design, spec, names),
+        }
