@@ -15,6 +15,7 @@ EXIT_SAMPLING: Final = 4
 EXIT_GATE: Final = 5
 EXIT_OPTIMISATION: Final = 6
 EXIT_MISMATCH: Final = 7  # `mmm reproduce`: the rerun differs from the original
+EXIT_STORAGE: Final = 8  # the run's files could not be written (disk full, read-only)
 EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
@@ -27,6 +28,7 @@ EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
     errors.OptimisationError: EXIT_OPTIMISATION,
     errors.RunInterruptedError: EXIT_INTERRUPTED,
     errors.ReproductionError: EXIT_MISMATCH,
+    errors.StorageError: EXIT_STORAGE,
 }
 
 

@@ -106,6 +106,12 @@ class RunInterruptedError(MMMError):
     kind = "interrupted"
 
 
+class StorageError(MMMError):
+    """The run's files could not be written: no space left, a read-only or forbidden folder."""
+
+    kind = "storage"
+
+
 class UsageError(MMMError):
     """A command was pointed at something it cannot use (e.g. a folder that is not a run)."""
 

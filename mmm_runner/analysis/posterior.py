@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from mmm_runner.atomic import replacing
 from mmm_runner.backend.fit import Draws
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
@@ -86,9 +87,10 @@ class PosteriorData:
         return self._idata
 
     def to_netcdf(self, path: Any) -> None:
-        """Writes every group into one netCDF file (readable by az.from_netcdf)."""
-        for i, (name, dataset) in enumerate(self.groups.items()):
-            dataset.to_netcdf(path, mode="w" if i == 0 else "a", group=name, engine="h5netcdf")
+        """Writes every group into one netCDF file (readable by az.from_netcdf), atomically."""
+        with replacing(path) as tmp:
+            for i, (name, dataset) in enumerate(self.groups.items()):
+                dataset.to_netcdf(tmp, mode="w" if i == 0 else "a", group=name, engine="h5netcdf")
 
 
 def _dataset(

@@ -20,7 +20,7 @@ from mmm_runner.backend.toolchain import cache_root
 from mmm_runner.errors import MMMError, RunInterruptedError
 from mmm_runner.hashing import file_sha256
 from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
-from mmm_runner.pipeline.folders import create_run_folder
+from mmm_runner.pipeline.folders import STORAGE_ERRNOS, create_run_folder, storage_error
 from mmm_runner.pipeline.interrupts import sigterm_as_interrupt, stop_programs_under
 from mmm_runner.pipeline.manifest import versions, write_json
 from mmm_runner.pipeline.stages import (
@@ -105,13 +105,20 @@ def execute(
     return RunOutcome(run_dir, ctx.manifest)
 
 
+class _RunLogHandler(logging.FileHandler):
+    """The run log: best effort, silent when the disk refuses a line (the run reports it)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        return
+
+
 def _file_log(run_dir: Path) -> logging.Logger:
     folder = run_dir / constants.stage_folder("run_metadata")
     folder.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"mmm_runner.run.{run_dir.name}")
     log.setLevel(logging.INFO)
     log.propagate = False
-    handler = logging.FileHandler(folder / constants.RUN_LOG, encoding="utf-8")
+    handler = _RunLogHandler(folder / constants.RUN_LOG, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     cmdstan_log = logging.getLogger("cmdstanpy")
@@ -195,6 +202,16 @@ def _run_stage(ctx: RunContext, stage: str) -> None:
         _fail(ctx, stage, status, started, error, constants.exit_code(error))
         error.run_dir = str(ctx.run_dir)
         raise
+    except OSError as error:
+        if error.errno not in STORAGE_ERRNOS:
+            _fail(
+                ctx, stage, status, started, error, constants.EXIT_FAILURE, traceback.format_exc()
+            )
+            raise
+        storage = storage_error(error, f"stage {name} wrote its files")
+        _fail(ctx, stage, status, started, storage, constants.exit_code(storage))
+        storage.run_dir = str(ctx.run_dir)
+        raise storage from error
     except Exception as error:
         _fail(ctx, stage, status, started, error, constants.EXIT_FAILURE, traceback.format_exc())
         raise
@@ -219,14 +236,18 @@ def _fail(
     }
     if trace:
         status["error"]["traceback"] = trace
-    _finish(ctx, stage, status, started, "failed", message)
     ctx.manifest.update(
         status="failed",
         exit_code=code,
         finished=_now().isoformat(),
         failed_stage=constants.stage_folder(stage),
     )
-    _save_manifest(ctx)
+    try:
+        _finish(ctx, stage, status, started, "failed", message)
+    except OSError:
+        # The disk that failed the stage may refuse this record too: the error still
+        # reaches the user, and the manifest's dead process marks the run abandoned.
+        ctx.reporter.stage_finished(ctx.folder(stage).name, "failed", 0.0, message)
     ctx.log.error("stage %s failed: %s", stage, message)
 
 

@@ -18,13 +18,16 @@ import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mmm_runner.atomic import replacing
+
 Array = npt.NDArray[np.float64]
 BAND: dict[str, Any] = {"alpha": 0.25, "linewidth": 0}
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Writes a figure as PNG and releases it."""
-    fig.savefig(path, dpi=100)
+    """Writes a figure as PNG (atomically) and releases it."""
+    with replacing(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
 

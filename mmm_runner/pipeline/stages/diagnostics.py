@@ -15,6 +15,7 @@ from typing import Any
 from mmm_runner import constants
 from mmm_runner.analysis import gates, loo
 from mmm_runner.analysis.gates import Gate
+from mmm_runner.atomic import write_csv
 from mmm_runner.errors import GateError
 from mmm_runner.pipeline.context import RunContext, Score, StageResult
 from mmm_runner.pipeline.manifest import write_json
@@ -61,7 +62,7 @@ def record_gates(ctx: RunContext, rows: list[Gate]) -> Counter[str]:
     """
     ctx.gates.extend(rows)
     folder = ctx.folder("diagnostics")
-    gates.table(ctx.gates).to_csv(folder / constants.GATES, index=False)
+    write_csv(gates.table(ctx.gates), folder / constants.GATES)
     counts: Counter[str] = Counter(g.status for g in ctx.gates)
     ctx.manifest["gates"] = {status: counts.get(status, 0) for status in STATUSES}
     _refresh_status(ctx, counts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
+from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import RunContext, StageResult
 
 
@@ -15,7 +16,7 @@ def run(ctx: RunContext) -> StageResult:
     folder = ctx.folder("forecast")
     kpi_rep, expected = fit.kpi_rep, fit.decomposition.expected
     table = decomposition.holdout_table(expected, kpi_rep, design)
-    table.to_csv(folder / constants.FORECAST, index=False)
+    write_csv(table, folder / constants.FORECAST)
     covered = (
         (table["actual"] >= table["predictive_q05"]) & (table["actual"] <= table["predictive_q95"])
     ).mean()

@@ -11,6 +11,7 @@ import pandas as pd
 from mmm_runner import constants
 from mmm_runner.analysis import decomposition
 from mmm_runner.analysis.posterior import preload_arviz, summary_table, to_inference_data
+from mmm_runner.atomic import write_csv
 from mmm_runner.backend import cache, fit, toolchain
 from mmm_runner.data.design import build_design
 from mmm_runner.hashing import files_sha256
@@ -62,12 +63,10 @@ def run(ctx: RunContext) -> StageResult:
     posterior.to_netcdf(folder / constants.POSTERIOR)
     post = model_class.posterior(draws)
     quantities = model_class.quantities(post, design, spec, names)
-    summary_table(quantities, post.n_chains).to_csv(
-        folder / constants.POSTERIOR_SUMMARY, index=False
-    )
+    write_csv(summary_table(quantities, post.n_chains), folder / constants.POSTERIOR_SUMMARY)
     decomposed = model_class.decompose(post, design, spec, names)
     metrics = decomposition.fit_metrics(decomposed.expected, post, design)
-    metrics.to_csv(folder / constants.FIT_METRICS, index=False)
+    write_csv(metrics, folder / constants.FIT_METRICS)
     artefacts = [
         "compile_record.json",
         "stan_data.json",
@@ -77,7 +76,7 @@ def run(ctx: RunContext) -> StageResult:
         constants.FIT_METRICS,
     ]
     if "starts" in draws.details:
-        pd.DataFrame(draws.details["starts"]).to_csv(folder / "map_starts.csv", index=False)
+        write_csv(pd.DataFrame(draws.details["starts"]), folder / "map_starts.csv")
         artefacts.append("map_starts.csv")
     ctx.fit = Fit(design, names, draws, posterior, post, quantities, decomposed, compiled, tools)
     ctx.manifest["stan"] = _stan_record(program, compiled, tools)

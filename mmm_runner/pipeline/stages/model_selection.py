@@ -7,6 +7,7 @@ from typing import Any
 
 from mmm_runner import constants, plotting
 from mmm_runner.analysis.posterior import row_labels
+from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.cross_validation import cross_validate, summarise
 
@@ -32,9 +33,9 @@ def run(ctx: RunContext) -> StageResult:
             ctx.fit.toolchain,
             note=ctx.reporter.note,
         )
-        folds.to_csv(folder / constants.CV_FOLDS, index=False)
+        write_csv(folds, folder / constants.CV_FOLDS)
         table = summarise(folds, cv)
-        table.to_csv(folder / constants.CV_SUMMARY, index=False)
+        write_csv(table, folder / constants.CV_SUMMARY)
         artefacts += [constants.CV_FOLDS, constants.CV_SUMMARY]
         row = table.iloc[0]
         summary.update(
@@ -60,8 +61,8 @@ def _loo(
     design = ctx.fit.design
     labels = [label for label, keep in zip(row_labels(design), design.fitted, strict=True) if keep]
     table = result.summary()
-    table.to_csv(folder / constants.LOO_SUMMARY, index=False)
-    result.pointwise(labels).to_csv(folder / constants.PARETO_K, index=False)
+    write_csv(table, folder / constants.LOO_SUMMARY)
+    write_csv(result.pointwise(labels), folder / constants.PARETO_K)
     figures = plotting.render_all(
         [("pareto_k.png", "pareto_k", (result.pareto_k, labels))], folder, ctx.plots
     )

@@ -8,6 +8,7 @@ from mmm_runner import plotting
 from mmm_runner.analysis import budget as bud
 from mmm_runner.analysis import budget_report
 from mmm_runner.analysis.gates import Gate
+from mmm_runner.atomic import write_csv
 from mmm_runner.config.models import BudgetConfig
 from mmm_runner.errors import OptimisationError
 from mmm_runner.pipeline.context import RunContext, StageResult
@@ -58,9 +59,9 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     )
     curves = budget_report.response_curves(response, names, current, upper)
     sweep = budget_report.sweep(response, config, names, lower, upper, total, seed, optimum)
-    table.to_csv(folder / "allocation.csv", index=False)
-    curves.to_csv(folder / "response_curves.csv", index=False)
-    sweep.to_csv(folder / "budget_sweep.csv", index=False)
+    write_csv(table, folder / "allocation.csv")
+    write_csv(curves, folder / "response_curves.csv")
+    write_csv(sweep, folder / "budget_sweep.csv")
     write_json(folder / "budget_summary.json", summary)
     figures = plotting.render_all(
         [

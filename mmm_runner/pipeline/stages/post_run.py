@@ -9,6 +9,7 @@ import numpy as np
 from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
 from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs
+from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import Fit, RunContext, StageResult
 
 
@@ -17,7 +18,7 @@ def run(ctx: RunContext) -> StageResult:
     fit = ctx.fit
     design, kpi = fit.design, ctx.spec.kpi
     fitted = decomposition.fitted_values(fit.decomposition.expected, fit.kpi_rep, design)
-    fitted.to_csv(folder / constants.FITTED_VALUES, index=False)
+    write_csv(fitted, folder / constants.FITTED_VALUES)
     jobs: list[plotting.PlotJob] = [
         ("fitted_vs_actual.png", "fitted_vs_actual", (fitted, kpi)),
         ("residuals.png", "residuals", (fitted,)),
@@ -52,7 +53,7 @@ def _decomposition(
         **ctx.model_class.extra_tables(fit.decomposition, design, ctx.spec),
     }
     for name, table in tables.items():
-        table.to_csv(folder / name, index=False)
+        write_csv(table, folder / name)
     overall = roi[roi["group"] == "all"]
     media = totals[(totals["group"] == "all") & totals["term"].isin(ctx.spec.media_names)]
     jobs.append(("decomposition.png", "decomposition", (rows, kpi)))

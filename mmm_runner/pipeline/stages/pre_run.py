@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mmm_runner import plotting
+from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.manifest import write_json
 
@@ -16,12 +17,12 @@ def run(ctx: RunContext) -> StageResult:
     report = validation.as_dict()
     write_json(folder / "validation_report.json", report)
     profile = pd.DataFrame(validation.summary["columns"]).T.rename_axis("column").reset_index()
-    profile.to_csv(folder / "data_profile.csv", index=False)
+    write_csv(profile, folder / "data_profile.csv")
     frame = validation.frame
     assert frame is not None
     media = list(ctx.spec.media_names)
     corr = frame[media].corr().round(4)
-    corr.rename_axis("channel").to_csv(folder / "media_correlation.csv")
+    write_csv(corr.rename_axis("channel"), folder / "media_correlation.csv", index=True)
     values = corr.to_numpy(dtype=float)
     figures = plotting.render_all(
         [

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import shutil
 from typing import Any
 
 import yaml
 
 from mmm_runner import constants
+from mmm_runner.atomic import copy_file, write_text
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.manifest import session_info, write_json
@@ -16,13 +16,14 @@ from mmm_runner.pipeline.manifest import session_info, write_json
 
 def run(ctx: RunContext) -> StageResult:
     folder = ctx.folder("run_metadata")
-    shutil.copyfile(ctx.validation.config_path, folder / constants.CONFIG_AS_GIVEN)
+    copy_file(ctx.validation.config_path, folder / constants.CONFIG_AS_GIVEN)
     document = ctx.config.model_dump(mode="json", by_alias=True)
     document["resolved"] = resolved(ctx.spec)
-    (folder / constants.CONFIG_RESOLVED).write_text(
+    write_text(
+        folder / constants.CONFIG_RESOLVED,
         "# The config with every default filled in; `resolved` shows the model as fitted:\n"
         "# each term's role, prior and bounds (on the modelling scale).\n"
-        + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        + yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
     )
     write_json(folder / "session_info.json", session_info())
     files = [
