@@ -1,7 +1,8 @@
 """Runs side by side (`mmm compare-runs`): specification, diagnostics, fit, LOO, channels.
 
-Every run folder is read defensively: a failed, interrupted or damaged run is
-listed with the reason and the comparison goes on with what it has. LOO
+Every run folder is read defensively: a failed, interrupted, abandoned (its
+process gone while the manifest says running) or damaged run is listed with the
+reason and the comparison goes on with what it has. LOO
 differences come from ArviZ's compare, only between runs fit on the same data
 (same data hash and the same fitted periods); elpd on different data is not
 comparable, and the comparison says so.
@@ -13,6 +14,7 @@ import json
 import math
 import warnings as warnings_module
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pandas as pd
 import yaml
 
 from mmm_runner import constants
+from mmm_runner.pipeline.manifest import describe_state, manifest_state
 
 METADATA, FIT, POST, DIAG, SELECT = (
     constants.stage_folder(s)
@@ -38,6 +41,7 @@ class RunRecord:
     path: Path
     label: str = ""  # the folder name, or more of its path when names collide
     manifest: dict[str, Any] = field(default_factory=dict)
+    state: str = ""  # pipeline.manifest.run_state: "abandoned" where the manifest says running
     config: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -99,14 +103,18 @@ def load_run(path: Path) -> RunRecord:
         record.problems.append(f"no {METADATA}/{constants.MANIFEST}: not a run folder")
         return record
     try:
-        record.manifest = json.loads(manifest.read_text())
+        document = json.loads(manifest.read_text())
+        written = datetime.fromtimestamp(manifest.stat().st_mtime, UTC)
     except (OSError, ValueError) as error:
         record.problems.append(f"{METADATA}/{constants.MANIFEST} is unreadable ({error})")
         return record
-    status = record.manifest.get("status", "unknown")
-    if status != "completed":
-        stage = record.manifest.get("failed_stage")
-        record.problems.append(f"run {status}" + (f" in stage {stage}" if stage else ""))
+    if not isinstance(document, dict):
+        record.problems.append(f"{METADATA}/{constants.MANIFEST} holds no JSON object")
+        return record
+    record.manifest = document
+    record.state = manifest_state(document, written)
+    if record.state != "completed":
+        record.problems.append(describe_state(document, record.state))
     _read_config(record)
     for key, (relative, purpose) in TABLES.items():
         file = path / relative
@@ -186,7 +194,7 @@ def _summary_row(record: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run": record.label,
         "name": manifest.get("name", config.get("name", "")),
-        "status": manifest.get("status", "damaged"),
+        "status": record.state or manifest.get("status", "damaged"),
         "model_class": manifest.get("model_class", model.get("class", "")),
         "terms": _terms(record),
         "fit_method": manifest.get("fit_method", ""),

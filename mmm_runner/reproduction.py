@@ -3,11 +3,14 @@
 A run is reproducible when the same config, data, seed, Stan program and
 toolchain give bit-identical posterior draws and identical tables. The rerun
 uses the original's `config_resolved.yaml` (every default explicit, the data
-path absolute) and its data file, which must still have the hash the manifest
-recorded. Every artefact is then compared exactly: netCDF variables array by
-array, CSV tables cell by cell, JSON and YAML documents key by key, with
-timings, timestamps and paths set aside. Figures are not compared (they
-are drawn from the tables that are).
+path absolute) and its data file; both, and the config as given, must still
+have the sha256 the manifest recorded (an edited input is a usage error, exit
+2: nothing is rerun). A run that is not completed (failed, interrupted, still
+running, or abandoned by a process that is gone) is refused the same way.
+Every artefact is then compared exactly: netCDF variables array by array, CSV
+tables cell by cell, JSON and YAML documents key by key, with timings,
+timestamps and paths set aside. Figures are not compared (they are drawn from
+the tables that are).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import yaml
 from mmm_runner import constants
 from mmm_runner.errors import MMMError, ReproductionError, RunInterruptedError, UsageError
 from mmm_runner.hashing import file_sha256
+from mmm_runner.pipeline.manifest import describe_state, load_manifest, manifest_state
 from mmm_runner.pipeline.runner import RunOptions, execute
 
 METADATA = constants.stage_folder("run_metadata")
@@ -55,7 +59,16 @@ VOLATILE_KEYS = frozenset(
 # environment entries are reported as environment changes, not as result differences.
 FILE_VOLATILE_KEYS = {
     constants.MANIFEST: frozenset(
-        {"config", "path", "toolchain_path", "compiler", "versions", "options"}
+        {
+            "config",
+            "path",
+            "toolchain_path",
+            "compiler",
+            "versions",
+            "options",
+            "process",
+            "heartbeat",
+        }
     ),
     constants.CONFIG_RESOLVED: frozenset({"path"}),
     "validation_report.json": frozenset({"config"}),
@@ -118,9 +131,11 @@ def reproduce(
     """Reruns ``run_dir`` (into ``output_dir``, or a temporary folder) and compares.
 
     ``data`` points at the run's data file where it now lives (e.g. another
-    checkout); it must still have the sha256 the manifest recorded.
+    checkout); it must still have the sha256 the manifest recorded, as must the
+    config copies in 00_run_metadata (UsageError naming the file otherwise).
     """
     manifest = read_manifest(run_dir)
+    _check_config_copies(run_dir, manifest)
     config = _resolved_config(run_dir)
     data_path = (data or Path(manifest.get("data", {}).get("path", ""))).resolve()
     _check_data(data_path, manifest)
@@ -158,20 +173,49 @@ def _plots(run_dir: Path, manifest: dict[str, Any]) -> bool:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / METADATA / constants.MANIFEST
-    if not path.is_file():
-        raise UsageError(
-            f"{run_dir} is not a run folder: {METADATA}/{constants.MANIFEST} is missing",
-            hint="Pass a folder that `mmm run` wrote, e.g. results/<timestamp>_<name>.",
+    """The manifest of a completed run; UsageError for anything else."""
+    manifest, written = load_manifest(run_dir)
+    state = manifest_state(manifest, written)
+    if state in ("running", "abandoned"):
+        hint = (
+            "Wait for it to finish, then reproduce it."
+            if state == "running"
+            else "The run never finished and has no results: rerun its config with `mmm run`."
         )
-    manifest: dict[str, Any] = json.loads(path.read_text())
-    if manifest.get("status") != "completed":
         raise UsageError(
-            f"{run_dir} did not complete (status {manifest.get('status')}): "
-            "there are no results to reproduce",
+            f"{run_dir} is not a completed run: {describe_state(manifest, state)}", hint=hint
+        )
+    if state != "completed":
+        raise UsageError(
+            f"{run_dir} did not complete (status {state}): there are no results to reproduce",
             hint="Reproduce a completed run.",
         )
     return manifest
+
+
+def _check_config_copies(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """The config copies must be as the run left them: an edited copy is not the run."""
+    config = manifest.get("config") or {}
+    recorded = dict(config.get("copies") or {})
+    # The config as given is a byte copy of the file whose sha256 the manifest always had.
+    recorded.setdefault(constants.CONFIG_AS_GIVEN, config.get("sha256"))
+    edited = []
+    for name, expected in recorded.items():
+        path = run_dir / METADATA / name
+        if not expected or not path.is_file():
+            continue  # a missing copy is reported where it is needed
+        digest = file_sha256(path)
+        if digest != expected:
+            edited.append(
+                f"{METADATA}/{name} (sha256 {digest[:12]}…, the run recorded {expected[:12]}…)"
+            )
+    if edited:
+        raise UsageError(
+            f"{run_dir}: {' and '.join(edited)} changed after the run",
+            hint="`mmm reproduce` reruns the run's own config copy: restore the file (or "
+            "copy the run folder again). To try an edited config, run it as a new run: "
+            "mmm run --config FILE.",
+        )
 
 
 def _resolved_config(run_dir: Path) -> dict[str, Any]:
@@ -190,13 +234,13 @@ def _resolved_config(run_dir: Path) -> dict[str, Any]:
 def _check_data(path: Path, manifest: dict[str, Any]) -> None:
     data = manifest.get("data", {})
     if not path.is_file():
-        raise ReproductionError(
+        raise UsageError(
             f"the run's data file {path} does not exist",
             hint="Restore it, or point --data at its copy (its sha256 is in the manifest).",
         )
     digest = file_sha256(path)
     if digest != data.get("sha256"):
-        raise ReproductionError(
+        raise UsageError(
             f"the run's data file {path} changed since the run "
             f"(sha256 {digest[:12]}…, the run used {str(data.get('sha256'))[:12]}…)",
             hint="A changed data file cannot reproduce the run; restore the original data.",

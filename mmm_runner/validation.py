@@ -6,6 +6,7 @@ asserts it), so validation is fast and works on machines without a compiler.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ class Validation:
 
     def data_path(self) -> Path:
         assert self.loaded is not None
-        return (self.loaded.folder / self.loaded.config.data.path).resolve()
+        # Absolute but not resolved: resolving a symlink loop raises before the data
+        # reader can report it as the data problem it is.
+        return Path(os.path.abspath(self.loaded.folder / self.loaded.config.data.path))
 
     def raise_for_errors(self) -> None:
         """Raises ConfigError listing every error (used by `mmm run`)."""
@@ -100,7 +103,15 @@ def validate(config_path: Path) -> Validation:
     except ConfigError as exc:
         line = result.loaded.line(("data", "path"))
         result.problems.extend(
-            Problem(p.location, p.message, p.fix, p.value, p.severity, line) for p in exc.problems
+            Problem(
+                p.location,
+                p.message,
+                p.fix,
+                p.value,
+                p.severity,
+                line if p.location == "data.path" else p.line,
+            )
+            for p in exc.problems
         )
         return result
     checked = check_data(raw, result.loaded, spec, result.data_path())

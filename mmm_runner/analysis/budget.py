@@ -83,6 +83,7 @@ class Response:
     log_response: bool
     base: Array | None  # (D, G, H + tail) non-media log-scale predictor (log models only)
     noise: Array | None  # (D,) noise sd on the log scale (log models only)
+    value: float = 1.0  # money per KPI unit over the horizon (model.kpi_value)
 
     @property
     def tail(self) -> int:
@@ -129,6 +130,7 @@ class Response:
             self.log_response,
             None if self.base is None else self.base[index],
             None if self.noise is None else self.noise[index],
+            self.value,
         )
 
 
@@ -240,12 +242,16 @@ def risk_value(draws: Array, config: BudgetConfig) -> float:
 
 
 def objective_draws(response: Response, budgets: Array, config: BudgetConfig) -> Array:
-    """Per-draw value of a plan: KPI uplift, or profit = margin × uplift − spend."""
+    """Per-draw value of a plan: KPI uplift (in money with a KPI value), or profit.
+
+    Profit is margin × uplift − spend, the margin being ``budget.margin`` or,
+    when only ``model.kpi_value`` is given, the KPI's value.
+    """
     gain, _ = uplift(response, budgets)
     if config.objective == "profit":
-        assert config.margin is not None
-        return np.asarray(config.margin * gain - budgets.sum())
-    return gain
+        margin = config.margin if config.margin is not None else response.value
+        return np.asarray(margin * gain - budgets.sum())
+    return np.asarray(response.value * gain)
 
 
 @dataclass

@@ -87,8 +87,11 @@ def report(
         "evaluations": optimum.evaluations,
         "seconds": round(optimum.seconds, 3),
         "draws": response.draws(),
-        "note": "uplift: KPI the plan adds over the horizon and its carry-over tail, beyond "
-        "what history alone carries in; intervals are 90%",
+        "value_per_kpi": response.value,
+        "note": "kpi_uplift_*: KPI units the plan adds over the horizon and its carry-over "
+        "tail, beyond what history alone carries in; uplift_vs_current: the objective's "
+        "difference (KPI × value_per_kpi for objective kpi, profit for profit); intervals "
+        "are 90%",
     }
     return pd.DataFrame(rows), overview
 

@@ -3,7 +3,8 @@
 Panels: group-level media are split across groups like their recent spend; a
 national channel's plan is paid for once and seen in full by every group.
 Effects are the population's, or each group's when ``budget_effects`` is
-``sum_groups``.
+``sum_groups``.  Organic channels are not the budget's to move: only paid
+channels are planned, and an organic channel's part stays in the baseline.
 """
 
 from __future__ import annotations
@@ -51,19 +52,25 @@ def build_response(
     decomposition: Decomposition,
     horizon: int,
 ) -> tuple[bud.Response, Array]:
-    """The response to plans over ``horizon`` periods, and the current plan (last spend)."""
+    """The response to plans over ``horizon`` periods, and the current plan (last spend).
+
+    Channels are the paid ones, in the config's order; ``value`` is the mean
+    money per KPI unit over the last ``horizon`` periods (1 without a KPI value).
+    """
     last = last_periods(design, horizon)
     groups = design.n_groups
     by_group = spec.budget_effects == "sum_groups" and groups > 1
     channels = []
-    current = np.zeros(len(spec.media))
+    current = []
     for i, media in enumerate(spec.media):
+        if media.organic:
+            continue
         spend = np.stack([design.spend[rows, i] for rows in last])  # (G, H)
         if media.scope == "national" and groups > 1:
-            current[i] = float(spend[0].sum())
+            current.append(float(spend[0].sum()))
             pattern = np.tile(spend_shape(spend[0]), (groups, 1))
         else:
-            current[i] = float(spend.sum())
+            current.append(float(spend.sum()))
             pattern = spend_shape(spend)
         history = np.stack(
             [
@@ -89,12 +96,14 @@ def build_response(
             )
         )
     base = noise = None
-    tail = max(m.l_max for m in spec.media) - 1
+    tail = max(c.l_max for c in channels) - 1 if channels else 0
     if design.log_response:
-        parts = decomposition.parts
-        other = sum(v for k, v in parts.items() if k not in spec.media_names)
+        planned = {c.name for c in channels}
+        other = sum(v for k, v in decomposition.parts.items() if k not in planned)
         assert isinstance(other, np.ndarray)
         rows = np.stack([np.concatenate([r, np.repeat(r[-1:], tail)]) for r in last])
-        base = other[:, rows]  # (D, G, H + tail): the last periods' non-media level
+        base = other[:, rows]  # (D, G, H + tail): the last periods' level without paid media
         noise = post.sigma * design.y_sd
-    return bud.Response(tuple(channels), horizon, design.log_response, base, noise), current
+    value = float(np.mean(design.kpi_value[np.concatenate(last)]))
+    response = bud.Response(tuple(channels), horizon, design.log_response, base, noise, value)
+    return response, np.asarray(current)

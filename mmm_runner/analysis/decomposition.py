@@ -96,13 +96,20 @@ def _kind(term: str, contrib: dict[str, Array]) -> str:
 
 
 def roi_table(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.DataFrame:
-    """roi.csv: spend, contribution, ROI and cost per KPI unit of each channel."""
+    """roi.csv: spend, contribution, ROI and cost per KPI unit of each channel.
+
+    With ``model.kpi_value`` the contribution is also given in money
+    (``contribution_value``) and ROI is money per unit of spend; organic
+    channels have no spend and no ROI.
+    """
     rows = []
     first_group = design.group == 0
+    valued = design.value is not None
     for scope, mask in _groups(design):
-        for i, name in enumerate(spec.media_names):
+        for i, media in enumerate(spec.media):
+            name = media.name
             # National media run once for every group: count their spend once per period.
-            national = spec.media[i].scope == "national" and design.n_groups > 1
+            national = media.scope == "national" and design.n_groups > 1
             paid = mask & first_group if national and scope == "all" else mask
             if national and scope != "all":
                 paid = design.fitted & first_group
@@ -111,18 +118,24 @@ def roi_table(contrib: dict[str, Array], design: Design, spec: ModelSpec) -> pd.
             row = {
                 "group": scope,
                 "channel": name,
+                "paid": not media.organic,
                 "spend": spend,
                 **_interval("contribution", total),
             }
+            money = total
+            if valued:
+                money = (contrib[name][:, mask] * design.kpi_value[mask]).sum(axis=1)
+                row.update(_interval("contribution_value", money))
             if spend > 0:
                 with np.errstate(divide="ignore"):
                     cost = spend / total
+                low, high = bounds(cost)
                 row.update(
                     {
-                        **_interval("roi", total / spend),
+                        **_interval("roi", money / spend),
                         "cost_per_kpi": float(np.median(cost)),
-                        "cost_per_kpi_q05": float(bounds(cost)[0]),
-                        "cost_per_kpi_q95": float(bounds(cost)[1]),
+                        "cost_per_kpi_q05": float(low),
+                        "cost_per_kpi_q95": float(high),
                     }
                 )
             rows.append(row)

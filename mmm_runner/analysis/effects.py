@@ -51,18 +51,21 @@ def media_curves(
     ``media`` replaces the design's scaled media (same shape) for scenarios.
     """
     scaled = design.media_scaled if media is None else media
+    warmup = design.warmup_scaled  # carried into the window's first periods
+    depth = warmup.shape[1]
     out = np.zeros((post.n_draws, len(spec.media), design.n_rows))
     for i, term in enumerate(spec.media):
         for g in range(design.n_groups):
             rows = design.group == g
+            series = np.concatenate([warmup[g, :, i], scaled[rows, i]])
             out[:, i, rows] = transforms.transform(
-                scaled[rows, i],
+                series,
                 term.adstock,
                 channel_params(post, names, term.name, "adstock", g),
                 term.saturation,
                 channel_params(post, names, term.name, "saturation", g),
                 term.l_max,
-            )
+            )[:, depth:]
     return out
 
 

@@ -274,11 +274,12 @@ def original_scale(
     for j, column in enumerate(design.columns):
         per_unit = post.beta[:, m + j] * design.y_sd / design.x_sd[j]
         intercept = intercept - per_unit * design.x_mean[j]
-        out[column.name] = (
-            "control" if column.term == column.name else column.term,
-            f"{kpi_unit} per unit",
-            per_unit,
-        )
+        if column.reference is not None:  # a level of a categorical term
+            unit = f"{kpi_unit} vs {column.term}={column.reference}"
+        else:
+            unit = f"{kpi_unit} per unit"
+        kind = "control" if column.term == column.name else column.term
+        out[column.name] = (kind, unit, per_unit)
     result: dict[str, tuple[str, str, Array]] = {"intercept": ("intercept", kpi_unit, intercept)}
     for i, name in enumerate(spec.media_names):
         result[name] = ("media", f"{kpi_unit} at full saturation", post.beta[:, i] * design.y_sd)

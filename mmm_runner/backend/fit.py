@@ -6,6 +6,7 @@ Stan CSV files; nothing downstream sees a cmdstanpy object.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -75,15 +76,96 @@ def _variables(fit: Any, draws: Array) -> dict[str, Array]:
     }
 
 
-def _failure(method: str, exc: Exception) -> SamplingError:
+# Stan's console lines that say why a fit could not start or stopped (cmdstanpy's
+# exception quotes only the lines starting with "Error" or "Exception", and the driver
+# writes the rejection reasons of initialisation to the console file alone).
+_CHAIN_PREFIX = re.compile(r"^(?:Chain \[\d+\] )")
+_CONSOLE_FILE = re.compile(r"\S+-stdout\.txt")
+_REJECTIONS = (
+    "Log probability evaluates to log(0)",
+    "Gradient evaluated at the initial value is not finite",
+)
+_GENERIC = (
+    "Error during sampling",
+    "Error during optimization",
+    "Error evaluating the log probability at the initial value",  # an Exception line follows
+    "Error: Initialization failed",
+    "Initialization failed",
+    "Rejecting initial value",
+    "Stan can't start sampling",
+    "Try specifying initial values",
+    "Consider re-running with show_console",
+    "Command and output files",
+)
+MAX_REASONS = 8
+INIT_HINT = (
+    "Usual causes: a prior or boundary that leaves no room (a scale of 0, a prior outside "
+    "its parameter's range), or data with extreme values (see `mmm validate`'s warnings); "
+    "a smaller fit.init_radius (e.g. 0.5) can also help."
+)
+
+
+def _reason(line: str) -> str | None:
+    """A console line as a reason for the user, or None when it says nothing specific."""
+    text = _CHAIN_PREFIX.sub("", line).strip()
+    if not text or text.startswith(_GENERIC):
+        return None
+    if text.startswith(_REJECTIONS):
+        return f"Rejecting initial value: {text}"
+    if text.startswith(("Exception", "Error", "Unrecoverable error", "Initialization between")):
+        # Stan names the program by its full path; the file name is enough.
+        return re.sub(r"in '[^']*/([^'/]+)'", r"in '\1'", text)
+    return None
+
+
+def stan_reasons(text: str) -> list[str]:
+    """Stan's distinct reasons in a console text, in order, repeats counted."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        reason = _reason(line)
+        if reason is not None:
+            counts[reason] = counts.get(reason, 0) + 1
+    return [f"{r} ({n} times)" if n > 1 else r for r, n in counts.items()]
+
+
+def console_files(text: str, output_dir: Path | None) -> list[Path]:
+    """Stan's console files of a failed fit: those the exception names, else the folder's."""
+    named = [Path(m) for m in _CONSOLE_FILE.findall(text)]
+    found = [p for p in dict.fromkeys(named) if p.is_file()]
+    if not found and output_dir is not None and output_dir.is_dir():
+        found = sorted(output_dir.glob("*-stdout.txt"))
+    return found
+
+
+def _failure(method: str, exc: Exception, output_dir: Path | None = None) -> SamplingError:
+    """The sampler's failure in Stan's own words, read from its console when needed."""
     text = str(exc)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    useful = [ln for ln in lines if ln.startswith(("Error", "Exception", "Initialization"))]
-    detail = "\n".join(useful[:8]) or "\n".join(lines[:8])
+    reasons = stan_reasons(text)
+    consoles = console_files(text, output_dir)
+    if not any(r.startswith(("Rejecting", "Exception")) for r in reasons):
+        for console in consoles:
+            try:
+                reasons += stan_reasons(console.read_text(errors="replace"))
+            except OSError:
+                continue
+        reasons = list(dict.fromkeys(reasons))
+    initialisation = "Initialization" in text or any(
+        r.startswith(("Rejecting initial value", "Initialization between")) for r in reasons
+    )
+    if not reasons:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        reasons = lines[:MAX_REASONS] or [type(exc).__name__]
+    where = f" Stan's console output: {consoles[0]}." if consoles else ""
+    if initialisation:
+        return SamplingError(
+            f"{method} failed: Stan found no starting point where the model can be "
+            "evaluated. Stan says:\n" + "\n".join(reasons[:MAX_REASONS]),
+            hint=INIT_HINT + where,
+        )
     return SamplingError(
-        f"{method} failed:\n{detail}",
+        f"{method} failed. Stan says:\n" + "\n".join(reasons[:MAX_REASONS]),
         hint="Check the data for extreme values, or loosen priors and boundaries; "
-        "rerun with --verbose for the full sampler output.",
+        "rerun with --verbose for the full sampler output." + where,
     )
 
 
@@ -122,7 +204,7 @@ def sample(
             refresh=max(1, (fit.warmup + fit.samples) // 50),
         )
     except (RuntimeError, ValueError) as exc:
-        raise _failure("MCMC sampling", exc) from exc
+        raise _failure("MCMC sampling", exc, output_dir) from exc
     finally:
         stop.set()
         if watcher is not None:
@@ -182,7 +264,13 @@ def _optimize_once(
         )
         return seed, fit, ""
     except (RuntimeError, ValueError) as exc:
-        return seed, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reasons = stan_reasons(str(exc))
+        if not reasons:
+            for console in console_files(str(exc), folder):
+                with contextlib.suppress(OSError):
+                    reasons += stan_reasons(console.read_text(errors="replace"))
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return seed, None, "; ".join(reasons[:3]) or first
 
 
 def optimise(
@@ -213,9 +301,12 @@ def optimise(
     good = [(s, f) for s, f, _ in runs if f is not None]
     if not good:
         reasons = "; ".join(sorted({msg for _, _, msg in runs if msg}))[:500]
+        initialisation = "initial value" in reasons or "Initialization" in reasons
         raise SamplingError(
             f"all {len(seeds)} MAP starts failed: {reasons}",
-            hint="Check the data for extreme values, or loosen priors and boundaries.",
+            hint=INIT_HINT
+            if initialisation
+            else "Check the data for extreme values, or loosen priors and boundaries.",
         )
     lps = {s: float(f.optimized_params_dict["lp__"]) for s, f in good}
     best_seed = max(lps, key=lambda s: lps[s])
@@ -270,7 +361,7 @@ def laplace(
             output_dir=str(output_dir),
         )
     except (RuntimeError, ValueError) as exc:
-        raise _failure("Laplace sampling", exc) from exc
+        raise _failure("Laplace sampling", exc, output_dir) from exc
     draws = np.asarray(result.draws(), dtype=float)[None, :, :]
     return Draws(
         method="laplace",
@@ -304,7 +395,7 @@ def pathfinder(
             show_console=False,
         )
     except (RuntimeError, ValueError) as exc:
-        raise _failure("Pathfinder", exc) from exc
+        raise _failure("Pathfinder", exc, output_dir) from exc
     draws = np.asarray(result.draws(), dtype=float)[None, :, :]
     return Draws(
         method="pathfinder",

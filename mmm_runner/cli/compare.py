@@ -37,7 +37,7 @@ def compare_command(
     """Specification, diagnostics, fit, LOO (ArviZ compare) and channels of runs, side by side."""
     with handled():
         folders = run_folders(runs or [], latest, results)
-        comparison = compare.compare([compare.load_run(f) for f in folders])
+        comparison = compare.compare(some_runs([compare.load_run(f) for f in folders]))
         folder = output or results / f"compare_{datetime.now():%Y%m%d-%H%M%S}"
         written = compare.write(comparison, folder, plots=not no_plots)
         if as_json:
@@ -58,6 +58,10 @@ def compare_command(
 
 def run_folders(patterns: list[str], latest: int, results: Path) -> list[Path]:
     """The run folders named (globs expanded) plus the latest N; duplicates dropped."""
+    if latest < 0:
+        raise UsageError(
+            f"--latest must be a number of runs, found {latest}", hint="Use e.g. --latest 3."
+        )
     folders: list[Path] = []
     for pattern in patterns:
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
@@ -89,6 +93,38 @@ def run_folders(patterns: list[str], latest: int, results: Path) -> list[Path]:
             "no runs to compare", hint="Name run folders, or use --latest N (e.g. --latest 3)."
         )
     return unique
+
+
+def some_runs(records: list[compare.RunRecord]) -> list[compare.RunRecord]:
+    """The records, when at least one is a run whose manifest could be read.
+
+    A folder that is not a run is listed among the problems next to real runs; with no
+    run at all there is nothing to compare, and writing empty tables would hide that.
+    """
+    if any(record.manifest for record in records):
+        return records
+    reasons = "; ".join(
+        f"{record.path}: {record.problems[0] if record.problems else 'no manifest'}"
+        for record in records
+    )
+    holding = [r.path for r in records if _holds_runs(r.path)]
+    if holding:
+        hint = (
+            f"{holding[0]} holds run folders: name them, e.g. '{holding[0]}/*', or use "
+            f"--latest N --results {holding[0]}."
+        )
+    else:
+        hint = (
+            f"Pass run folders such as results/<timestamp>_<name> (each has "
+            f"{compare.METADATA}/{constants.MANIFEST}), or use --latest N."
+        )
+    raise UsageError(f"no run folder to compare: {reasons}", hint=hint)
+
+
+def _holds_runs(folder: Path) -> bool:
+    return any(
+        (child / compare.METADATA / constants.MANIFEST).is_file() for child in folder.glob("*")
+    )
 
 
 def show(comparison: compare.Comparison) -> None:

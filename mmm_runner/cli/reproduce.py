@@ -25,7 +25,11 @@ def reproduce_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
-    """Exit 0 when every result is identical, 7 when any differs (for CI)."""
+    """Exit 0 when every result is identical, 7 when any differs or the rerun fails (for CI).
+
+    Exit 2, before rerunning anything, when RUN_DIR is not a completed run (also
+    one still running or abandoned) or its data file or config copies changed.
+    """
     with handled():
         err.print(f"[bold]reproducing[/] {escape(str(run_dir))} (a full rerun)")
         result = reproduce(run_dir, output_dir, data)

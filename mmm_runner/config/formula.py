@@ -1,11 +1,13 @@
 """lm()-style model formulas.
 
 ``revenue ~ tv + search + price + trend + season`` lists the terms;
-``log(revenue) ~ ...`` models the log of the KPI; ``(tv + search | market)``
-lets terms vary by group, with a group intercept unless ``0 +`` or ``- 1``
-says otherwise (as in lme4).  ``trend`` and ``season`` are the built-in trend
-and Fourier seasonality components, configured under ``model.trend`` and
-``model.seasonality``; every other name is a data column.
+``log(revenue) ~ ...`` models the log of the KPI; ``factor(events)`` enters a
+text (or integer-coded) column as a categorical term, one dummy per level
+beside the reference; ``(tv + search | market)`` lets terms vary by group,
+with a group intercept unless ``0 +`` or ``- 1`` says otherwise (as in lme4).
+``trend`` and ``season`` are the built-in trend and Fourier seasonality
+components, configured under ``model.trend`` and ``model.seasonality``; every
+other name is a data column.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Formula:
     varying: tuple[str, ...] = ()  # terms that vary by group
     varying_intercept: bool = False
     group: str | None = None
+    factors: tuple[str, ...] = ()  # terms written factor(column): categorical
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -102,6 +105,24 @@ class _Terms:
             raise self.error(f"expected '{char}' but found {found!r}")
         self.pos += 1
 
+    def term(self, factors: list[str]) -> str:
+        """A name, a constant, or factor(name) (recorded in ``factors``)."""
+        self.skip()
+        start = self.pos
+        name = self.name_or_constant()
+        if name != "factor" or self.peek() != "(":
+            return name
+        self.take("(")
+        column = self.name_or_constant()
+        if column in ("0", "1") or column in RESERVED:
+            self.pos = start
+            raise self.error(
+                f"factor() takes a data column, not '{column}'", "write e.g. factor(events)"
+            )
+        self.take(")")
+        factors.append(column)
+        return column
+
     def name_or_constant(self) -> str:
         self.skip()
         if self.text.startswith(("0", "1"), self.pos):
@@ -124,6 +145,7 @@ class _Terms:
         varying: tuple[str, ...] = ()
         varying_intercept = False
         group: str | None = None
+        factors: list[str] = []
         sign = "+"
         while True:
             if self.peek() == "(":
@@ -133,7 +155,7 @@ class _Terms:
                     raise self.error("a (terms | group) part cannot be removed with '-'")
                 varying, varying_intercept, group = self.random_part()
             else:
-                name = self.name_or_constant()
+                name = self.term(factors)
                 if name in ("0", "1"):
                     intercept = (name == "1") if sign == "+" else False
                 elif sign == "-":
@@ -151,8 +173,22 @@ class _Terms:
             self.pos += 1
         if response in terms or response in varying:
             raise FormulaError(f"the KPI '{response}' cannot also be a term", self.offset)
+        for name in varying:
+            if name in factors:
+                raise FormulaError(
+                    f"the categorical term '{name}' cannot vary by group",
+                    self.offset,
+                    "keep factor() terms population-level",
+                )
         return Formula(
-            response, log_response, tuple(terms), intercept, varying, varying_intercept, group
+            response,
+            log_response,
+            tuple(terms),
+            intercept,
+            varying,
+            varying_intercept,
+            group,
+            tuple(factors),
         )
 
     def random_part(self) -> tuple[tuple[str, ...], bool, str]:

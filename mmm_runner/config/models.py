@@ -64,6 +64,20 @@ class DataConfig(Section):
     holdout: int = Field(
         0, ge=0, description="Periods at the end (per group) kept out of the fit and scored."
     )
+    start: dt.date | None = Field(
+        None,
+        description="First period of the fitting window; earlier rows only warm up the "
+        "carry-over (adstock) of media and are not fitted.",
+    )
+    end: dt.date | None = Field(
+        None, description="Last period of the fitting window; later rows are not used."
+    )
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> DataConfig:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start ({self.start}) must come before end ({self.end})")
+        return self
 
 
 class AdstockConfig(Section):
@@ -126,11 +140,23 @@ class MediaChannel(Section):
         description="Hierarchical models: national media have the same series in every group, "
         "so their group-varying effects are not identified by geographic variation.",
     )
+    organic: bool = Field(
+        False,
+        description="An unpaid channel (newsletter, social posts, PR): adstock and saturation "
+        "as for paid media, contributions reported, but no spend, no ROI and never moved by "
+        "the budget optimiser.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return _name_shorthand(value)
+
+    @model_validator(mode="after")
+    def _organic_has_no_spend(self) -> MediaChannel:
+        if self.organic and self.spend_column is not None:
+            raise ValueError("an organic channel has no spend: remove `spend_column`")
+        return self
 
 
 class ControlConfig(Section):
@@ -140,11 +166,29 @@ class ControlConfig(Section):
     sign: Literal["any", "positive", "negative"] = Field(
         "any", description="Restricts the sign of the control's effect."
     )
+    type: Literal["numeric", "categorical"] = Field(
+        "numeric",
+        description="categorical: a text (or integer-coded) column entered as one 0/1 column "
+        "per level beside the reference level; `factor(col)` in a formula means the same.",
+    )
+    reference: str | None = Field(
+        None,
+        description="categorical: the level the others are measured against (default: the "
+        "most frequent level in the fitted rows).",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return _name_shorthand(value)
+
+    @model_validator(mode="after")
+    def _categorical_fields(self) -> ControlConfig:
+        if self.type == "categorical" and self.sign != "any":
+            raise ValueError("a categorical control has one effect per level: remove `sign`")
+        if self.type == "numeric" and self.reference is not None:
+            raise ValueError("`reference` applies to type categorical")
+        return self
 
 
 class TrendConfig(Section):
@@ -256,6 +300,12 @@ class ModelConfig(Section):
     pooling: PoolingConfig = Field(
         default_factory=PoolingConfig, description="Pooled class settings."
     )
+    kpi_value: float | str | None = Field(
+        None,
+        description="Money per KPI unit, a constant or a data column (e.g. revenue per "
+        "conversion): ROI and the budget are then in money while the model fits the KPI in "
+        "its units.",
+    )
 
     @model_validator(mode="after")
     def _kpi_given(self) -> ModelConfig:
@@ -365,18 +415,16 @@ class BudgetConfig(Section):
     objective: Literal["kpi", "profit"] = Field(
         "kpi", description="kpi: expected KPI uplift; profit: margin × KPI − spend."
     )
-    margin: float | None = Field(None, gt=0, description="Profit per KPI unit (objective profit).")
+    margin: float | None = Field(
+        None,
+        gt=0,
+        description="Profit per KPI unit (objective profit); default: model.kpi_value.",
+    )
     risk: Literal["mean", "quantile", "mean_minus_sd"] = Field(
         "mean", description="Optimise the posterior mean, a lower quantile, or mean − λ·sd."
     )
     risk_quantile: float = Field(0.1, gt=0, lt=0.5, description="Quantile for risk: quantile.")
     risk_lambda: float = Field(1.0, gt=0, description="λ for risk: mean_minus_sd.")
-
-    @model_validator(mode="after")
-    def _margin_for_profit(self) -> BudgetConfig:
-        if self.objective == "profit" and self.margin is None:
-            raise ValueError("objective profit needs `margin` (profit per KPI unit)")
-        return self
 
 
 class CvConfig(Section):

@@ -175,12 +175,108 @@ def parse_distribution(text: str) -> Distribution:
         values.append(_number(part))
     for label, value in zip(family.params, values, strict=True):
         if label in family.positive_params and not value > 0:
-            raise NotationError(f"{name} argument {label} must be > 0, found {_fmt(value)}")
+            raise NotationError(
+                f"{name} argument {label} must be > 0, found {_fmt(value)}",
+                f"{label} is a scale or shape: use a positive number, e.g. 1",
+            )
         if not math.isfinite(value):
-            raise NotationError(f"{name} argument {label} must be finite")
+            raise NotationError(
+                f"{name} argument {label} must be finite, found {_fmt(value)}",
+                "use a plain number (1e308 is the largest; moderate values are usual)",
+            )
     if name == "uniform" and not values[0] < values[1]:
         raise NotationError("uniform(lower, upper) needs lower < upper")
-    return Distribution(name, tuple(values))
+    distribution = Distribution(name, tuple(values))
+    _check_not_degenerate(distribution)
+    return distribution
+
+
+# A prior whose sd (or scale) is below MIN_SPREAD pins its parameter to one value: the
+# sampler cannot move it (and below ~1e-154 the density overflows).  Far from zero the
+# floor is relative: RESOLUTION x |mean| is a few thousand steps of double precision.
+MIN_SPREAD = 1e-8
+RESOLUTION = 1e-12
+# Shape arguments below MIN_SHAPE pile the density up against a boundary (gamma, beta)
+# or make it improper in all but name (degrees of freedom).
+MIN_SHAPE = 1e-8
+SHAPES = {
+    "student_t": ("nu",),
+    "half_student_t": ("nu",),
+    "gamma": ("alpha",),
+    "beta": ("alpha", "beta"),
+}
+HEAVY_TAILED = ("student_t", "cauchy", "half_student_t", "half_cauchy")
+
+
+def centre_and_spread(dist: Distribution) -> tuple[float, float]:
+    """The mean and sd of a distribution, or its location and scale for heavy tails.
+
+    Overflow gives ``inf`` rather than an exception, so callers can test finiteness.
+    """
+    a = dist.args
+    family = dist.family
+    if family in ("normal", "cauchy"):
+        return a[0], a[1]
+    if family == "student_t":
+        return a[1], a[2]
+    if family in ("half_student_t", "half_cauchy"):
+        return 0.0, a[-1]
+    if family == "half_normal":
+        return a[0] * math.sqrt(2 / math.pi), a[0] * math.sqrt(1 - 2 / math.pi)
+    if family == "lognormal":
+        mu, sigma = a
+        log_mean = mu + sigma * sigma / 2
+        if log_mean > 700 or sigma * sigma > 700:  # exp would overflow
+            return (INF if log_mean > 700 else math.exp(log_mean)), INF
+        mean = math.exp(log_mean)
+        return mean, mean * math.sqrt(math.expm1(sigma * sigma))
+    if family == "gamma":
+        return a[0] / a[1], math.sqrt(a[0]) / a[1]
+    if family == "beta":
+        total = a[0] + a[1]
+        # products rather than powers: float ** raises on overflow, * gives inf
+        return a[0] / total, math.sqrt((a[0] / total) * (a[1] / total) / (total + 1))
+    if family == "exponential":
+        return 1 / a[0], 1 / a[0]
+    if family == "uniform":
+        return a[0] / 2 + a[1] / 2, (a[1] - a[0]) / math.sqrt(12)
+    raise KeyError(family)
+
+
+def _check_not_degenerate(dist: Distribution) -> None:
+    """Refuses arguments whose density, mean or spread is not a usable number."""
+    for label, value in zip(dist.spec.params, dist.args, strict=True):
+        if label in SHAPES.get(dist.family, ()) and value < MIN_SHAPE:
+            why = (
+                "makes its tails so heavy that it is improper in all but name"
+                if label == "nu"
+                else "piles the density up at a boundary"
+            )
+            raise NotationError(
+                f"{dist} is degenerate: argument {label} = {_fmt(value)} is below {MIN_SHAPE:g} "
+                f"and {why}",
+                f"make {label} at least {MIN_SHAPE:g} (1 or more is usual)",
+            )
+    centre, spread = centre_and_spread(dist)
+    where, width = ("location", "scale") if dist.family in HEAVY_TAILED else ("mean", "sd")
+    if not math.isfinite(centre):
+        raise NotationError(
+            f"{dist} is degenerate: its {where} is not a finite number",
+            "use arguments of moderate size, e.g. gamma(2, 1) or normal(0, 3)",
+        )
+    if not math.isfinite(spread):
+        raise NotationError(
+            f"{dist} is degenerate: its {width} is not a finite number",
+            "use a prior with a finite spread, e.g. normal(0, 10)",
+        )
+    floor = max(MIN_SPREAD, RESOLUTION * abs(centre))
+    if spread < floor:
+        raise NotationError(
+            f"{dist} is degenerate: its {width} ({spread:.3g}) is below {floor:.3g}, so it "
+            "pins the value and the sampler cannot move it",
+            f"widen the prior ({width} at least {floor:.3g}); to leave a term out of the "
+            "model, remove the term instead",
+        )
 
 
 _PRIOR = re.compile(rf"^\s*({NAME})\s*~\s*(.+?)\s*$")

@@ -9,6 +9,7 @@ are collected (not raised one by one) so `mmm validate` can report them all.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -45,7 +46,9 @@ DEFAULT_PRIORS = {
 }
 
 
+@functools.cache
 def default(role: str) -> Distribution:
+    """The default prior of a role (parsed once: distributions are immutable)."""
     return notation.parse_distribution(DEFAULT_PRIORS[role])
 
 
@@ -88,6 +91,7 @@ class MediaTerm:
     l_max: int
     saturation: str
     scope: Literal["group", "national"] = "group"
+    organic: bool = False  # no spend: no ROI, never planned by the budget
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ class ModelSpec:
     centred_min_rows: int = 150
     group_transforms: bool = False
     budget_effects: str = "population"
+    categorical: dict[str, str | None] = field(default_factory=dict)  # control -> reference
+    kpi_value: float | str | None = None  # money per KPI unit: a constant or a column
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -135,7 +141,8 @@ class ModelSpec:
     def columns(self) -> tuple[str, ...]:
         """Data columns the model reads (KPI, media, spend, controls)."""
         names = [self.kpi, *self.media_names, *(m.spend_column for m in self.media)]
-        return tuple(dict.fromkeys([*names, *self.controls]))
+        value = [self.kpi_value] if isinstance(self.kpi_value, str) else []
+        return tuple(dict.fromkeys([*names, *self.controls, *value]))
 
     def n_parameters(self, n_groups: int = 1) -> int:
         """Free parameters of the model (what the data must outnumber)."""
@@ -196,7 +203,9 @@ def resolve(
             "write the formula as log(kpi) ~ ..., or drop model.response",
         )
     log_response = log_response or model.response == "log"
+    _kpi_and_spend(config, out, kpi)
     seasonality = _seasonality(config, season_on)
+    _seasonality_rules(config, out, seasonality)
     coefficients, transform_params, intercept, sigma, group_sd = _priors(
         config, out, media, controls, trend, seasonality
     )
@@ -215,10 +224,13 @@ def resolve(
                 m.adstock.l_max if m.adstock.type != "none" else 1,
                 m.saturation.type,
                 m.scope,
+                m.organic,
             )
             for m in media
         ),
         controls=tuple(c.name for c in controls),
+        categorical={c.name: c.reference for c in controls if c.type == "categorical"},
+        kpi_value=model.kpi_value,
         trend=trend,
         seasonality=seasonality,
         coefficients=coefficients,
@@ -239,6 +251,7 @@ def resolve(
     )
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
+    _kpi_value(config, out, spec)
     return spec, out.problems
 
 
@@ -295,9 +308,24 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
         if term in fml.RESERVED:
             continue
         if term in media_cfg:
+            if term in parsed.factors:
+                out.add(
+                    ("model", "formula"),
+                    f"'{term}' is a media channel; factor() applies to controls",
+                    f"write {term} without factor(), or remove it from model.media",
+                )
             media.append(media_cfg[term])
         else:
-            controls.append(control_cfg.get(term, ControlConfig(name=term)))
+            control = control_cfg.get(term, ControlConfig(name=term))
+            if term in parsed.factors and control.type != "categorical":
+                if control.sign != "any":
+                    out.add(
+                        ("model", "controls"),
+                        f"factor({term}) is categorical, but its entry sets sign {control.sign}",
+                        "remove `sign` from the entry (a category has one effect per level)",
+                    )
+                control = ControlConfig(name=term, type="categorical")
+            controls.append(control)
     in_formula = set(parsed.terms) | set(parsed.varying)
     for i, m in enumerate(model.media):
         if m.name not in in_formula:
@@ -370,6 +398,12 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 f"'{name}' varies by group but is not a media or control term",
                 did_you_mean(name, terms),
             )
+        elif name in spec.categorical:
+            out.add(
+                where,
+                f"the categorical term '{name}' cannot vary by group",
+                "keep categorical terms population-level",
+            )
     national = {m.name for m in spec.media if m.scope == "national"}
     for name in spec.varying:
         if name in national:
@@ -398,6 +432,128 @@ def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
     if not items:
         return ((year, 2),)
     return tuple((s.period or year, s.order) for s in items)
+
+
+def seasonality_location(config: RunConfig, index: int, key: str = "") -> Loc:
+    """Where seasonality ``index`` of a spec is set: its entry of model.seasonality (and
+    ``key`` in it, when written), or model.seasonality itself for the default."""
+    items = config.model.seasonality or []
+    if index >= len(items):
+        return ("model", "seasonality")
+    written = key and key in items[index].model_fields_set
+    return ("model", "seasonality", index, key) if written else ("model", "seasonality", index)
+
+
+def describe_seasonality(config: RunConfig, index: int, period: float) -> str:
+    """'period 13' for a written period, 'the default yearly period (52.1775 rows)' else."""
+    items = config.model.seasonality or []
+    if index < len(items) and items[index].period is not None:
+        return f"period {period:g}"
+    return f"the default yearly period ({period:g} rows at {config.data.frequency} frequency)"
+
+
+def _seasonality_rules(
+    config: RunConfig, out: Collector, seasonality: tuple[tuple[float, int], ...]
+) -> None:
+    """Fourier terms must be distinct and resolvable at one row per period.
+
+    A cycle shorter than two rows cannot be seen; harmonic k of a period needs
+    2k < period (at 2k = period its sine is zero in every row, above it aliases onto a
+    lower harmonic); two seasonalities sharing a harmonic give identical columns.
+    """
+    for i, (period, order) in enumerate(seasonality):
+        what = describe_seasonality(config, i, period)
+        if period < 2:
+            out.add(
+                seasonality_location(config, i, "period"),
+                f"{what} is shorter than two rows: a cycle must span at least two periods "
+                "of the data to be seen",
+                "use a period of 2 or more rows (e.g. 7 for a weekly cycle in daily data)",
+            )
+        elif 2 * order >= period:
+            # Reported at model.seasonality as before; the entry is named in the message.
+            entry = f"model.seasonality[{i}]: " if config.model.seasonality else ""
+            out.add(
+                ("model", "seasonality"),
+                f"{entry}order {order} is too high for period {period:g}: needs "
+                f"2 × order < period (harmonic {order} repeats every {period / order:.3g} "
+                "rows, but one row per period shows only cycles longer than 2 rows)",
+                f"lower the order to at most {math.ceil(period / 2) - 1}",
+            )
+    for j, (period_j, order_j) in enumerate(seasonality):
+        for i, (period_i, order_i) in enumerate(seasonality[:j]):
+            shared = _shared_harmonic(period_i, order_i, period_j, order_j)
+            if shared is not None:
+                k_i, k_j = shared
+                out.add(
+                    seasonality_location(config, j, "period"),
+                    f"harmonic {k_j} of period {period_j:g} is harmonic {k_i} of period "
+                    f"{period_i:g} (model.seasonality[{i}]): both give the same sine and "
+                    "cosine columns, which the model cannot tell apart",
+                    "list each period once, and keep orders low enough that no harmonic "
+                    "repeats another seasonality's",
+                )
+
+
+def _shared_harmonic(
+    period_a: float, order_a: int, period_b: float, order_b: int
+) -> tuple[int, int] | None:
+    """The first pair of harmonics (k_a, k_b) with the same frequency, if any."""
+    for k_a in range(1, order_a + 1):
+        for k_b in range(1, order_b + 1):
+            f_a, f_b = k_a / period_a, k_b / period_b
+            if abs(f_a - f_b) <= 1e-9 * max(f_a, f_b):
+                return k_a, k_b
+    return None
+
+
+def _kpi_and_spend(config: RunConfig, out: Collector, kpi: str) -> None:
+    """The KPI cannot explain itself, and each spend column belongs to one channel.
+
+    (The formula parser refuses the KPI as a term; the structured lists are checked
+    here, and spend columns in either form.)
+    """
+    model = config.model
+    if model.formula is None:
+        roles: list[tuple[str, str, list[str]]] = [
+            ("media", "media channel", [m.name for m in model.media]),
+            ("controls", "control", [c.name for c in model.controls]),
+        ]
+        for key, role, names in roles:
+            for i, name in enumerate(names):
+                if name == kpi:
+                    out.add(
+                        ("model", key, i, "name"),
+                        f"'{kpi}' is the KPI (model.kpi) and cannot also be a {role}: the "
+                        "model would explain the KPI with itself",
+                        f"remove '{kpi}' from model.{key}, or set model.kpi to the column "
+                        "the model should explain",
+                    )
+    owners: dict[str, int] = {}
+    for i, m in enumerate(model.media):
+        if getattr(m, "organic", False):  # unpaid channels have no spend
+            continue
+        spend = m.spend_column or m.name
+        loc: Loc = ("model", "media", i, "spend_column")
+        if m.spend_column is not None and spend == kpi:
+            out.add(
+                loc,
+                f"spend column '{spend}' of channel '{m.name}' is the KPI: spend cannot "
+                "also be the outcome, and ROI would be the KPI over itself",
+                "set spend_column to the channel's spend, or drop it (the channel's own "
+                "column is then its spend)",
+            )
+        elif spend in owners:
+            j = owners[spend]
+            other = model.media[j].name
+            out.add(
+                loc if m.spend_column is not None else ("model", "media", j, "spend_column"),
+                f"channels '{other}' (model.media[{j}]) and '{m.name}' (model.media[{i}]) "
+                f"both have spend '{spend}': it would be counted twice in ROI and budgets",
+                "model the channel once, or give each channel its own spend column",
+            )
+        else:
+            owners[spend] = i
 
 
 def did_you_mean(name: str, options: set[str] | list[str]) -> str:
@@ -506,11 +662,12 @@ def _check_support(out: Collector, coefficients: dict[str, Coefficient]) -> None
         low, high = coef.prior.support()
         if low > coef.lower or high < coef.upper:
             loc: Loc = ("priors", int(coef.source[7:-1]))
+            bound = f"{name} > {low:g}" if math.isinf(high) else f"{low:g} < {name} < {high:g}"
             out.add(
                 loc,
                 f"{coef.prior} is only defined on {_interval(low, high)} but "
                 f"'{name}' may take values in {_interval(coef.lower, coef.upper)}",
-                f"add a boundary such as '{name} > 0', or use a prior defined on the "
+                f"add a boundary such as '{bound}', or use a prior defined on the "
                 "whole range (e.g. normal)",
             )
 
@@ -608,14 +765,46 @@ def _interval(lower: float, upper: float) -> str:
     return f"({show(lower)}, {show(upper)})"
 
 
+def _kpi_value(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
+    """A KPI value is positive, or a column other than the model's terms."""
+    value = spec.kpi_value
+    where: Loc = ("model", "kpi_value")
+    if isinstance(value, float | int) and not (math.isfinite(value) and value > 0):
+        out.add(
+            where,
+            f"the KPI's value must be a positive number, found {value}",
+            "give money per KPI unit, e.g. 45.0, or a column name",
+        )
+    if isinstance(value, str) and value in {spec.kpi, *spec.media_names, *spec.controls}:
+        out.add(
+            where,
+            f"'{value}' is a term of the model, not a value per KPI unit",
+            "name a column of money per KPI unit (e.g. revenue_per_conversion)",
+        )
+
+
 def _budget_channels(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
     if config.budget is None:
         return
     media = set(spec.media_names)
+    organic = {m.name for m in spec.media if m.organic}
     for name in config.budget.channels:
         if name not in media:
             out.add(
                 ("budget", "channels", name),
                 f"'{name}' is not a media channel of the model",
-                did_you_mean(name, media),
+                did_you_mean(name, media - organic),
             )
+        elif name in organic:
+            out.add(
+                ("budget", "channels", name),
+                f"'{name}' is an organic channel: it has no spend for the budget to move",
+                "remove it from budget.channels (organic channels keep their own level)",
+            )
+    budget = config.budget
+    if budget.objective == "profit" and budget.margin is None and spec.kpi_value is None:
+        out.add(
+            ("budget",),
+            "objective profit needs `margin` (profit per KPI unit) or model.kpi_value",
+            "set budget.margin, or model.kpi_value to value the KPI in money",
+        )

@@ -7,20 +7,28 @@ by ``file:column:row N`` (N counts data rows from 1, after the header).
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from mmm_runner.config import resolve
 from mmm_runner.config.loader import LoadedConfig, Loc, format_loc
 from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import category_labels
 from mmm_runner.errors import Problem
 
 MAX_ROWS_LISTED = 5
+MAX_LEVELS = 50  # a categorical term with more levels is refused
 ZERO_SHARE_WARNING = 0.8
 COLLINEARITY_WARNING = 0.9
+Pair = tuple[int, int, float]
+MAX_PAIRS_LISTED = 10  # collinear pairs warned about one by one; the rest are counted
+CORRELATION_BLOCK = 512  # columns per block of the correlation matrix (bounds memory)
 
 
 @dataclass
@@ -106,19 +114,133 @@ def check_data(
     if not _columns_exist(c, frame):
         return DataCheck(frame, c.problems)
     dates_ok = _parse_dates(c, frame)
-    _numeric_columns(c, frame)
+    warmup = frame.iloc[0:0]
+    if dates_ok:
+        frame, warmup = _window(c, frame)
+        if frame.empty:
+            return DataCheck(frame, c.problems)
+    unusable = _numeric_columns(c, frame)
+    _categorical(c, frame)
     if not dates_ok:
-        _values(c, frame)
+        _values(c, frame, unusable)
         return DataCheck(frame, c.problems)
+    _warmup_media(c, warmup)
     frame = _sorted(c, frame)
     _dates_regular(c, frame)
-    _values(c, frame)
+    _values(c, frame, unusable)
+    # Warnings describe usable data: after a data error they would only add noise.
+    data_ok = not any(p.severity == "error" for p in c.problems)
     _sizes(c, frame)
-    _warnings(c, frame)
+    if data_ok:
+        _warnings(c, frame)
     _changepoints(c, frame)
     _budget(c, frame)
     _cv(c, frame)
-    return DataCheck(frame, c.problems, profile(frame, loaded, spec))
+    checked = profile(frame, loaded, spec)
+    if not warmup.empty:  # the design reads the warm-up rows' media for carry-over
+        keys = [k for k in (c.config.data.group_column, c.config.data.date_column) if k]
+        frame = pd.concat([warmup, frame]).sort_values(keys, kind="stable")
+    return DataCheck(frame, c.problems, checked)
+
+
+def _window(c: _Checker, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of the fitting window (data.start..data.end) and the warm-up rows before it."""
+    data = c.config.data
+    if data.start is None and data.end is None:
+        return frame, frame.iloc[0:0]
+    dates = frame[data.date_column]
+    first, last = dates.min(), dates.max()
+    start = pd.Timestamp(data.start) if data.start else first
+    end = pd.Timestamp(data.end) if data.end else last
+    if start > last:
+        c.config_problem(
+            ("data", "start"),
+            f"the window starts at {start.date()}, after the data's last date ({last.date()})",
+            f"choose a start between {first.date()} and {last.date()}",
+        )
+    if end < first:
+        c.config_problem(
+            ("data", "end"),
+            f"the window ends at {end.date()}, before the data's first date ({first.date()})",
+            f"choose an end between {first.date()} and {last.date()}",
+        )
+    inside = (dates >= start) & (dates <= end)
+    if not inside.any():
+        return frame.iloc[0:0], frame.iloc[0:0]
+    return frame[inside].copy(), frame[dates < start].copy()
+
+
+def _warmup_media(c: _Checker, warmup: pd.DataFrame) -> None:
+    """Media of the warm-up rows must be numbers of at least 0 (their KPI is not used)."""
+    columns = dict.fromkeys(
+        name
+        for m in c.spec.media
+        for name in (m.name, m.spend_column)
+        if not m.organic or name == m.name
+    )
+    for name in columns:
+        values = pd.to_numeric(warmup[name], errors="coerce")
+        bad = list(warmup.index[values.isna() | (values < 0) | np.isinf(values.fillna(0.0))])
+        if bad:
+            c.data_problem(
+                name,
+                bad,
+                "media of a warm-up row (before data.start) must be a number of at least 0",
+                "fill it (0 for no activity), or move data.start so fewer rows warm up",
+                value=repr(warmup[name].loc[bad[0]]),
+            )
+        warmup[name] = values.astype(float)
+
+
+def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
+    """Categorical controls: no gaps, at least two levels, a reference that exists, and
+    every level present in the fitted rows (else its effect cannot be learnt)."""
+    where = column_locations(c.loaded, c.spec)
+    train = _train(c, frame)
+    for name, reference in c.spec.categorical.items():
+        missing = list(frame.index[frame[name].isna()])
+        if missing:
+            c.data_problem(
+                name,
+                missing,
+                "category is missing (empty)",
+                "give the row its level (e.g. 'none' for no event)",
+            )
+            continue
+        labels = category_labels(frame[name])
+        found = sorted(set(labels))
+        if len(found) < 2:
+            c.config_problem(
+                where.get(name, ("model",)),
+                f"categorical '{name}' has a single level ({found[0]!r}): nothing to compare",
+                "remove the term",
+            )
+            continue
+        if len(found) > MAX_LEVELS:
+            c.config_problem(
+                where.get(name, ("model",)),
+                f"categorical '{name}' has {len(found)} levels (more than {MAX_LEVELS}): "
+                "each gets its own coefficient",
+                "group rare levels together, or enter the column as a number",
+            )
+        if reference is not None and reference not in found:
+            entry = where.get(name, ("model",))
+            c.config_problem(
+                (*entry, "reference") if isinstance(entry[-1], int) else entry,
+                f"reference level {reference!r} does not occur in '{name}'",
+                f"choose one of: {', '.join(found[:10])}",
+            )
+        fitted = set(category_labels(train[name]))
+        unseen = [level for level in found if level not in fitted]
+        if unseen:
+            rows = list(frame.index[np.isin(labels, unseen)])
+            c.data_problem(
+                name,
+                rows,
+                f"level {unseen[0]!r} occurs only in held-out rows: its effect cannot be "
+                "learnt from the fit",
+                "merge it into another level, or hold out fewer periods",
+            )
 
 
 def _columns_exist(c: _Checker, frame: pd.DataFrame) -> bool:
@@ -172,12 +294,39 @@ def _parse_dates(c: _Checker, frame: pd.DataFrame) -> bool:
     return not bad
 
 
-def _numeric_columns(c: _Checker, frame: pd.DataFrame) -> None:
-    for name in (*c.spec.columns, *c.spec.cre):
+def _numeric_columns(c: _Checker, frame: pd.DataFrame) -> set[str]:
+    """Converts the model's columns to floats in place; returns those with bad values.
+
+    Thousands of clean numeric columns are checked in one pass; only columns that hold
+    text, gaps or infinities are examined one by one for the messages.
+    """
+    categorical = set(c.spec.categorical)
+    names = [n for n in dict.fromkeys((*c.spec.columns, *c.spec.cre)) if n not in categorical]
+    dtypes = frame.dtypes
+    numeric = [n for n in names if pd.api.types.is_numeric_dtype(dtypes[n])]
+    flagged = set(names) - set(numeric)
+    if numeric:
+        finite = np.isfinite(frame[numeric].to_numpy(dtype=float)).all(axis=0)
+        flagged |= {n for n, ok in zip(numeric, finite, strict=True) if not ok}
+        for name, ok in zip(numeric, finite, strict=True):
+            if ok and dtypes[name] != np.float64:
+                frame[name] = frame[name].astype(float)
+    unusable: set[str] = set()
+    for name in (n for n in names if n in flagged):  # in the model's order
         raw = frame[name]
         values = pd.to_numeric(raw, errors="coerce")
         not_number = list(frame.index[values.isna() & raw.notna()])
-        if not_number:
+        if not_number and name in c.spec.controls and len(not_number) >= raw.notna().sum() / 2:
+            shown = ", ".join(repr(v) for v in list(dict.fromkeys(raw.dropna()))[:4])
+            c.data_problem(
+                name,
+                not_number,
+                f"the control holds text ({shown}, ...): a category, not a number",
+                f"write factor({name}) in model.formula, or `type: categorical` for it under "
+                "model.controls (one effect per level); if it is a number, remove the text",
+                value=repr(raw.loc[not_number[0]]),
+            )
+        elif not_number:
             c.data_problem(
                 name,
                 not_number,
@@ -196,7 +345,10 @@ def _numeric_columns(c: _Checker, frame: pd.DataFrame) -> None:
         infinite = list(frame.index[np.isinf(values.fillna(0.0).to_numpy())])
         if infinite:
             c.data_problem(name, infinite, "value is infinite", "replace it with a number")
+        if not_number or missing or infinite:
+            unusable.add(name)
         frame[name] = values.astype(float)
+    return unusable
 
 
 def _sorted(c: _Checker, frame: pd.DataFrame) -> pd.DataFrame:
@@ -211,15 +363,21 @@ def _sorted(c: _Checker, frame: pd.DataFrame) -> pd.DataFrame:
             f"the same {what} appears more than once",
             "keep one row per period" + (" and group" if group else ""),
         )
-    ordered = frame.sort_values(keys, kind="stable")
-    if not ordered.index.equals(frame.index):
+    # Order matters within a series only: a panel may stack its groups in any order or
+    # interleave them by date.
+    dates = frame[date]
+    steps = dates.groupby(frame[group], sort=False).diff() if group else dates.diff()
+    back = list(frame.index[(steps < pd.Timedelta(0)).to_numpy()])
+    if back:
+        within = " within a group" if group else ""
         c.data_problem(
             date,
-            None,
-            "rows are not in date order; they are sorted before fitting",
+            back,
+            f"rows are not in date order{within} (the date goes back at these rows); "
+            "they are sorted before fitting",
             severity="warning",
         )
-    return ordered
+    return frame.sort_values(keys, kind="stable")
 
 
 def _dates_regular(c: _Checker, frame: pd.DataFrame) -> None:
@@ -253,10 +411,14 @@ def _groups(frame: pd.DataFrame, group: str | None) -> list[tuple[Any, pd.DataFr
     return list(frame.groupby(group, sort=False))
 
 
-def _values(c: _Checker, frame: pd.DataFrame) -> None:
+def _values(c: _Checker, frame: pd.DataFrame, unusable: set[str]) -> None:
+    """Value rules (media not negative, KPI positive for logs, no constant columns) on
+    the columns whose values could all be read."""
     spec = c.spec
     where = column_locations(c.loaded, spec)
     for media in spec.media:
+        if media.name in unusable:
+            continue
         for column in dict.fromkeys((media.name, media.spend_column)):
             negative = list(frame.index[frame[column] < 0])
             if negative:
@@ -273,7 +435,7 @@ def _values(c: _Checker, frame: pd.DataFrame) -> None:
                 f"channel '{media.name}' is zero in every row",
                 "remove it from the model: it has no activity to learn from",
             )
-    if spec.log_response:
+    if spec.log_response and spec.kpi not in unusable:
         nonpositive = list(frame.index[frame[spec.kpi] <= 0])
         if nonpositive:
             c.data_problem(
@@ -284,15 +446,31 @@ def _values(c: _Checker, frame: pd.DataFrame) -> None:
                 value=f"{frame[spec.kpi].min():g}",
             )
     train = _train(c, frame)
-    for name in (spec.kpi, *spec.controls):
-        for label, part in _groups(train, c.config.data.group_column):
-            if part[name].std(ddof=0) == 0 and not (name in spec.controls and label is not None):
-                c.config_problem(
-                    where.get(name, ("model",)),
-                    f"column '{name}' is constant over the fitted rows",
-                    "a constant column carries no information; remove it",
-                )
-                break
+    group = c.config.data.group_column
+    names = [n for n in dict.fromkeys((spec.kpi, *spec.controls)) if n not in unusable]
+    # A control constant within a group still varies across groups; the KPI may not be
+    # constant in any group.
+    values = _block(train, names)
+    overall = values.std(ddof=0)
+    by_group = values.groupby(train[group].to_numpy()).std(ddof=0) if group else None
+    for name in values.columns:
+        constant = overall[name] == 0
+        if by_group is not None and name == spec.kpi:
+            constant = bool((by_group[name] == 0).any())
+        if constant:
+            c.config_problem(
+                where.get(name, ("model",)),
+                f"column '{name}' is constant over the fitted rows",
+                "a constant column carries no information; remove it",
+            )
+
+
+def _block(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The numeric ones of the columns as one float block: column-wise reductions then run
+    once, not per column (a frame assembled column by column keeps a block per column)."""
+    dtypes = frame.dtypes
+    numeric = [n for n in names if pd.api.types.is_numeric_dtype(dtypes[n])]
+    return pd.DataFrame(frame[numeric].to_numpy(dtype=float), index=frame.index, columns=numeric)
 
 
 def _train(c: _Checker, frame: pd.DataFrame) -> pd.DataFrame:
@@ -342,19 +520,47 @@ def _sizes(c: _Checker, frame: pd.DataFrame) -> None:
                 f"l_max {media.l_max} is not shorter than the {fitted} fitted rows of the series",
                 "use a shorter adstock window",
             )
-    for period, order in spec.seasonality:
-        if 2 * order >= period:
-            c.config_problem(
-                ("model", "seasonality"),
-                f"order {order} is too high for period {period:g}: needs 2 × order < period",
-                "lower the order",
+    _seasonality_length(c, frame)
+
+
+def _seasonality_length(c: _Checker, frame: pd.DataFrame) -> None:
+    """A seasonality must complete a cycle within the fitted periods.
+
+    Over less than one cycle its sines and cosines are smooth curves that the trend and
+    intercept also describe, so the seasonal effect is not identified.  A period is
+    seen when the data hold at least its whole number of rows (52 weekly rows show a
+    52.18-row year).  (Periods under two rows and aliasing orders are config errors,
+    reported by resolve.)
+    """
+    cfg = c.config
+    periods = frame[cfg.data.date_column].nunique() - cfg.data.holdout
+    for i, (period, _) in enumerate(c.spec.seasonality):
+        if math.floor(period) <= periods:
+            continue
+        what = resolve.describe_seasonality(cfg, i, period)
+        if cfg.model.seasonality:
+            fix = f"use a period of at most {periods} rows, remove this seasonality, or add data"
+        else:
+            fix = (
+                "switch the default seasonality off with `seasonality: []`"
+                + (" (or drop `season` from model.formula)" if cfg.model.formula else "")
+                + ", or add data"
             )
+        c.config_problem(
+            resolve.seasonality_location(cfg, i, "period"),
+            f"{what} is longer than the {periods} fitted periods of the data: less than one "
+            "cycle is seen, so the seasonal terms cannot be told apart from the trend and "
+            "intercept",
+            fix,
+        )
 
 
 def _warnings(c: _Checker, frame: pd.DataFrame) -> None:
+    """Media that are rarely active, and regressors too correlated to separate."""
     names = list(c.spec.media_names)
+    zero_shares = (frame[names] == 0).mean() if names else pd.Series(dtype=float)
     for name in names:
-        zero_share = float((frame[name] == 0).mean())
+        zero_share = float(zero_shares[name])
         if zero_share >= ZERO_SHARE_WARNING:
             c.data_problem(
                 name,
@@ -363,19 +569,65 @@ def _warnings(c: _Checker, frame: pd.DataFrame) -> None:
                 "consider merging it with a related channel",
                 severity="warning",
             )
-    if len(names) > 1:
-        corr = frame[names].corr().to_numpy()
-        for i in range(len(names)):
-            for j in range(i + 1, len(names)):
-                if abs(corr[i, j]) >= COLLINEARITY_WARNING:
-                    c.data_problem(
-                        f"{names[i]}+{names[j]}",
-                        None,
-                        f"media are strongly collinear (correlation "
-                        f"{corr[i, j]:.2f}): their effects are hard to separate",
-                        "use informative priors or combine the channels",
-                        severity="warning",
-                    )
+    _collinearity(c, _train(c, frame))
+
+
+def _collinearity(c: _Checker, frame: pd.DataFrame) -> None:
+    """Warns about pairs of media or controls correlated beyond COLLINEARITY_WARNING."""
+    media = set(c.spec.media_names)
+    block = _block(frame, list(dict.fromkeys((*c.spec.media_names, *c.spec.controls))))
+    names = list(block.columns)
+    if len(names) < 2:
+        return
+    pairs = collinear_pairs(block.to_numpy(), COLLINEARITY_WARNING)
+    for i, j, r in pairs[:MAX_PAIRS_LISTED]:
+        kind = "media" if names[i] in media and names[j] in media else "terms"
+        c.data_problem(
+            f"{names[i]}+{names[j]}",
+            None,
+            f"{kind} are strongly collinear (correlation {r:.2f}): their effects are hard "
+            "to separate",
+            "use informative priors, combine the columns, or drop one",
+            severity="warning",
+        )
+    if len(pairs) > MAX_PAIRS_LISTED:
+        rest = pairs[MAX_PAIRS_LISTED:]
+        shown = ", ".join(f"{names[i]}+{names[j]}" for i, j, _ in rest[:MAX_ROWS_LISTED])
+        more = f" and {len(rest) - MAX_ROWS_LISTED} more" if len(rest) > MAX_ROWS_LISTED else ""
+        c.data_problem(
+            "several columns",
+            None,
+            f"{len(rest)} more pairs of terms are strongly collinear "
+            f"(|correlation| ≥ {COLLINEARITY_WARNING:g}): {shown}{more}",
+            "combine or drop redundant columns",
+            severity="warning",
+        )
+
+
+def collinear_pairs(values: npt.NDArray[np.float64], threshold: float) -> list[Pair]:
+    """Column pairs (i, j, correlation), i < j, with |correlation| ≥ threshold.
+
+    One matrix product per block of columns instead of a loop over pairs: thousands of
+    columns take a fraction of a second, and memory stays at a block × columns matrix.
+    Constant columns correlate with nothing (they are reported as constant elsewhere).
+    """
+    centred = values - values.mean(axis=0)
+    sd = np.sqrt((centred * centred).mean(axis=0))
+    # Rounding leaves a constant column a tiny sd; dividing by it would amplify noise.
+    scale = np.abs(values).max(axis=0, initial=0.0)
+    varying = np.flatnonzero(sd > 1e-12 * scale)
+    z = centred[:, varying] / sd[varying]
+    n_rows, n_cols = z.shape
+    found: list[Pair] = []
+    for start in range(0, n_cols, CORRELATION_BLOCK):
+        stop = min(start + CORRELATION_BLOCK, n_cols)
+        corr = np.clip(z[:, start:stop].T @ z[:, start:] / n_rows, -1.0, 1.0)
+        strong = np.abs(corr) >= threshold
+        strong &= np.arange(start, n_cols)[None, :] > np.arange(start, stop)[:, None]
+        for a, b in zip(*np.nonzero(strong), strict=True):
+            found.append((int(varying[start + a]), int(varying[start + b]), float(corr[a, b])))
+    found.sort(key=lambda pair: (-abs(pair[2]), pair[0], pair[1]))
+    return found
 
 
 def _changepoints(c: _Checker, frame: pd.DataFrame) -> None:
@@ -454,16 +706,21 @@ def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[
     data = loaded.config.data
     dates = frame[data.date_column]
     groups = sorted(frame[data.group_column].astype(str).unique()) if data.group_column else []
-    columns: dict[str, dict[str, float]] = {}
-    for name in spec.columns:
-        values = frame[name]
-        columns[name] = {
-            "mean": float(values.mean()),
-            "sd": float(values.std(ddof=0)),
-            "min": float(values.min()),
-            "max": float(values.max()),
-            "zero_share": float((values == 0).mean()),
+    block = _block(frame, list(spec.columns))
+    names = list(block.columns)
+    stats = pd.DataFrame(
+        {
+            "mean": block.mean(),
+            "sd": block.std(ddof=0),
+            "min": block.min(),
+            "max": block.max(),
+            "zero_share": (block == 0).mean(),
         }
+    )
+    columns: dict[str, dict[str, float]] = {
+        name: {str(key): float(value) for key, value in row.items()}
+        for name, row in zip(names, stats.to_dict("records"), strict=True)
+    }
     terms = [*spec.media_names, *spec.controls]
     if spec.trend is not None:
         terms.append(f"trend({spec.trend.type})")

@@ -28,6 +28,7 @@ class Column:
 
     name: str
     term: str  # control name, "trend" or "season"
+    reference: str | None = None  # a categorical level's column: the level it is measured from
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Design:
     x_mean: Array  # (K,)
     x_sd: Array  # (K,)
     log_response: bool
+    warmup: Array | None = None  # (G, H, M) media of the H periods before the window
+    value: Array | None = None  # (rows,) money per KPI unit (model.kpi_value), None: 1
 
     @property
     def n_rows(self) -> int:
@@ -71,6 +74,19 @@ class Design:
     def n_groups(self) -> int:
         return len(self.group_names)
 
+    @property
+    def warmup_scaled(self) -> Array:
+        """Scaled media of the periods before the fitting window, (G, H, M); H may be 0."""
+        if self.warmup is None:
+            return np.zeros((self.n_groups, 0, len(self.media_names)))
+        scaled: Array = self.warmup / self.media_scale
+        return scaled
+
+    @property
+    def kpi_value(self) -> Array:
+        """Money per KPI unit of every row (ones when the config gives no value)."""
+        return np.ones(self.n_rows) if self.value is None else self.value
+
 
 def build_design(
     frame: pd.DataFrame,
@@ -85,6 +101,7 @@ def build_design(
     from the data (scales, means, CRE group means) comes from the fitted rows only.
     """
     data = config.data
+    frame, fitted, warmup = _window(frame, config, spec, fitted)
     if data.group_column:
         labels = frame[data.group_column].astype(str).to_numpy()
         names = tuple(dict.fromkeys(labels))
@@ -98,9 +115,12 @@ def build_design(
     kpi = frame[spec.kpi].to_numpy(dtype=float)
     response = np.log(kpi) if spec.log_response else kpi
     media = frame[list(spec.media_names)].to_numpy(dtype=float)
-    spend = frame[[m.spend_column for m in spec.media]].to_numpy(dtype=float)
+    spend = media.copy()  # organic channels have no spend (zeros)
+    for j, m in enumerate(spec.media):
+        spend[:, j] = 0.0 if m.organic else frame[m.spend_column].to_numpy(dtype=float)
     scale = np.array([transforms.media_scale(media[fitted, j]) for j in range(media.shape[1])])
     columns, x_raw = _columns(frame, spec, position, fitted, config)
+    value = _kpi_value(frame, spec)
     standardise = spec.standardise
     y_mean = float(response[fitted].mean()) if standardise else 0.0
     y_sd = float(response[fitted].std()) if standardise else 1.0
@@ -125,7 +145,77 @@ def build_design(
         x_mean=np.asarray(x_mean, dtype=float),
         x_sd=np.asarray(x_sd, dtype=float),
         log_response=spec.log_response,
+        warmup=warmup,
+        value=value,
     )
+
+
+def _window(
+    frame: pd.DataFrame,
+    config: RunConfig,
+    spec: ModelSpec,
+    fitted: npt.NDArray[np.bool_] | None,
+) -> tuple[pd.DataFrame, npt.NDArray[np.bool_] | None, Array | None]:
+    """The rows inside data.start..data.end, and the media before the start per group.
+
+    Rows after ``end`` are dropped; rows before ``start`` only carry their media
+    into the window's adstock (the longest adstock window's worth is kept).
+    """
+    data = config.data
+    if data.start is None and data.end is None:
+        return frame, fitted, None
+    dates = pd.DatetimeIndex(frame[data.date_column])
+    keep = np.ones(len(frame), dtype=bool)
+    if data.end is not None:
+        keep &= dates <= pd.Timestamp(data.end)
+    before = np.zeros(len(frame), dtype=bool)
+    if data.start is not None:
+        before = dates < pd.Timestamp(data.start)
+        keep &= ~before
+    depth = max([m.l_max for m in spec.media], default=1) - 1
+    groups = (
+        frame[data.group_column].astype(str).to_numpy()
+        if data.group_column
+        else np.zeros(len(frame), dtype=str)
+    )
+    order = list(dict.fromkeys(groups[keep]))
+    media = frame[list(spec.media_names)].to_numpy(dtype=float)
+    warmup = np.zeros((len(order), depth, len(spec.media)))
+    for g, name in enumerate(order):
+        rows = np.flatnonzero(before & (groups == name))
+        rows = rows[len(rows) - min(depth, len(rows)) :]  # the last `depth` (or fewer)
+        if len(rows):
+            warmup[g, depth - len(rows) :] = media[rows]
+    window = frame[keep].reset_index(drop=True)
+    return window, None if fitted is None else fitted[keep], warmup
+
+
+def _kpi_value(frame: pd.DataFrame, spec: ModelSpec) -> Array | None:
+    """Money per KPI unit per row: a constant or a column (model.kpi_value)."""
+    if spec.kpi_value is None:
+        return None
+    if isinstance(spec.kpi_value, str):
+        return frame[spec.kpi_value].to_numpy(dtype=float)
+    return np.full(len(frame), float(spec.kpi_value))
+
+
+def category_labels(values: pd.Series) -> npt.NDArray[np.str_]:
+    """A categorical column's levels as text (integer-valued numbers without '.0')."""
+    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        values = values.astype("Int64")
+    return values.astype(str).str.strip().to_numpy(dtype=str)
+
+
+def levels(
+    labels: npt.NDArray[np.str_], fitted: npt.NDArray[np.bool_], reference: str | None
+) -> tuple[str, list[str]]:
+    """The reference level (given, or the most frequent in the fitted rows) and the others."""
+    counts = pd.Series(labels[fitted]).value_counts(sort=False)
+    found = sorted(set(labels))
+    if reference is None:
+        top = counts.max()
+        reference = sorted(str(k) for k, v in counts.items() if v == top)[0]
+    return reference, [level for level in found if level != reference]
 
 
 def _position_in_group(group: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -147,6 +237,13 @@ def _columns(
     columns: list[Column] = []
     values: list[Array] = []
     for name in spec.controls:
+        if name in spec.categorical:
+            labels = category_labels(frame[name])
+            reference, others = levels(labels, fitted, spec.categorical[name])
+            for level in others:
+                columns.append(Column(f"{name}[{level}]", name, reference))
+                values.append((labels == level).astype(float))
+            continue
         columns.append(Column(name, name))
         values.append(frame[name].to_numpy(dtype=float))
     group_col = config.data.group_column
@@ -212,8 +309,14 @@ def trend_basis(
 
 
 def lag_matrices(design: Design, l_max: int) -> Array:
-    """Scaled media at lags 0..l_max-1: shape (M, rows, l_max), zero before each series."""
+    """Scaled media at lags 0..l_max-1: shape (M, rows, l_max).
+
+    Before each series' first row the lags reach into the warm-up periods
+    before the fitting window, and are zero beyond them.
+    """
     scaled = design.media_scaled
+    warmup = design.warmup_scaled
+    depth = warmup.shape[1]
     rows, m = scaled.shape
     out = np.zeros((m, rows, l_max))
     position = _position_in_group(design.group)
@@ -222,4 +325,8 @@ def lag_matrices(design: Design, l_max: int) -> Array:
         shifted[lag:] = scaled[: rows - lag]
         valid = position >= lag  # do not reach into the previous group's series
         out[:, :, lag] = (shifted * valid[:, None]).T
+        back = depth + position - lag  # the warm-up period a lag before the start reaches
+        use = ~valid & (back >= 0)
+        if use.any():
+            out[:, use, lag] = warmup[design.group[use], back[use], :].T
     return out

@@ -49,7 +49,10 @@ def cross_validate(
     settings = config.cv
     assert settings is not None
     rows = _without_holdout(frame, config)
-    dates = np.sort(rows[config.data.date_column].unique())
+    when = rows[config.data.date_column]
+    # Folds are cut in the fitting window; warm-up rows before it stay in every fold.
+    start = pd.Timestamp(config.data.start) if config.data.start else when.min()
+    dates = np.sort(when[when >= start].unique())
     folds = cv.plan(settings, len(dates))
     if not folds:
         raise ConfigError(

@@ -22,7 +22,13 @@ from mmm_runner.hashing import file_sha256
 from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
 from mmm_runner.pipeline.folders import STORAGE_ERRNOS, create_run_folder, storage_error
 from mmm_runner.pipeline.interrupts import sigterm_as_interrupt, stop_programs_under
-from mmm_runner.pipeline.manifest import versions, write_json
+from mmm_runner.pipeline.manifest import (
+    Heartbeat,
+    abandoned_runs,
+    process_fields,
+    versions,
+    write_json,
+)
 from mmm_runner.pipeline.stages import (
     diagnostics,
     forecast,
@@ -96,9 +102,12 @@ def execute(
     )
     ctx.manifest = _initial_manifest(ctx, validation.config_path)
     _save_manifest(ctx)
-    with sigterm_as_interrupt():
+    _note_abandoned_runs(ctx, output)
+    manifest_file = ctx.folder("run_metadata") / constants.MANIFEST
+    with sigterm_as_interrupt(), Heartbeat(manifest_file, ctx.manifest):
         for stage in constants.STAGES:
             _run_stage(ctx, stage)
+    ctx.manifest["config"]["copies"] = _config_copies(ctx)
     ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
     _save_manifest(ctx)
     ctx.log.info("run completed")
@@ -135,6 +144,7 @@ def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
         "exit_code": None,
         "created": ctx.started.isoformat(),
         "finished": None,
+        **process_fields(),  # process (pid, host, start_time, boot_id) and heartbeat
         "command": ctx.command,
         "config": {"path": str(config_path.resolve()), "sha256": file_sha256(config_path)},
         "data": {
@@ -158,6 +168,23 @@ def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
             for stage in constants.STAGES
         ],
     }
+
+
+def _config_copies(ctx: RunContext) -> dict[str, str]:
+    """sha256 of the config copies in 00_run_metadata: `mmm reproduce` reruns from them."""
+    folder = ctx.folder("run_metadata")
+    names = (constants.CONFIG_AS_GIVEN, constants.CONFIG_RESOLVED)
+    return {name: file_sha256(folder / name) for name in names if (folder / name).is_file()}
+
+
+def _note_abandoned_runs(ctx: RunContext, output: Path) -> None:
+    """Points at earlier runs in the output folder left "running" by a process now gone."""
+    found = [(d, why) for d, why in abandoned_runs(output) if d != ctx.run_dir]
+    if found:
+        names = ", ".join(d.name for d, _ in found[:3]) + (" …" if len(found) > 3 else "")
+        ctx.reporter.note(f"{len(found)} earlier run(s) in {output} were abandoned: {names}")
+        for run_dir, why in found:
+            ctx.log.info("earlier run %s: %s", run_dir.name, why)
 
 
 def _save_manifest(ctx: RunContext) -> None:

@@ -114,7 +114,7 @@ def test_reproduce_refuses_changed_data_and_non_runs(
         (ROOT / "data" / "single_market.csv").read_text().replace("2022", "2021", 1)
     )
     result = CliRunner().invoke(app, ["reproduce", str(runs["full"]), "--data", str(changed)])
-    assert result.exit_code == constants.EXIT_MISMATCH
+    assert result.exit_code == constants.EXIT_CONFIG  # an input changed: nothing was rerun
     assert "changed since the run" in result.output
     result = CliRunner().invoke(app, ["reproduce", str(tmp_path)])
     assert result.exit_code == constants.EXIT_CONFIG

@@ -38,8 +38,10 @@ def build_response(ctx: RunContext, horizon: int) -> tuple[bud.Response, np.ndar
 
 def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     folder = ctx.folder("optimisation")
-    names = list(ctx.spec.media_names)
     response, current = build_response(ctx, config.horizon)
+    names = [c.name for c in response.channels]
+    if not names:
+        return StageResult("skipped", "no paid channels to plan (every channel is organic)")
     total = config.total if config.total is not None else float(current.sum())
     bounds = bud.channel_bounds(config, dict(zip(names, current, strict=True)))
     lower = np.array([bounds[n][0] for n in names])
