@@ -16,6 +16,7 @@ import pandas as pd
 from mmm_runner import classes
 from mmm_runner.config.loader import LoadedConfig, load_config
 from mmm_runner.config.resolve import Collector, ModelSpec, resolve
+from mmm_runner.data import long
 from mmm_runner.data.checks import check_data
 from mmm_runner.data.load import read_table
 from mmm_runner.errors import ConfigError, Problem
@@ -98,8 +99,12 @@ def validate(config_path: Path) -> Validation:
     rules = Collector(result.loaded)
     model_class.config_rules(config, spec, rules)
     result.problems.extend(rules.problems)
+    table: long.LongTable | None = None
     try:
         raw = read_table(result.data_path())
+        if config.data.format == "long":  # a flat file: pivot the model's variables to wide
+            table = long.pivot(raw, result.loaded, spec, result.data_path())
+            raw = table.frame
     except ConfigError as exc:
         line = result.loaded.line(("data", "path"))
         result.problems.extend(
@@ -115,7 +120,7 @@ def validate(config_path: Path) -> Validation:
         )
         return result
     checked = check_data(raw, result.loaded, spec, result.data_path())
-    result.problems.extend(checked.problems)
+    result.problems.extend(table.relocate(checked.problems) if table else checked.problems)
     if checked.profile:  # every data check ran: the frame is sorted and typed
         rules = Collector(result.loaded)
         model_class.data_rules(checked.frame, config, rules)

@@ -72,6 +72,7 @@ class Channel:
     scale: float  # media_scale
     history: Array  # (G, n) scaled media before the horizon, per group
     pattern: Array  # (G, H) share of the channel's plan in each group and period
+    per_unit: Array | None = None  # (G,) modelled media per unit of plan (1 / population)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Response:
                 c.scale,
                 c.history,
                 c.pattern,
+                c.per_unit,
             )
             for c in self.channels
         )
@@ -168,6 +170,8 @@ def carry(channel: Channel, horizon: int, tail: int) -> tuple[Array, Array]:
     history[:, :n] = channel.history
     unit = np.zeros((groups, n + periods))
     unit[:, n : n + horizon] = channel.pattern / channel.scale
+    if channel.per_unit is not None:  # per-capita media: a group's plan over its people
+        unit *= channel.per_unit[:, None]
     return _adstocked(channel, history, n), _adstocked(channel, unit, n)
 
 

@@ -3,8 +3,10 @@
 Panels: group-level media are split across groups like their recent spend; a
 national channel's plan is paid for once and seen in full by every group.
 Effects are the population's, or each group's when ``budget_effects`` is
-``sum_groups``.  Organic channels are not the budget's to move: only paid
-channels are planned, and an organic channel's part stays in the baseline.
+``sum_groups``.  Per-capita models plan spend in totals: a group's spend
+becomes media per person, and its effect counts for every person.  Organic
+channels are not the budget's to move: only paid channels are planned, and an
+organic channel's part stays in the baseline.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def build_response(
     by_group = spec.budget_effects == "sum_groups" and groups > 1
     channels = []
     current = []
+    # Per-capita models: each group's population over the planned periods.
+    people = (
+        np.array([design.population[rows].mean() for rows in last])
+        if design.population is not None
+        else None
+    )
     for i, media in enumerate(spec.media):
         if media.organic:
             continue
@@ -80,7 +88,12 @@ def build_response(
                 for g in range(groups)
             ]
         )
-        effect = post.beta_g[:, :, i] if by_group else post.beta[:, i]
+        effect = (post.beta_g[:, :, i] if by_group else post.beta[:, i]) * design.y_sd
+        per_unit = None
+        if people is not None:
+            if not design.log_response:  # per-capita KPI effects, reported in totals
+                effect = (effect if effect.ndim == 2 else effect[:, None]) * people[None, :]
+            per_unit = 1.0 / people if media.name in spec.per_capita else None
         channels.append(
             bud.Channel(
                 media.name,
@@ -89,10 +102,11 @@ def build_response(
                 media.saturation,
                 _params(post, names, media.name, "saturation", groups),
                 media.l_max,
-                effect * design.y_sd,
+                effect,
                 float(design.media_scale[i]),
                 history.reshape(groups, -1),
                 pattern,
+                per_unit,
             )
         )
     base = noise = None

@@ -111,6 +111,11 @@ def log_scale_parts(
             intercept = intercept - per_unit * design.x_mean[j]
             parts[column.term][:, rows] += per_unit[:, None] * design.x_raw[None, rows, j]
         parts[BASELINE][:, rows] = intercept[:, None]
+    if design.population is not None:  # per capita -> totals
+        if design.log_response:
+            parts[BASELINE] = parts[BASELINE] + np.log(design.population)[None, :]
+        else:
+            parts = {term: part * design.population[None, :] for term, part in parts.items()}
     return parts
 
 

@@ -26,6 +26,7 @@ from mmm_runner.data.design import Design
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
+CALENDAR_TERMS = ("holidays", "calendar_events")  # 0/1 columns of model.calendar
 
 
 def import_arviz() -> Any:
@@ -137,7 +138,7 @@ def predictive_kpi(draws: Draws, design: Design) -> Array:
     """Posterior predictive draws of the KPI for every row, (chain, draw, row)."""
     y_rep = draws.variables["y_rep"] * design.y_sd + design.y_mean
     kpi: Array = np.exp(y_rep) if design.log_response else y_rep
-    return kpi
+    return kpi * design.per_capita  # per-capita models report totals
 
 
 def to_inference_data(
@@ -156,8 +157,10 @@ def to_inference_data(
     fitted = design.fitted
     kpi_rep = predictive_kpi(draws, design)
     log_lik = v["log_lik"] - np.log(design.y_sd)
-    if design.log_response:
+    if design.log_response:  # the density of the total KPI (d log(K / pop) / dK = 1 / K)
         log_lik = log_lik - np.log(design.kpi[fitted])
+    else:  # per capita: d(K / pop) / dK = 1 / pop
+        log_lik = log_lik - np.log(design.per_capita[fitted])
     theta = variables["theta"][1]
     coords = {
         "coef": list(names.beta),
@@ -276,6 +279,8 @@ def original_scale(
         intercept = intercept - per_unit * design.x_mean[j]
         if column.reference is not None:  # a level of a categorical term
             unit = f"{kpi_unit} vs {column.term}={column.reference}"
+        elif column.term in CALENDAR_TERMS:
+            unit = f"{kpi_unit} in each period it marks"
         else:
             unit = f"{kpi_unit} per unit"
         kind = "control" if column.term == column.name else column.term
@@ -298,8 +303,9 @@ def original_scale(
 
 
 def kpi_unit_of(design: Design) -> str:
-    """The unit of coefficients and the intercept: the KPI, or its log."""
-    return "log KPI" if design.log_response else "KPI"
+    """The unit of coefficients and the intercept: the KPI (per capita), or its log."""
+    unit = "log KPI" if design.log_response else "KPI"
+    return unit if design.population is None else f"{unit} per capita"
 
 
 def noise_scale(post: Posterior, design: Design) -> dict[str, tuple[str, str, Array]]:
@@ -347,7 +353,7 @@ def group_quantities(
     kpi_unit = kpi_unit_of(design)
     out: dict[str, tuple[str, str, Array]] = {}
     m = len(spec.media)
-    varying = [names.beta_terms.index(t) for t in spec.varying]
+    varying = names.varying_columns(spec.varying)
     for g, group in enumerate(design.group_names):
         intercept = design.y_mean + design.y_sd * post.alpha_g[:, g]
         for j in range(len(design.columns)):

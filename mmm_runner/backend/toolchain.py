@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ from typing import Literal
 
 from mmm_runner import constants
 from mmm_runner.errors import ToolchainError
+from mmm_runner.hashing import parts_sha256
 from mmm_runner.system import usable_cores
 
 DRIVER_DIR = Path(__file__).with_name("driver")
@@ -125,7 +125,7 @@ def _describe_cmdstan(path: Path) -> Toolchain:
     match = re.search(r"CMDSTAN_VERSION := (\S+)", makefile)
     version = match.group(1) if match else "unknown"
     compiler = compiler_version(_find_tool(os.environ.get("CXX", "g++"), "C++ compiler"))
-    identity = _digest(["cmdstan", str(path.resolve()), version, compiler])
+    identity = parts_sha256(["cmdstan", str(path.resolve()), version, compiler])
     return Toolchain("cmdstan", path, version, compiler, identity)
 
 
@@ -173,14 +173,6 @@ def _use_pch() -> bool:
     return os.environ.get(constants.ENV_NO_PCH, "") not in ("1", "true", "yes")
 
 
-def _digest(parts: list[str]) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
-
-
 def _driver_sources() -> list[Path]:
     """The driver files linked into every model (top level of driver/)."""
     return sorted(p for p in DRIVER_DIR.iterdir() if p.suffix in (".cpp", ".hpp"))
@@ -205,7 +197,7 @@ def bundled_identity(cxx: str) -> tuple[str, str, str]:
         MAKEFILE_TEMPLATE.read_text(),
     ]
     parts += [p.name + p.read_text() for p in _driver_sources()]
-    return _digest(parts), version, compiler
+    return parts_sha256(parts), version, compiler
 
 
 def ensure_bundled(progress: Progress | None = None) -> Toolchain:

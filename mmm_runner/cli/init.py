@@ -10,8 +10,9 @@ from rich.markup import escape
 from mmm_runner.cli.common import err, handled, out
 from mmm_runner.cli.validate import show
 from mmm_runner.constants import EXIT_CONFIG
+from mmm_runner.data.load import read_table
 from mmm_runner.errors import ConfigError, Problem
-from mmm_runner.starter import starter_config
+from mmm_runner.starter import classify, describe, render
 from mmm_runner.validation import validate
 
 
@@ -22,25 +23,30 @@ def init_command(
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a commented starter config: columns classified as date, KPI, media, controls."""
+    """Write a commented starter config: columns classified as date, group, KPI, media
+    (exposure paired with spend, organic), controls and categories, each guess explained."""
     with handled():
         target = output or (Path("config") if Path("config").is_dir() else Path(".")) / (
             f"{data.stem}.yaml"
         )
         if target.exists() and not force:
             raise ConfigError(f"{target} exists", hint="choose --output, or pass --force")
+        frame = read_table(data)
         try:
-            text = starter_config(data, target)
+            columns = classify(frame)
         except ValueError as exc:
             raise ConfigError(
                 f"cannot classify the columns of {data}: {exc}", [Problem(str(data), str(exc))]
             ) from exc
+        text = render(columns, data, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        target.write_text(text, encoding="utf-8")
         out.print(
             f"wrote [bold]{escape(str(target))}[/]: edit it, then run "
             f"`mmm validate --config {escape(str(target))}`"
         )
+        for line in describe(columns):
+            out.print(f"  guessed: {escape(line)}")
         result = validate(target)
         show(result)
         if not result.ok:

@@ -5,9 +5,9 @@
 text (or integer-coded) column as a categorical term, one dummy per level
 beside the reference; ``(tv + search | market)`` lets terms vary by group,
 with a group intercept unless ``0 +`` or ``- 1`` says otherwise (as in lme4).
-``trend`` and ``season`` are the built-in trend and Fourier seasonality
-components, configured under ``model.trend`` and ``model.seasonality``; every
-other name is a data column.
+``trend``, ``season`` and ``calendar`` are the built-in trend, Fourier
+seasonality and holiday/event components, configured under ``model.trend``,
+``model.seasonality`` and ``model.calendar``; every other name is a data column.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 TREND = "trend"
 SEASON = "season"
-RESERVED = (TREND, SEASON)
+CALENDAR = "calendar"  # the holidays and custom events of model.calendar
+RESERVED = (TREND, SEASON, CALENDAR)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
@@ -200,9 +201,11 @@ class _Terms:
             self.skip()
             start = self.pos
             name = self.name_or_constant()
-            if name in RESERVED:
+            if name in RESERVED and name != SEASON:
                 self.pos = start
-                raise self.error(f"'{name}' cannot vary by group")
+                raise self.error(
+                    f"'{name}' cannot vary by group", "of the built-in terms only season can"
+                )
             if name in ("0", "1"):
                 with_intercept = (name == "1") if sign == "+" else False
             elif sign == "-":

@@ -72,11 +72,75 @@ class DataConfig(Section):
     end: dt.date | None = Field(
         None, description="Last period of the fitting window; later rows are not used."
     )
+    format: Literal["wide", "long"] = Field(
+        "wide",
+        description="wide: one row per period (and group), one column per variable. long: a "
+        "'master flat file' with one row per period × dimensions × variable, pivoted to wide "
+        "(only the variables the model uses) before the checks.",
+    )
+    variable_column: str = Field(
+        "variable",
+        description="Long format: the column naming each row's variable (e.g. VariableName).",
+    )
+    value_column: str = Field(
+        "value",
+        description="Long format: the column holding each row's value (e.g. VariableValue).",
+    )
+    dimensions: list[str] = Field(
+        default_factory=list,
+        description="Long format: the columns besides the period that identify a row "
+        "(geography, product). Default: group_column alone, if set. A dimension that is not "
+        "the group must hold one value; with several dimensions and a group_column that is "
+        "none of them, the group is each row's dimension values joined by '|'.",
+    )
 
     @model_validator(mode="after")
     def _window_in_order(self) -> DataConfig:
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValueError(f"start ({self.start}) must come before end ({self.end})")
+        return self
+
+    @model_validator(mode="after")
+    def _long_layout(self) -> DataConfig:
+        long_only = [
+            f"data.{name}"
+            for name in ("variable_column", "value_column", "dimensions")
+            # a written-out default (as in a run's resolved config) is not a long layout
+            if name in self.model_fields_set
+            and getattr(self, name)
+            != DataConfig.model_fields[name].get_default(call_default_factory=True)
+        ]
+        if self.format == "wide":
+            if long_only:
+                verb, them = ("applies", "it") if len(long_only) == 1 else ("apply", "them")
+                raise ValueError(
+                    f"{', '.join(long_only)} only {verb} to long data: set data.format: long, "
+                    f"or remove {them}"
+                )
+            return self
+        roles = {
+            "data.date_column": [self.date_column],
+            "data.variable_column": [self.variable_column],
+            "data.value_column": [self.value_column],
+            "data.dimensions": self.dimensions,
+        }
+        seen: dict[str, str] = {}
+        for role, names in roles.items():
+            for name in names:
+                if name in seen:
+                    where = role if seen[name] == role else f"{seen[name]} and {role}"
+                    raise ValueError(
+                        f"column '{name}' is named twice in the data layout ({where})"
+                    )
+                seen[name] = role
+        group = self.group_column
+        if group is not None and group in seen and seen[group] != "data.dimensions":
+            raise ValueError(f"data.group_column '{group}' is also {seen[group]}")
+        if group is not None and len(self.dimensions) == 1 and group != self.dimensions[0]:
+            raise ValueError(
+                f"data.group_column '{group}' is not the one dimension in data.dimensions "
+                f"({self.dimensions[0]}): set group_column: {self.dimensions[0]}"
+            )
         return self
 
 
@@ -173,6 +237,7 @@ class ControlConfig(Section):
     )
     reference: str | None = Field(
         None,
+        coerce_numbers_to_str=True,
         description="categorical: the level the others are measured against (default: the "
         "most frequent level in the fitted rows).",
     )
@@ -260,6 +325,58 @@ class HierarchicalConfig(Section):
     )
 
 
+class EventConfig(Section):
+    """A custom event: its name and the dates it happened (or will happen)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_ .'-]+$", max_length=60)] = Field(
+        description="Event name (letters, digits, spaces, _ . ' -)."
+    )
+    dates: list[dt.date] = Field(min_length=1, description="Dates of the event.")
+
+
+class CalendarConfig(Section):
+    """Holiday and event regressors: one 0/1 column per holiday or event."""
+
+    country: str | None = Field(
+        None,
+        description="Country code of the holiday calendar (the `holidays` package), e.g. US.",
+    )
+    subdivision: str | None = Field(
+        None, description="State or region code within the country, e.g. CA."
+    )
+    holidays: list[str] | None = Field(
+        None,
+        description="Holiday names to model, e.g. [Thanksgiving Day, Christmas Day] "
+        "(default: every holiday of the country that falls in the data's periods).",
+    )
+    events: list[EventConfig] = Field(
+        default_factory=list, description="Custom events, e.g. sales, launches, outages."
+    )
+
+    @model_validator(mode="after")
+    def _needs_country(self) -> CalendarConfig:
+        if self.country is None and (self.subdivision is not None or self.holidays):
+            raise ValueError("`subdivision` and `holidays` need `country`")
+        if self.country is None and not self.events:
+            raise ValueError("give a `country` for holidays, or `events`, or remove calendar")
+        names = [e.name for e in self.events]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"events named twice: {', '.join(twice)}")
+        return self
+
+
+class PopulationConfig(Section):
+    """Per-capita modelling of a panel: the KPI (and media) divided by population."""
+
+    column: str = Field(description="Data column of each row's population (positive).")
+    media: list[str] | None = Field(
+        None,
+        description="Media modelled per capita (default: every channel; [] for none, e.g. "
+        "national media). Spend stays in totals for ROI and budgets.",
+    )
+
+
 class PoolingConfig(Section):
     """Settings of the pooled class: labels of media terms along dimensions."""
 
@@ -299,6 +416,16 @@ class ModelConfig(Section):
     )
     pooling: PoolingConfig = Field(
         default_factory=PoolingConfig, description="Pooled class settings."
+    )
+    calendar: CalendarConfig | None = Field(
+        None,
+        description="Holidays of a country and custom events as regressors (with a formula, "
+        "add `calendar` to it).",
+    )
+    population: PopulationConfig | None = Field(
+        None,
+        description="Model the KPI and media per capita (panels of geos of different "
+        "sizes); every report and the budget stay in totals.",
     )
     kpi_value: float | str | None = Field(
         None,

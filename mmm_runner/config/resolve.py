@@ -19,6 +19,7 @@ from mmm_runner.config import notation
 from mmm_runner.config.loader import LoadedConfig, Loc, format_loc
 from mmm_runner.config.models import (
     YEAR,
+    CalendarConfig,
     ControlConfig,
     MediaChannel,
     RunConfig,
@@ -29,6 +30,8 @@ from mmm_runner.errors import Problem
 from mmm_runner.model import transforms
 
 Stage = Literal["adstock", "saturation"]
+# The calendar's terms (their columns are holidays[<name>] and calendar_events[<name>]).
+HOLIDAYS, EVENTS = "holidays", "calendar_events"
 
 # Default priors on the standardised scale (documented in docs/config.md).
 DEFAULT_PRIORS = {
@@ -124,7 +127,10 @@ class ModelSpec:
     group_transforms: bool = False
     budget_effects: str = "population"
     categorical: dict[str, str | None] = field(default_factory=dict)  # control -> reference
+    calendar: CalendarConfig | None = None  # the holidays and events the model uses
     kpi_value: float | str | None = None  # money per KPI unit: a constant or a column
+    population: str | None = None  # population column: KPI (and media) modelled per capita
+    per_capita: tuple[str, ...] = ()  # media modelled per capita
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -142,7 +148,8 @@ class ModelSpec:
         """Data columns the model reads (KPI, media, spend, controls)."""
         names = [self.kpi, *self.media_names, *(m.spend_column for m in self.media)]
         value = [self.kpi_value] if isinstance(self.kpi_value, str) else []
-        return tuple(dict.fromkeys([*names, *self.controls, *value]))
+        population = [self.population] if self.population else []
+        return tuple(dict.fromkeys([*names, *self.controls, *value, *population]))
 
     def n_parameters(self, n_groups: int = 1) -> int:
         """Free parameters of the model (what the data must outnumber)."""
@@ -150,8 +157,12 @@ class ModelSpec:
         trend_cols = trend_columns(self.trend)
         base = 2 + len(self.media) + len(self.controls) + trend_cols + season
         base += len(self.transform_params) + len(self.cre)
+        if self.calendar is not None:  # at least one column per event and holiday term
+            base += len(self.calendar.events) + len(self.calendar.holidays or ())
         if self.group is not None and n_groups > 1:
-            varying = len(self.varying) + int(self.varying_intercept)
+            season_columns = 2 * sum(order for _, order in self.seasonality)
+            varying = sum(season_columns if v == "season" else 1 for v in self.varying)
+            varying += int(self.varying_intercept)
             base += varying * (n_groups + 1)
         return base
 
@@ -206,8 +217,9 @@ def resolve(
     _kpi_and_spend(config, out, kpi)
     seasonality = _seasonality(config, season_on)
     _seasonality_rules(config, out, seasonality)
+    calendar = _calendar(config, out)
     coefficients, transform_params, intercept, sigma, group_sd = _priors(
-        config, out, media, controls, trend, seasonality
+        config, out, media, controls, trend, seasonality, calendar
     )
     _boundaries(config, out, coefficients)
     _check_support(out, coefficients)
@@ -230,7 +242,10 @@ def resolve(
         ),
         controls=tuple(c.name for c in controls),
         categorical={c.name: c.reference for c in controls if c.type == "categorical"},
+        calendar=calendar,
         kpi_value=model.kpi_value,
+        population=model.population.column if model.population else None,
+        per_capita=_per_capita(config, out, media),
         trend=trend,
         seasonality=seasonality,
         coefficients=coefficients,
@@ -366,8 +381,10 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
             f"data.group_column is {config.data.group_column!r}",
             f"set data.group_column: {group}",
         )
+    population = {m.name for m in media} | {c.name for c in controls}
+    population |= {fml.SEASON} if season_on else set()
     for name in parsed.varying:
-        if name not in {m.name for m in media} | {c.name for c in controls}:
+        if name not in population:
             out.add(
                 ("model", "formula"),
                 f"'{name}' varies by group but is not a population-level term",
@@ -389,13 +406,13 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
 def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
     """Varying and CRE terms must be model terms (the model class adds its own rules)."""
     model = config.model
-    terms = {*spec.media_names, *spec.controls}
+    terms = {*spec.media_names, *spec.controls, *({"season"} if spec.seasonality else set())}
     where: Loc = ("model", "formula") if model.formula else ("model", "hierarchical", "varying")
     for name in spec.varying:
         if name not in terms:
             out.add(
                 where,
-                f"'{name}' varies by group but is not a media or control term",
+                f"'{name}' varies by group but is not a media, control or season term",
                 did_you_mean(name, terms),
             )
         elif name in spec.categorical:
@@ -422,6 +439,29 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 f"'{name}' is not a media or control term of the model",
                 did_you_mean(name, terms),
             )
+
+
+def _calendar(config: RunConfig, out: Collector) -> CalendarConfig | None:
+    """The calendar the model uses: configured, and (with a formula) named in it."""
+    model = config.model
+    calendar = model.calendar
+    if model.formula is None:
+        return calendar
+    terms = set(fml.parse_formula(model.formula).terms)  # valid: _terms read it already
+    if fml.CALENDAR in terms and calendar is None:
+        out.add(
+            ("model", "formula"),
+            "model.formula has `calendar` but model.calendar is not set",
+            "set model.calendar (country and/or events), or drop `calendar`",
+        )
+    if calendar is not None and fml.CALENDAR not in terms:
+        out.add(
+            ("model", "calendar"),
+            "model.calendar is set but model.formula has no `calendar` term",
+            "add '+ calendar' to the formula, or remove model.calendar",
+        )
+        return None
+    return calendar
 
 
 def _seasonality(config: RunConfig, on: bool) -> tuple[tuple[float, int], ...]:
@@ -569,6 +609,7 @@ def _priors(
     controls: list[ControlConfig],
     trend: TrendConfig | None,
     seasonality: tuple[tuple[float, int], ...],
+    calendar: CalendarConfig | None = None,
 ) -> tuple[
     dict[str, Coefficient],
     list[TransformParam],
@@ -617,6 +658,11 @@ def _priors(
     if seasonality:
         prior, source = pick("season", "season")
         coefficients["season"] = Coefficient("season", "season", prior, source=source)
+    if calendar is not None:
+        for term, used_by in ((HOLIDAYS, calendar.country), (EVENTS, calendar.events)):
+            if used_by:
+                prior, source = pick(term, "control")
+                coefficients[term] = Coefficient(term, "control", prior, source=source)
     for name in config.model.hierarchical.cre:
         prior, source = pick(f"cre_mean_{name}", "control")
         coefficients[f"cre_mean_{name}"] = Coefficient(
@@ -763,6 +809,24 @@ def _interval(lower: float, upper: float) -> str:
         return "inf" if math.isinf(v) and v > 0 else "-inf" if math.isinf(v) else f"{v:g}"
 
     return f"({show(lower)}, {show(upper)})"
+
+
+def _per_capita(config: RunConfig, out: Collector, media: list[MediaChannel]) -> tuple[str, ...]:
+    """The media modelled per capita (model.population.media, default all)."""
+    population = config.model.population
+    if population is None:
+        return ()
+    names = [m.name for m in media]
+    if population.media is None:
+        return tuple(names)
+    for i, name in enumerate(population.media):
+        if name not in names:
+            out.add(
+                ("model", "population", "media", i),
+                f"'{name}' is not a media channel",
+                did_you_mean(name, set(names)),
+            )
+    return tuple(n for n in names if n in population.media)
 
 
 def _kpi_value(config: RunConfig, out: Collector, spec: ModelSpec) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from mmm_runner.config import resolve
 from mmm_runner.config.loader import LoadedConfig, Loc, format_loc
 from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.calendar import countries, holiday_dates, indicator
 from mmm_runner.data.design import category_labels
 from mmm_runner.errors import Problem
 
@@ -91,6 +92,10 @@ def column_locations(loaded: LoadedConfig, spec: ModelSpec) -> dict[str, Loc]:
     model = cfg.model
     formula: Loc = ("model", "formula")
     where: dict[str, Loc] = {spec.kpi: formula if model.formula else ("model", "kpi")}
+    if isinstance(spec.kpi_value, str):
+        where[spec.kpi_value] = ("model", "kpi_value")
+    if spec.population:
+        where[spec.population] = ("model", "population", "column")
     for name in (*spec.media_names, *spec.controls):
         where[name] = formula
     for i, m in enumerate(model.media):
@@ -120,12 +125,12 @@ def check_data(
         if frame.empty:
             return DataCheck(frame, c.problems)
     unusable = _numeric_columns(c, frame)
-    _categorical(c, frame)
     if not dates_ok:
         _values(c, frame, unusable)
         return DataCheck(frame, c.problems)
     _warmup_media(c, warmup)
     frame = _sorted(c, frame)
+    _categorical(c, frame)  # after sorting: held-out rows are the last of each group
     _dates_regular(c, frame)
     _values(c, frame, unusable)
     # Warnings describe usable data: after a data error they would only add noise.
@@ -134,6 +139,7 @@ def check_data(
     if data_ok:
         _warnings(c, frame)
     _changepoints(c, frame)
+    _calendar(c, frame)
     _budget(c, frame)
     _cv(c, frame)
     checked = profile(frame, loaded, spec)
@@ -141,6 +147,62 @@ def check_data(
         keys = [k for k in (c.config.data.group_column, c.config.data.date_column) if k]
         frame = pd.concat([warmup, frame]).sort_values(keys, kind="stable")
     return DataCheck(frame, c.problems, checked)
+
+
+def _calendar(c: _Checker, frame: pd.DataFrame) -> None:
+    """A known country, subdivision and holiday names; each term occurs in the fitted rows."""
+    calendar = c.spec.calendar
+    if calendar is None:
+        return
+    data = c.config.data
+    train = _train(c, frame)
+    dates = pd.DatetimeIndex(train[data.date_column])
+    if calendar.country is not None:
+        supported = countries()
+        if calendar.country not in supported:
+            c.config_problem(
+                ("model", "calendar", "country"),
+                f"no holiday calendar for country {calendar.country!r}",
+                "use an ISO 3166 code such as US, GB, DE, FR, BR, IN "
+                + difflib_hint(calendar.country, list(supported)),
+            )
+            return
+        subdivisions = supported[calendar.country]
+        if calendar.subdivision is not None and calendar.subdivision not in subdivisions:
+            c.config_problem(
+                ("model", "calendar", "subdivision"),
+                f"{calendar.country} has no subdivision {calendar.subdivision!r}",
+                f"choose one of: {', '.join(subdivisions[:20])}",
+            )
+            return
+        years = range(dates.min().year, dates.max().year + 2)
+        found = holiday_dates(calendar.country, calendar.subdivision, years)
+        for i, name in enumerate(calendar.holidays or []):
+            if name not in found:
+                c.config_problem(
+                    ("model", "calendar", "holidays", i),
+                    f"{calendar.country} has no holiday named {name!r} in {years[0]}-{years[-1]}",
+                    difflib_hint(name, list(found)) or f"known: {', '.join(list(found)[:8])}",
+                )
+            elif not indicator(dates, data.frequency, found[name]).any():
+                c.config_problem(
+                    ("model", "calendar", "holidays", i),
+                    f"holiday {name!r} falls in none of the fitted periods",
+                    "remove it: its effect cannot be learnt",
+                )
+    for i, event in enumerate(calendar.events):
+        if not indicator(dates, data.frequency, event.dates).any():
+            c.config_problem(
+                ("model", "calendar", "events", i, "dates"),
+                f"event {event.name!r} falls in none of the fitted periods "
+                f"({dates.min().date()} to {dates.max().date()})",
+                "check its dates, or remove it: its effect cannot be learnt",
+            )
+
+
+def difflib_hint(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
+    return f"(did you mean {', '.join(repr(o) for o in close)}?)" if close else ""
 
 
 def _window(c: _Checker, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -172,12 +234,11 @@ def _window(c: _Checker, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
 
 def _warmup_media(c: _Checker, warmup: pd.DataFrame) -> None:
     """Media of the warm-up rows must be numbers of at least 0 (their KPI is not used)."""
-    columns = dict.fromkeys(
-        name
-        for m in c.spec.media
-        for name in (m.name, m.spend_column)
-        if not m.organic or name == m.name
-    )
+    columns: dict[str, None] = {}
+    for m in c.spec.media:
+        columns.update(dict.fromkeys((m.name,) if m.organic else (m.name, m.spend_column)))
+    if c.spec.population:  # per-capita media of the warm-up rows divide by it
+        columns[c.spec.population] = None
     for name in columns:
         values = pd.to_numeric(warmup[name], errors="coerce")
         bad = list(warmup.index[values.isna() | (values < 0) | np.isinf(values.fillna(0.0))])
@@ -187,9 +248,15 @@ def _warmup_media(c: _Checker, warmup: pd.DataFrame) -> None:
                 bad,
                 "media of a warm-up row (before data.start) must be a number of at least 0",
                 "fill it (0 for no activity), or move data.start so fewer rows warm up",
-                value=repr(warmup[name].loc[bad[0]]),
+                value=repr(_plain(warmup[name].loc[bad[0]])),
             )
         warmup[name] = values.astype(float)
+
+
+def _plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds (for messages)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
 
 
 def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
@@ -208,7 +275,7 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
             )
             continue
         labels = category_labels(frame[name])
-        found = sorted(set(labels))
+        found = sorted(set(labels.tolist()))
         if len(found) < 2:
             c.config_problem(
                 where.get(name, ("model",)),
@@ -226,11 +293,11 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
         if reference is not None and reference not in found:
             entry = where.get(name, ("model",))
             c.config_problem(
-                (*entry, "reference") if isinstance(entry[-1], int) else entry,
+                (*entry[:-1], "reference") if entry[-1] == "name" else entry,
                 f"reference level {reference!r} does not occur in '{name}'",
                 f"choose one of: {', '.join(found[:10])}",
             )
-        fitted = set(category_labels(train[name]))
+        fitted = set(category_labels(train[name]).tolist())
         unseen = [level for level in found if level not in fitted]
         if unseen:
             rows = list(frame.index[np.isin(labels, unseen)])
@@ -435,6 +502,21 @@ def _values(c: _Checker, frame: pd.DataFrame, unusable: set[str]) -> None:
                 f"channel '{media.name}' is zero in every row",
                 "remove it from the model: it has no activity to learn from",
             )
+    positive: list[tuple[object, str]] = [
+        (spec.kpi_value, "a KPI value must be above 0 (money per KPI unit)"),
+        (spec.population, "a population must be above 0 (the KPI is divided by it)"),
+    ]
+    for source, message in positive:
+        if isinstance(source, str) and source not in unusable:
+            bad = list(frame.index[frame[source] <= 0])
+            if bad:
+                c.data_problem(
+                    source,
+                    bad,
+                    message,
+                    "correct the values",
+                    value=f"{frame[source].min():g}",
+                )
     if spec.log_response and spec.kpi not in unusable:
         nonpositive = list(frame.index[frame[spec.kpi] <= 0])
         if nonpositive:
@@ -498,6 +580,8 @@ def _sizes(c: _Checker, frame: pd.DataFrame) -> None:
         )
         return
     n_params = spec.n_parameters(n_groups)
+    for name in spec.categorical:  # counted once above; each level beyond two adds one
+        n_params += max(0, frame[name].nunique() - 2)
     n_rows = sum(len(part) - holdout for _, part in groups)
     if n_rows <= n_params:
         c.config_problem(
@@ -651,7 +735,7 @@ def current_spend(
     """Spend per channel over the last ``horizon`` periods (summed over groups)."""
     dates = sorted(frame[date_column].unique())
     window = frame[frame[date_column].isin(dates[-horizon:])]
-    return {m.name: float(window[m.spend_column].sum()) for m in spec.media}
+    return {m.name: float(window[m.spend_column].sum()) for m in spec.media if not m.organic}
 
 
 def _budget(c: _Checker, frame: pd.DataFrame) -> None:
@@ -721,7 +805,12 @@ def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[
         name: {str(key): float(value) for key, value in row.items()}
         for name, row in zip(names, stats.to_dict("records"), strict=True)
     }
-    terms = [*spec.media_names, *spec.controls]
+    terms = [
+        *(f"{m.name} (organic)" if m.organic else m.name for m in spec.media),
+        *(f"factor({c})" if c in spec.categorical else c for c in spec.controls),
+    ]
+    if spec.calendar is not None:
+        terms.append("calendar")
     if spec.trend is not None:
         terms.append(f"trend({spec.trend.type})")
     terms += [f"season(period={p:g}, order={o})" for p, o in spec.seasonality]

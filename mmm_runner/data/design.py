@@ -17,6 +17,7 @@ import pandas as pd
 
 from mmm_runner.config.models import RunConfig
 from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.calendar import calendar_columns
 from mmm_runner.model import transforms
 
 Array = npt.NDArray[np.float64]
@@ -54,6 +55,7 @@ class Design:
     log_response: bool
     warmup: Array | None = None  # (G, H, M) media of the H periods before the window
     value: Array | None = None  # (rows,) money per KPI unit (model.kpi_value), None: 1
+    population: Array | None = None  # (rows,) the KPI is modelled per capita, None: totals
 
     @property
     def n_rows(self) -> int:
@@ -81,6 +83,12 @@ class Design:
             return np.zeros((self.n_groups, 0, len(self.media_names)))
         scaled: Array = self.warmup / self.media_scale
         return scaled
+
+    @property
+    def per_capita(self) -> Array:
+        """What turns the modelled KPI into the reported one, per row (ones without
+        population scaling)."""
+        return np.ones(self.n_rows) if self.population is None else self.population
 
     @property
     def kpi_value(self) -> Array:
@@ -113,8 +121,10 @@ def build_design(
         length = np.bincount(group)[group]
         fitted = position < length - data.holdout
     kpi = frame[spec.kpi].to_numpy(dtype=float)
-    response = np.log(kpi) if spec.log_response else kpi
-    media = frame[list(spec.media_names)].to_numpy(dtype=float)
+    population = frame[spec.population].to_numpy(dtype=float) if spec.population else None
+    modelled = kpi if population is None else kpi / population
+    response = np.log(modelled) if spec.log_response else modelled
+    media = per_capita_media(frame, spec)
     spend = media.copy()  # organic channels have no spend (zeros)
     for j, m in enumerate(spec.media):
         spend[:, j] = 0.0 if m.organic else frame[m.spend_column].to_numpy(dtype=float)
@@ -147,7 +157,19 @@ def build_design(
         log_response=spec.log_response,
         warmup=warmup,
         value=value,
+        population=population,
     )
+
+
+def per_capita_media(frame: pd.DataFrame, spec: ModelSpec) -> Array:
+    """The media as the model sees them: per capita where configured, else as given."""
+    media = frame[list(spec.media_names)].to_numpy(dtype=float, copy=True)
+    if spec.population:
+        people = frame[spec.population].to_numpy(dtype=float)
+        for j, name in enumerate(spec.media_names):
+            if name in spec.per_capita:
+                media[:, j] = media[:, j] / people
+    return media
 
 
 def _window(
@@ -179,7 +201,7 @@ def _window(
         else np.zeros(len(frame), dtype=str)
     )
     order = list(dict.fromkeys(groups[keep]))
-    media = frame[list(spec.media_names)].to_numpy(dtype=float)
+    media = per_capita_media(frame, spec)
     warmup = np.zeros((len(order), depth, len(spec.media)))
     for g, name in enumerate(order):
         rows = np.flatnonzero(before & (groups == name))
@@ -253,6 +275,12 @@ def _columns(
         means = frame[group_col].map(by_group).fillna(overall).to_numpy(dtype=float)
         columns.append(Column(f"cre_mean_{name}", f"cre_mean_{name}"))
         values.append(means)
+    if spec.calendar is not None:
+        dates = pd.DatetimeIndex(frame[config.data.date_column])
+        marks = calendar_columns(dates, config.data.frequency, spec.calendar, fitted)
+        for name, term, indicator in marks:
+            columns.append(Column(name, term))
+            values.append(indicator)
     t = position.astype(float)
     for label, basis in trend_basis(spec, t, fitted, frame, config):
         columns.append(Column(label, "trend"))

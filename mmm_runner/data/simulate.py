@@ -1022,7 +1022,17 @@ def label_truth(series: Series) -> dict[str, dict[str, Any]]:
 
 def simulate_all() -> list[Simulated]:
     """Every shipped dataset, from its default seed."""
-    return [simulate_single_market(), simulate_panel(), simulate_pooled()]
+    # These build on this module's parts, so they are imported here.
+    from mmm_runner.data.simulate_events import simulate_weekly_events
+    from mmm_runner.data.simulate_geo import simulate_geo_population
+
+    return [
+        simulate_single_market(),
+        simulate_panel(),
+        simulate_pooled(),
+        simulate_weekly_events(),
+        simulate_geo_population(),
+    ]
 
 
 def generate_all(out: Path) -> list[Path]:

@@ -26,7 +26,13 @@ class Layout:
     theta: tuple[str, ...]  # "<channel>.<stage>.<param>"
     theta_start: tuple[int, ...]  # 1-based first theta index of each channel
     window: int  # L: the longest adstock window
-    group_effects: tuple[str, ...] = ()  # what varies by group: "intercept", then terms
+    group_effects: tuple[str, ...] = ()  # what varies: "intercept", then varying columns
+
+    def varying_columns(self, terms: tuple[str, ...]) -> list[int]:
+        """0-based indices into ``beta`` of every coefficient of the varying terms
+        (a term such as ``season`` has several)."""
+        return [j for j, term in enumerate(self.beta_terms) if term in terms]
+
     labels: tuple[tuple[str, str], ...] = ()  # pooled class: (dimension, label) of each label
 
 
@@ -42,13 +48,18 @@ def layout(design: Design, spec: ModelSpec) -> Layout:
         ):
             theta += [f"{media.name}.{stage}.{p.name}" for p in form.params]
     window = max([m.l_max for m in spec.media], default=1)
+    beta = (*spec.media_names, *(c.name for c in design.columns))
+    beta_terms = (*spec.media_names, *(c.term for c in design.columns))
+    varying = tuple(
+        name for name, term in zip(beta, beta_terms, strict=True) if term in spec.varying
+    )
     return Layout(
-        beta=(*spec.media_names, *(c.name for c in design.columns)),
-        beta_terms=(*spec.media_names, *(c.term for c in design.columns)),
+        beta=beta,
+        beta_terms=beta_terms,
         theta=tuple(theta),
         theta_start=tuple(starts),
         window=window,
-        group_effects=(("intercept",) if spec.varying_intercept else ()) + tuple(spec.varying),
+        group_effects=(("intercept",) if spec.varying_intercept else ()) + varying,
         labels=tuple(pooling_labels(spec)),
     )
 
@@ -158,7 +169,7 @@ def hierarchical_data(
     rows = np.arange(design.n_rows)
     starts = [int(rows[design.group == g][0]) + 1 for g in range(design.n_groups)]
     ends = [int(rows[design.group == g][-1]) + 1 for g in range(design.n_groups)]
-    varying = [names.beta_terms.index(term) + 1 for term in spec.varying]
+    varying = [j + 1 for j in names.varying_columns(spec.varying)]
     rows_per_group = np.bincount(design.group[design.fitted], minlength=design.n_groups)
     return {
         "T": design.n_rows,

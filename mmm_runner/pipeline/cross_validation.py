@@ -133,7 +133,7 @@ def _point_kpi(draws: fit.Draws, design: Design) -> np.ndarray[Any, np.dtype[np.
     """The linear predictor on the KPI scale (the median KPI for log-response models)."""
     mu = draws.variables["mu_out"] * design.y_sd + design.y_mean
     point: np.ndarray[Any, np.dtype[np.float64]] = np.exp(mu) if design.log_response else mu
-    return point
+    return point * design.per_capita  # per-capita models are scored in totals
 
 
 def _windows(design: Design) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_init_classifies_columns() -> None:
     assert cols.date == "date"
     assert cols.frequency == "weekly"
     assert cols.kpi == "revenue"
-    assert set(cols.media) == {"tv", "search", "social", "display", "radio", "ooh"}
+    assert set(cols.media_names) == {"tv", "search", "social", "display", "radio", "ooh"}
     assert set(cols.controls) == {"price", "promo"}
     panel = classify(pd.read_csv(ROOT / "data" / "panel.csv"))
     assert panel.group == "market"

@@ -19,6 +19,8 @@ import pandas as pd
 import pytest
 
 from mmm_runner.data import simulate
+from mmm_runner.data.simulate_events import simulate_weekly_events
+from mmm_runner.data.simulate_geo import simulate_geo_population
 from mmm_runner.model import transforms
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -32,7 +34,11 @@ GENERATORS: dict[str, Callable[..., simulate.Simulated]] = {
     "single_market_log": partial(simulate.simulate_single_market, response="log"),
     "panel": simulate.simulate_panel,
     "pooled": simulate.simulate_pooled,
+    "weekly_events": simulate_weekly_events,
+    "geo_population": simulate_geo_population,
 }
+# Every dataset the script writes (weekly_events has a truth of its own shape, checked below).
+WRITTEN = (*NAMES, "weekly_events", "geo_population")
 
 
 class Shipped:
@@ -147,7 +153,7 @@ def test_committed_files_are_what_the_script_writes(
 ) -> None:
     assert simulate.main(["--out", str(tmp_path)]) == 0
     written = sorted(p.name for p in tmp_path.iterdir())
-    expected = sorted(f"{name}{suffix}" for name in NAMES for suffix in SUFFIXES)
+    expected = sorted(f"{name}{suffix}" for name in WRITTEN for suffix in SUFFIXES)
     assert written == expected
     for file in expected:
         _assert_same_file(tmp_path / file, DATA / file)
@@ -426,3 +432,19 @@ def test_flight_mask_has_the_requested_on_share() -> None:
     assert on.mean() == pytest.approx(0.3, abs=0.02)
     starts = np.flatnonzero(np.diff(on.astype(int)) == 1)
     assert on.sum() / len(starts) == pytest.approx(4.0, rel=0.1)
+
+
+def test_weekly_events_lines_add_up_and_the_window_is_recorded() -> None:
+    data = pd.read_csv(DATA / "weekly_events.csv", parse_dates=["date"])
+    lines = pd.read_csv(DATA / "weekly_events_contributions.csv", parse_dates=["date"])
+    truth = json.loads((DATA / "weekly_events_truth.json").read_text())
+    total = lines.groupby("date", sort=True)["contribution"].sum()
+    np.testing.assert_allclose(total.to_numpy(), data["conversions"].to_numpy(), atol=1e-6)
+    window = (data["date"] >= truth["window"]["start"]) & (data["date"] <= truth["window"]["end"])
+    assert int(window.sum()) == 156
+    assert int((data["date"] < truth["window"]["start"]).sum()) == truth["window"]["warmup_weeks"]
+    tv = lines[lines["term"] == "tv"].set_index("date")["contribution"]
+    first = pd.Timestamp(truth["window"]["start"])
+    assert data.set_index("date").loc[first, "tv"] == 0  # dark: only carry-over
+    assert tv.loc[first] == pytest.approx(truth["carry_over_into_window"]["tv_first_week"])
+    assert set(data["events"]) == {"na", "event1", "event2"}

@@ -336,3 +336,36 @@ def test_correlated_random_effects_remove_confounding(tmp_path: Path) -> None:
     error_cre = abs(with_cre.loc["x", "mean"] - 1.5)
     assert _covers(with_cre, "x", 1.5)
     assert error_cre < 0.5 * error_plain
+
+
+def test_seasonality_varies_by_group(tmp_path: Path) -> None:
+    """(season | market): each market's yearly sine and cosine are recovered."""
+    rng = np.random.default_rng(3)
+    amplitudes = {
+        "north": (2.0, 0.5),
+        "south": (-1.0, 1.5),
+        "west": (0.5, -1.5),
+        "east": (1.5, 1.0),
+        "centre": (0.0, -0.5),
+        "coast": (1.0, 0.0),
+    }
+    weeks = 156
+    t = np.arange(weeks)
+    angle = 2 * np.pi * t / 52.18
+    frames = []
+    for group, (a, b) in amplitudes.items():
+        media = rng.uniform(0.2, 1.8, weeks)
+        y = 10 + 2.0 * media + a * np.sin(angle) + b * np.cos(angle) + rng.normal(0, 0.5, weeks)
+        dates = pd.date_range("2021-01-04", periods=weeks, freq="W-MON")
+        frames.append(pd.DataFrame({"date": dates, "market": group, "m": media, "y": y}))
+    data = pd.concat(frames, ignore_index=True)
+    data["m"] = data["m"] / data["m"].mean()
+    config = _toy_config(
+        "season", "y ~ m + season + (0 + season | market)", parameterisation="non_centred"
+    )
+    config["model"]["seasonality"] = [{"period": 52.18, "order": 1}]
+    summary, _ = _fit_toy(tmp_path, data.round({"m": 6, "y": 6}), config)
+    for group, (a, b) in amplitudes.items():
+        assert _covers(summary, f"season_52.18_sin1[{group}]", a), group
+        assert _covers(summary, f"season_52.18_cos1[{group}]", b), group
+    assert "sd_season_52.18_sin1" in summary.index

@@ -74,7 +74,9 @@ def _decomposition(
 def _curve_jobs(ctx: RunContext, fit: Fit) -> list[plotting.PlotJob]:
     """Adstock weights by lag, and the response to a sustained media level per channel."""
     curves = channel_curves(fit.post, fit.design, ctx.spec, fit.names)
-    unit = "log KPI" if fit.design.log_response else ctx.spec.kpi
+    unit = f"log {ctx.spec.kpi}" if fit.design.log_response else ctx.spec.kpi
+    if fit.design.population is not None:
+        unit += " per capita"
     return [
         (
             "adstock_curves.png",
