@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from mmm_runner import constants
+from mmm_runner.atomic import write_csv, write_text
 from mmm_runner.pipeline.manifest import describe_state, manifest_state
 
 METADATA, FIT, POST, DIAG, SELECT = (
@@ -76,7 +77,8 @@ class RunRecord:
             return bool((self.config.get("loo") or {}).get("enabled", True)) and fit != "map"
         if table in ("totals", "roi"):
             return bool((self.config.get("decomposition") or {}).get("enabled", True))
-        return True
+        # Runs from before WAIC lack its file: blanks in the comparison, not a problem.
+        return table != "waic"
 
     @property
     def posterior(self) -> Path | None:
@@ -89,6 +91,7 @@ TABLES = {
     "gates": (f"{DIAG}/{constants.GATES}", "diagnostics"),
     "metrics": (f"{FIT}/{constants.FIT_METRICS}", "in-sample fit"),
     "loo": (f"{SELECT}/{constants.LOO_SUMMARY}", "LOO"),
+    "waic": (f"{SELECT}/{constants.WAIC_SUMMARY}", "WAIC"),
     "cv": (f"{SELECT}/{constants.CV_SUMMARY}", "cross-validation"),
     "totals": (f"{POST}/{constants.DECOMP_TOTALS}", "contributions"),
     "roi": (f"{POST}/{constants.ROI}", "ROI"),
@@ -208,11 +211,22 @@ def _summary_row(record: RunRecord) -> dict[str, Any]:
     for column in ("rmse", "mape", "crps"):
         row[f"cv_{column}"] = float(cv[column].iloc[0]) if cv is not None else np.nan
     loo = record.tables.get("loo")
-    for column, source in (("elpd_loo", "elpd_loo"), ("elpd_se", "se"), ("p_loo", "p_loo")):
+    for column, source in (("elpd_loo", "elpd_loo"), ("elpd_se", "se")):
         row[column] = float(loo[source].iloc[0]) if loo is not None else np.nan
+    waic = record.tables.get("waic")
+    row["elpd_waic"] = _first(waic, "elpd_waic")
+    row["waic_se"] = _first(waic, "se")
+    row["p_loo"] = float(loo["p_loo"].iloc[0]) if loo is not None else np.nan
     row["pareto_k_bad"] = int(loo["k_bad"].iloc[0]) if loo is not None else np.nan
     row["problems"] = "; ".join(record.problems)
     return row
+
+
+def _first(table: pd.DataFrame | None, column: str) -> float:
+    """A one-row table's value; blank (NaN) when the table or the column is missing."""
+    if table is None or column not in table or table.empty:
+        return np.nan
+    return float(table[column].iloc[0])
 
 
 def _terms(record: RunRecord) -> str:
@@ -362,10 +376,10 @@ def write(comparison: Comparison, folder: Path, plots: bool = True) -> list[str]
     from mmm_runner import plotting
 
     folder.mkdir(parents=True, exist_ok=True)
-    comparison.summary.to_csv(folder / "comparison.csv", index=False)
-    comparison.channels.to_csv(folder / "channels.csv", index=False)
-    comparison.config_diff.to_csv(folder / "config_diff.csv", index=False)
-    (folder / "comparison.md").write_text(markdown(comparison))
+    write_csv(comparison.summary, folder / "comparison.csv")
+    write_csv(comparison.channels, folder / "channels.csv")
+    write_csv(comparison.config_diff, folder / "config_diff.csv")
+    write_text(folder / "comparison.md", markdown(comparison))
     figures = plotting.render_all(
         [
             ("elpd_differences.png", "elpd_differences", (comparison.summary,)),
@@ -390,6 +404,9 @@ def markdown(comparison: Comparison) -> str:
     parts += [
         "`elpd_diff` is the best run's elpd_loo minus this run's (ArviZ compare, within runs",
         "on the same data); a difference of a few `elpd_diff_se` is one to take seriously.",
+        "`elpd_waic` (SE `waic_se`) is WAIC's estimate of the same elpd, a cross-check: close",
+        "to `elpd_loo` when both are reliable; where they differ, trust PSIS-LOO (see the",
+        "run's waic_summary.csv for large variance terms). Blank for runs without it.",
         "",
     ]
     parts += ["## Config differences", ""]

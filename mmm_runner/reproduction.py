@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from mmm_runner import constants
+from mmm_runner.atomic import write_json
 from mmm_runner.errors import MMMError, ReproductionError, RunInterruptedError, UsageError
 from mmm_runner.hashing import file_sha256
 from mmm_runner.pipeline.manifest import describe_state, load_manifest, manifest_state
@@ -158,9 +159,7 @@ def reproduce(
         result = compare_folders(run_dir, outcome.run_dir)
         result.environment = environment_changes(manifest, outcome.manifest)
         if output_dir is not None:
-            (outcome.run_dir / "reproduction.json").write_text(
-                json.dumps(result.as_dict(), indent=2) + "\n"
-            )
+            write_json(outcome.run_dir / "reproduction.json", result.as_dict())
         return result
 
 

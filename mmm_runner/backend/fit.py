@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mmm_runner.atomic import replacing
 from mmm_runner.backend.cache import CompiledModel
 from mmm_runner.backend.toolchain import Toolchain
 from mmm_runner.config.models import FitConfig
@@ -427,8 +428,9 @@ def run_method(
 
 
 def write_data(path: Path, data: dict[str, Any]) -> Path:
-    """Writes Stan data as JSON the way cmdstanpy does (infinite bounds included)."""
+    """Writes Stan data as JSON the way cmdstanpy does (infinite bounds included), atomically."""
     import cmdstanpy
 
-    cmdstanpy.write_stan_json(str(path), data)
+    with replacing(path) as tmp:
+        cmdstanpy.write_stan_json(str(tmp), data)
     return path

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from mmm_runner.atomic import write_text
 from mmm_runner.cli.common import err, handled, out
 from mmm_runner.cli.validate import show
 from mmm_runner.constants import EXIT_CONFIG
@@ -40,7 +41,7 @@ def init_command(
             ) from exc
         text = render(columns, data, target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write_text(target, text)
         out.print(
             f"wrote [bold]{escape(str(target))}[/]: edit it, then run "
             f"`mmm validate --config {escape(str(target))}`"

@@ -16,6 +16,7 @@ from mmm_runner.analysis.effects import Decomposition
 from mmm_runner.analysis.gates import Gate
 from mmm_runner.analysis.loo import Loo
 from mmm_runner.analysis.posterior import Posterior, PosteriorData
+from mmm_runner.analysis.waic import Waic
 from mmm_runner.backend.cache import CompiledModel
 from mmm_runner.backend.fit import Draws
 from mmm_runner.backend.toolchain import Toolchain
@@ -99,10 +100,11 @@ class Fit:
 
 @dataclass(frozen=True)
 class Score:
-    """PSIS-LOO of the fit, computed once (the Pareto-k gate and model selection share it)."""
+    """PSIS-LOO and WAIC of the fit, computed once (for the Pareto-k gate and model selection)."""
 
     loo: Loo | None  # None: disabled, or a point estimate (MAP)
     reason: str = ""  # why there is none
+    waic: Waic | None = None  # None exactly when loo is
 
 
 @dataclass

@@ -334,3 +334,108 @@ def contribution_shares(channels: pd.DataFrame) -> Figure:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# --- `mmm priors` ---------------------------------------------------------------------------
+
+
+def _band_panel(ax: Any, part: pd.DataFrame, colour: str, label: str, inner: bool = True) -> None:
+    """A prior predictive band on one axis: 90% (and 50%) bands and the median."""
+    x = _dates(part)
+    ax.fill_between(
+        x, part["q05"], part["q95"], color=colour, alpha=0.15, linewidth=0, label=f"{label}90%"
+    )
+    if inner:
+        ax.fill_between(x, part["q25"], part["q75"], color=colour, **BAND, label=f"{label}50%")
+    ax.plot(x, part["q50"], color=colour, linewidth=1, label=f"{label}median")
+
+
+def prior_predictive_bands(bands: pd.DataFrame, kpi: str) -> Figure:
+    """The prior predictive KPI (50% and 90% bands, median) against the observed KPI."""
+    groups = _by_group(bands)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, 3.2 * len(groups)), squeeze=False)
+    for ax, (name, part) in zip(axes[:, 0], groups, strict=True):
+        _band_panel(ax, part, "tab:purple", "prior ")
+        ax.plot(_dates(part), part["observed"], color="black", linewidth=1, label="observed")
+        held = ~part["in_fit"].astype(bool)
+        if held.any():
+            x = _dates(part)
+            ax.axvspan(x[held].min(), x[held].max(), color="grey", alpha=0.15, label="holdout")
+        ax.set_title(f"{kpi}: prior predictive vs observed" + (f" ({name})" if name else ""))
+        ax.legend(loc="upper left", fontsize=8, ncol=5)
+    fig.tight_layout()
+    return fig
+
+
+def _histogram_range(draws: list[Array]) -> Any:
+    """Bins over the bulk of some draws (heavy prior tails would flatten the plot)."""
+    pooled = np.concatenate([d[np.isfinite(d)] for d in draws])
+    if pooled.size == 0:
+        return 40
+    low, high = np.quantile(pooled, [0.005, 0.995])
+    return np.linspace(low, high, 40) if high > low else 40
+
+
+def prior_densities(
+    panels: list[tuple[str, Array | None, Array | None, Array]], title: str
+) -> Figure:
+    """One panel per prior: its stated density (line) and the sampler's draws (histogram).
+
+    ``panels``: (title, x, density, draws); x and density None for draws alone.
+    """
+    fig, axes = _grid(len(panels), min(4, max(len(panels), 1)), 3.6, 2.5)
+    shape: dict[str, Any] = {"density": True, "histtype": "stepfilled"}
+    for ax, (name, x, density, draws) in zip(axes.ravel(), panels, strict=False):
+        ax.hist(draws, bins=_histogram_range([draws]), color="tab:purple", alpha=0.35, **shape)
+        if x is not None and density is not None:
+            ax.plot(x, density, color="black", linewidth=1)
+        low, high = np.quantile(draws, [0.05, 0.95])
+        for edge in (low, high):
+            ax.axvline(float(edge), color="grey", linestyle=":", linewidth=0.8)
+        ax.set_yticks([])  # densities: the shape matters, not the height
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(title, y=1 - 0.1 / fig.get_figheight())
+    return fig
+
+
+def compare_priors(
+    bands: dict[str, pd.DataFrame], pairs: dict[str, dict[str, Array]], kpi: str
+) -> Figure:
+    """Two configs' priors: their KPI prior predictive bands, then each shared parameter.
+
+    ``bands``: config label -> kpi_bands table; ``pairs``: parameter -> label -> draws.
+    """
+    labels = list(bands)
+    colours = dict(zip(labels, ("tab:purple", "tab:green"), strict=False))
+    cols = min(4, max(len(pairs), 1))
+    rows = int(np.ceil(len(pairs) / cols))
+    tall = 3.4 + 2.5 * rows
+    fig = plt.figure(figsize=(3.6 * cols + 1, tall))
+    grid = fig.add_gridspec(
+        rows + 1,
+        cols,
+        height_ratios=[1.4] + [1.0] * rows,
+        hspace=0.6,
+        top=1 - 0.7 / tall,  # margins in inches, as _grid keeps them
+        bottom=0.45 / tall,
+        left=0.06,
+        right=0.98,
+    )
+    top = fig.add_subplot(grid[0, :])
+    for label, table in bands.items():
+        part = table[table["group"] == table["group"].iloc[0]] if "group" in table else table
+        _band_panel(top, part, colours[label], f"{label}: ", inner=False)
+    first = next(iter(bands.values()))
+    first = first[first["group"] == first["group"].iloc[0]] if "group" in first else first
+    top.plot(_dates(first), first["observed"], color="black", linewidth=1, label="observed")
+    top.set_title(f"{kpi}: prior predictive 90% bands")
+    top.legend(loc="upper left", fontsize=7, ncol=4)
+    shape: dict[str, Any] = {"density": True, "histtype": "stepfilled", "alpha": 0.35}
+    for i, (name, draws) in enumerate(pairs.items()):
+        ax = fig.add_subplot(grid[1 + i // cols, i % cols])
+        bins = _histogram_range(list(draws.values()))
+        for label, values in draws.items():
+            ax.hist(values, bins=bins, color=colours[label], label=label, **shape)
+        ax.set_title(name, fontsize=8)
+    fig.suptitle("Priors compared (parameters on the modelling scale)", y=1 - 0.1 / tall)
+    return fig

@@ -102,3 +102,37 @@ def test_reproduce_compares_tables_exactly_and_ignores_volatile_keys(tmp_path: P
     differences = {d.artefact: d.detail for d in reproduce.compare_folders(a, b).differences}
     assert "column roi_q95: 1 of 1 values differ" in differences["30_post_run/roi.csv"]
     assert "status: 'completed' vs 'failed'" in differences["40_diagnostics/status.json"]
+
+
+def _selection(run: Path, *, waic: bool) -> None:
+    """50_model_selection of a fake run: LOO always, WAIC only when asked (older runs lack it)."""
+    folder = run / compare.SELECT
+    folder.mkdir()
+    loo = {"elpd_loo": [-120.5], "se": [6.0], "p_loo": [4.2], "n_obs": [100], "k_bad": [0]}
+    pd.DataFrame(loo).to_csv(folder / constants.LOO_SUMMARY, index=False)
+    if waic:
+        table = {"elpd_waic": [-120.3], "se": [5.9], "p_waic": [4.0], "var_high": [1]}
+        pd.DataFrame(table | {"warning": ["exceeds 0.4"]}).to_csv(
+            folder / constants.WAIC_SUMMARY, index=False
+        )
+
+
+def test_comparison_shows_waic_beside_loo_and_blanks_for_runs_without_it(tmp_path: Path) -> None:
+    new, old = _fake_run(tmp_path / "new"), _fake_run(tmp_path / "old")
+    _selection(new, waic=True)
+    _selection(old, waic=False)
+    records = [compare.load_run(new), compare.load_run(old)]
+    assert [r.problems for r in records] == [[], []]  # a missing WAIC file is no problem
+    comparison = compare.compare(records)
+    summary = comparison.summary.set_index("run")
+    assert summary.loc["new", "elpd_waic"] == pytest.approx(-120.3)
+    assert summary.loc["new", "waic_se"] == pytest.approx(5.9)
+    assert summary.loc["old", ["elpd_waic", "waic_se"]].isna().all()
+    columns = list(comparison.summary.columns)
+    assert columns.index("elpd_waic") == columns.index("elpd_se") + 1
+    table = compare.markdown(comparison).split("## Runs\n")[1]
+    header, _, first, second = table.strip().splitlines()[:4]
+    cells = dict(zip(header.split(" | "), first.split(" | "), strict=True))
+    assert (cells["elpd_loo"], cells["elpd_waic"], cells["waic_se"]) == ("-120.5", "-120.3", "5.9")
+    cells = dict(zip(header.split(" | "), second.split(" | "), strict=True))
+    assert (cells["elpd_loo"], cells["elpd_waic"], cells["waic_se"]) == ("-120.5", "", "")

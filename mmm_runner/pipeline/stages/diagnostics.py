@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from mmm_runner import constants
-from mmm_runner.analysis import gates, loo
+from mmm_runner.analysis import gates, loo, waic
 from mmm_runner.analysis.gates import Gate
 from mmm_runner.atomic import write_csv
 from mmm_runner.errors import GateError
@@ -24,12 +24,13 @@ STATUSES = ("pass", "warn", "fail", "skip")
 
 
 def score(ctx: RunContext) -> Score:
-    """PSIS-LOO of the fit, when the config asks for it and the fit has draws."""
+    """PSIS-LOO and WAIC of the fit, when the config asks for LOO and the fit has draws."""
     if not ctx.config.loo.enabled:
         return Score(None, "loo disabled in the config")
     if ctx.fit.method == "map":
-        return Score(None, "LOO needs posterior draws; MAP gives a point estimate")
-    return Score(loo.compute(ctx.fit.posterior.idata))
+        return Score(None, "LOO and WAIC need posterior draws; MAP gives a point estimate")
+    idata = ctx.fit.posterior.idata
+    return Score(loo.compute(idata), waic=waic.compute(idata))
 
 
 def run(ctx: RunContext) -> StageResult:

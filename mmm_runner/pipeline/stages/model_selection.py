@@ -1,12 +1,14 @@
-"""50_model_selection: PSIS-LOO summary, Pareto k per period, and cross-validation."""
+"""50_model_selection: PSIS-LOO and WAIC summaries, Pareto k per period, and cross-validation."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from mmm_runner import constants, plotting
 from mmm_runner.analysis.posterior import row_labels
+from mmm_runner.analysis.waic import VAR_HIGH, Waic
 from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.cross_validation import cross_validate, summarise
@@ -20,7 +22,7 @@ def run(ctx: RunContext) -> StageResult:
     if ctx.config.loo.enabled:
         _loo(ctx, messages, artefacts, summary)
     else:
-        messages.append("loo disabled in the config")
+        messages.append("loo disabled in the config (no PSIS-LOO, no WAIC)")
     cv = ctx.config.cv
     if cv is not None and cv.enabled:
         started = time.perf_counter()
@@ -74,4 +76,23 @@ def _loo(
         se=float(row.se),
         p_loo=float(row.p_loo),
         k_bad=int(row.k_bad),
+    )
+    if ctx.score.waic is not None:
+        _waic(ctx.score.waic, folder, messages, artefacts, summary)
+
+
+def _waic(
+    result: Waic, folder: Path, messages: list[str], artefacts: list[str], summary: dict[str, Any]
+) -> None:
+    table = result.summary()
+    write_csv(table, folder / constants.WAIC_SUMMARY)
+    row = table.iloc[0]
+    note = f", {row.var_high} var(log_lik) > {VAR_HIGH}" if row.var_high else ""
+    messages.append(f"elpd_waic {row.elpd_waic:.1f} (SE {row.se:.1f}){note}")
+    artefacts.append(constants.WAIC_SUMMARY)
+    summary.update(
+        elpd_waic=float(row.elpd_waic),
+        waic_se=float(row.se),
+        p_waic=float(row.p_waic),
+        waic_var_high=int(row.var_high),
     )
