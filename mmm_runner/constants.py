@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from mmm_runner import errors
@@ -59,9 +60,9 @@ STAGES: Final = (
 )
 
 
-def stage_folder(stage: str) -> str:
-    """The numbered folder of a stage, e.g. 20_model_fit."""
-    return f"{10 * STAGES.index(stage):02d}_{stage}"
+def stage_folder(stage: str, stages: Sequence[str] = STAGES) -> str:
+    """The numbered folder of a stage among ``stages`` (the run's by default): 20_model_fit."""
+    return f"{10 * stages.index(stage):02d}_{stage}"
 
 
 # Files every run folder carries (the artefact contract, docs/artefacts.md).

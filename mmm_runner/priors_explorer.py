@@ -16,8 +16,6 @@ docs/priors.md.
 from __future__ import annotations
 
 import functools
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,21 +40,22 @@ from mmm_runner.analysis.posterior import (
 )
 from mmm_runner.atomic import copy_file, write_csv, write_text
 from mmm_runner.backend import cache, fit, toolchain
-from mmm_runner.backend.toolchain import cache_root
-from mmm_runner.config.models import RunConfig
-from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, build_design
-from mmm_runner.errors import MMMError, RunInterruptedError, UsageError
-from mmm_runner.hashing import file_sha256
+from mmm_runner.errors import UsageError
 from mmm_runner.model import programs, stan_data
 from mmm_runner.model.stan_data import Layout
-from mmm_runner.pipeline.context import Reporter, RunContext, SilentReporter, StageResult
-from mmm_runner.pipeline.folders import STORAGE_ERRNOS, create_run_folder, storage_error
-from mmm_runner.pipeline.interrupts import sigterm_as_interrupt, stop_programs_under
-from mmm_runner.pipeline.manifest import Heartbeat, process_fields, versions, write_json
-from mmm_runner.pipeline.runner import _config_copies, _file_log
+from mmm_runner.pipeline import runner
+from mmm_runner.pipeline.context import (
+    Reporter,
+    RunContext,
+    SilentReporter,
+    StageResult,
+    Validated,
+)
+from mmm_runner.pipeline.folders import create_run_folder
+from mmm_runner.pipeline.manifest import process_fields, versions, write_json
 from mmm_runner.pipeline.stages import run_metadata
-from mmm_runner.pipeline.stages.model_fit import _stan_record
+from mmm_runner.pipeline.stages.model_fit import stan_record
 from mmm_runner.validation import Validation, validate
 
 Array = npt.NDArray[np.float64]
@@ -97,7 +96,7 @@ def warmup(draws: int) -> int:
 
 def stage_folder(stage: str) -> str:
     """The numbered folder of a priors stage, e.g. 20_prior_predictive."""
-    return f"{10 * STAGES.index(stage):02d}_{stage}"
+    return constants.stage_folder(stage, STAGES)
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ class PriorsOutcome:
 
 
 @dataclass(frozen=True)
-class PriorSample:
+class PriorSample(Validated):
     """One config's prior, sampled and taken apart as the run takes a posterior apart."""
 
     validation: Validation
@@ -132,16 +131,6 @@ class PriorSample:
     kpi_rep: Array  # prior predictive KPI, (draws, rows)
     spend: dict[str, float]  # per channel, as roi.csv counts it
     stan: dict[str, Any]  # the manifest's record of the program
-
-    @property
-    def config(self) -> RunConfig:
-        assert self.validation.loaded is not None
-        return self.validation.loaded.config
-
-    @property
-    def spec(self) -> ModelSpec:
-        assert self.validation.spec is not None
-        return self.validation.spec
 
     @property
     def divergent_share(self) -> float | None:
@@ -215,19 +204,17 @@ def explore(
         run_dir,
         started,
         reporter,
-        _file_log(run_dir),
+        runner.file_log(run_dir),
         list(options.command),
         plots=options.plots,
     )
     ex = Explorer(ctx, options, other)
     ctx.manifest = _initial_manifest(ex)
-    _save_manifest(ex)
-    manifest_file = ex.folder("run_metadata") / constants.MANIFEST
-    with sigterm_as_interrupt(), Heartbeat(manifest_file, ctx.manifest):
-        for stage in STAGES:
-            _run_stage(ex, stage)
+    runner.save_manifest(ctx)
+    stages = [(stage, functools.partial(STAGE_FUNCTIONS[stage], ex)) for stage in STAGES]
+    runner.run_stages(ctx, stages, what="mmm priors", rerun="mmm priors")
     counts = {s: sum(f.status == s for f in ex.flags) for s in ("pass", "flag", "skip")}
-    ctx.manifest["config"]["copies"] = _config_copies(ctx)
+    ctx.manifest["config"]["copies"] = runner.config_copies(ctx)
     ctx.manifest.update(
         status="completed",
         exit_code=0,
@@ -235,7 +222,7 @@ def explore(
         flags=counts,
         flagged=[f.check for f in ex.flags if f.status == "flag"],
     )
-    _save_manifest(ex)
+    runner.save_manifest(ctx)
     ctx.log.info("priors completed: %d flag(s)", counts["flag"])
     return PriorsOutcome(run_dir, ctx.manifest, pp.flag_table(ex.flags))
 
@@ -307,7 +294,7 @@ def sample_prior(
         decomposed.contributions,
         predictive_kpi(result, design).reshape(post.n_draws, -1),
         spend,
-        _stan_record(program, compiled, tools),
+        stan_record(program, compiled, tools),
     )
 
 
@@ -569,22 +556,6 @@ assert tuple(STAGE_FUNCTIONS) == STAGES
 # --- the manifest and stage records ---------------------------------------------------------
 
 
-def _source(validation: Validation) -> dict[str, Any]:
-    """A config's record: its path and hash, and its data's path, hash and rows."""
-    data_path = validation.data_path()
-    return {
-        "config": {
-            "path": str(validation.config_path.resolve()),
-            "sha256": file_sha256(validation.config_path),
-        },
-        "data": {
-            "path": str(data_path),
-            "sha256": file_sha256(data_path),
-            "rows": validation.summary.get("rows"),
-        },
-    }
-
-
 def _initial_manifest(ex: Explorer) -> dict[str, Any]:
     """The run manifest's shape, with ``kind: priors`` and the prior sampler's settings."""
     ctx = ex.ctx
@@ -599,7 +570,7 @@ def _initial_manifest(ex: Explorer) -> dict[str, Any]:
         "finished": None,
         **process_fields(),
         "command": ctx.command,
-        **_source(ctx.validation),
+        **runner.sources(ctx.validation),
         "model_class": ctx.spec.model_class,
         "fit_method": "mcmc",
         "prior_only": True,
@@ -613,113 +584,6 @@ def _initial_manifest(ex: Explorer) -> dict[str, Any]:
         "options": {"plots": ctx.plots, "compare": str(ex.options.compare or "") or None},
         "versions": versions(),
         "stan": {},
-        "compare": _source(ex.other) if ex.other is not None else None,
-        "stages": [
-            {"name": stage, "folder": stage_folder(stage), "status": "pending", "seconds": None}
-            for stage in STAGES
-        ],
+        "compare": runner.sources(ex.other) if ex.other is not None else None,
+        "stages": runner.stage_records(STAGES),
     }
-
-
-def _save_manifest(ex: Explorer) -> None:
-    folder = ex.folder("run_metadata")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / constants.MANIFEST, ex.ctx.manifest)
-
-
-def _run_stage(ex: Explorer, stage: str) -> None:
-    """Runs one stage in its folder; a failure is recorded, then raised (as `mmm run` does)."""
-    folder = ex.folder(stage)
-    folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    status: dict[str, Any] = {
-        "stage": folder.name,
-        "status": "running",
-        "started": datetime.now(UTC).isoformat(),
-    }
-    write_json(folder / constants.STATUS, status)
-    _record(ex, stage).update(status="running")
-    _save_manifest(ex)
-    ex.ctx.reporter.stage_started(folder.name)
-    try:
-        result = STAGE_FUNCTIONS[stage](ex)
-    except KeyboardInterrupt:
-        stop_programs_under(cache_root())  # the prior's sampler, if it runs
-        _finish(ex, stage, status, started, "interrupted", "interrupted (Ctrl-C or SIGTERM)")
-        ex.ctx.manifest.update(
-            status="interrupted",
-            exit_code=constants.EXIT_INTERRUPTED,
-            finished=datetime.now(UTC).isoformat(),
-        )
-        _save_manifest(ex)
-        interrupted = RunInterruptedError(
-            f"mmm priors interrupted during {folder.name}; the folder is marked interrupted",
-            hint=f"Rerun with: mmm priors --config {ex.ctx.validation.config_path}",
-        )
-        interrupted.run_dir = str(ex.ctx.run_dir)
-        raise interrupted from None
-    except MMMError as error:
-        _fail(ex, stage, status, started, error, constants.exit_code(error))
-        error.run_dir = str(ex.ctx.run_dir)
-        raise
-    except OSError as error:
-        if error.errno not in STORAGE_ERRNOS:
-            _fail(ex, stage, status, started, error, constants.EXIT_FAILURE, True)
-            raise
-        storage = storage_error(error, f"stage {folder.name} wrote its files")
-        _fail(ex, stage, status, started, storage, constants.exit_code(storage))
-        storage.run_dir = str(ex.ctx.run_dir)
-        raise storage from error
-    except Exception as error:
-        _fail(ex, stage, status, started, error, constants.EXIT_FAILURE, True)
-        raise
-    status.update(message=result.message, artefacts=result.artefacts, summary=result.summary)
-    _finish(ex, stage, status, started, result.status, result.message)
-
-
-def _record(ex: Explorer, stage: str) -> dict[str, Any]:
-    record: dict[str, Any] = next(s for s in ex.ctx.manifest["stages"] if s["name"] == stage)
-    return record
-
-
-def _fail(
-    ex: Explorer,
-    stage: str,
-    status: dict[str, Any],
-    started: float,
-    error: BaseException,
-    code: int,
-    with_traceback: bool = False,
-) -> None:
-    message = getattr(error, "message", str(error))
-    status["error"] = {
-        "type": type(error).__name__,
-        "message": message,
-        "hint": getattr(error, "hint", ""),
-    }
-    if with_traceback:
-        status["error"]["traceback"] = traceback.format_exc()
-    ex.ctx.manifest.update(
-        status="failed",
-        exit_code=code,
-        finished=datetime.now(UTC).isoformat(),
-        failed_stage=stage_folder(stage),
-    )
-    try:
-        _finish(ex, stage, status, started, "failed", message)
-    except OSError:  # the disk that failed the stage may refuse the record too
-        ex.ctx.reporter.stage_finished(stage_folder(stage), "failed", 0.0, message)
-    ex.ctx.log.error("stage %s failed: %s", stage, message)
-
-
-def _finish(
-    ex: Explorer, stage: str, status: dict[str, Any], started: float, outcome: str, message: str
-) -> None:
-    seconds = round(time.perf_counter() - started, 3)
-    folder = ex.folder(stage)
-    status.update(status=outcome, finished=datetime.now(UTC).isoformat(), seconds=seconds)
-    write_json(folder / constants.STATUS, status)
-    _record(ex, stage).update(status=outcome, seconds=seconds)
-    _save_manifest(ex)
-    ex.ctx.reporter.stage_finished(folder.name, outcome, seconds, message)  # type: ignore[arg-type]
-    ex.ctx.log.info("stage %s %s in %.2f s %s", folder.name, outcome, seconds, message)

@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from mmm_runner.analysis.gates import Gate
 from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.models import Policy
 from mmm_runner.config.notation import Distribution
@@ -59,17 +62,13 @@ EPS = float(np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One row of identifiability.csv: a check on a term (or on the whole design)."""
+class Finding(Gate):
+    """One row of identifiability.csv: a gate on a term (or on the whole design)."""
 
-    check: str
-    term: str
-    value: float | None
-    warn: float | None
-    fail: float | None
-    status: Status
-    advice: str
-    detail: str = ""
+    term: str = field(kw_only=True)
+
+
+COLUMNS = ("check", "term", "value", "warn", "fail", "status", "advice", "detail")
 
 
 @dataclass(frozen=True)
@@ -246,9 +245,37 @@ def mode_share(column: Array) -> float:
 # ---------------------------------------------------------------------------
 # The checks: each a frozen config with a run() that returns rows
 
+_WORSE: dict[str, Callable[[float, float], bool]] = {
+    "above": operator.gt,
+    "at_or_above": operator.ge,
+    "below": operator.lt,
+}
+
 
 @dataclass(frozen=True)
-class VifCheck:
+class _Check:
+    """The common shape of a check: warn and fail thresholds, and advice for a row that
+    does not pass. A subclass states its defaults, its ``check`` name and which side of
+    the thresholds is ``worse``."""
+
+    warn: float
+    fail: float
+    advice: str
+    check: ClassVar[str]
+    worse: ClassVar[str]  # a key of _WORSE
+
+    def row(self, term: str, value: float, detail: str = "") -> Finding:
+        """A graded row: pass, warn or fail, with the advice unless it passes."""
+        status = _grade(value, self.warn, self.fail, _WORSE[self.worse])
+        advice = self.advice if status != "pass" else ""
+        return Finding(self.check, value, self.warn, self.fail, status, advice, detail, term=term)
+
+    def skip(self, term: str, reason: str) -> Finding:
+        return Finding(self.check, None, self.warn, self.fail, "skip", "", reason, term=term)
+
+
+@dataclass(frozen=True)
+class VifCheck(_Check):
     """Variance inflation factor of each regressor (above is worse)."""
 
     warn: float = 10.0
@@ -258,25 +285,22 @@ class VifCheck:
         "off against theirs and is weakly identified: merge or drop collinear terms, or give "
         "them informative priors (model.priors)."
     )
+    check = "vif"
+    worse = "above"
 
     def run(self, regs: Regressors, found: Collinearity) -> list[Finding]:
         rows = []
         for name, value, flat in zip(regs.names, found.vif, found.constant, strict=True):
             if flat:
-                detail = "constant on the fitted rows: see near_constant"
-                rows.append(Finding("vif", name, None, self.warn, self.fail, "skip", "", detail))
+                rows.append(self.skip(name, "constant on the fitted rows: see near_constant"))
                 continue
-            status = _above(float(value), self.warn, self.fail)
             detail = "exact linear dependency" if math.isinf(value) else ""
-            advice = self.advice if status != "pass" else ""
-            rows.append(
-                Finding("vif", name, float(value), self.warn, self.fail, status, advice, detail)
-            )
+            rows.append(self.row(name, float(value), detail))
         return rows
 
 
 @dataclass(frozen=True)
-class ConditionCheck:
+class ConditionCheck(_Check):
     """Condition number of the standardised design (above is worse; Belsley's scale)."""
 
     warn: float = 30.0
@@ -286,29 +310,24 @@ class ConditionCheck:
         "columns in `detail` move together): merge or drop them, or give them informative "
         "priors."
     )
+    check = "condition_number"
+    worse = "above"
 
     def run(self, regs: Regressors, found: Collinearity) -> Finding:
         value = found.condition_number
         if math.isnan(value):
-            reason = "no varying column"
-            return Finding(
-                "condition_number", "design", None, self.warn, self.fail, "skip", "", reason
-            )
-        status = _above(value, self.warn, self.fail)
+            return self.skip("design", "no varying column")
         terms = ", ".join(name for name, _ in found.smallest)
         loadings = ", ".join(f"{name} ({loading:+.2f})" for name, loading in found.smallest)
         n, p = regs.values.shape[0], int((~found.constant).sum())
         detail = f"smallest singular vector: {loadings}"
         if p >= n:
             detail = f"{p} varying columns on {n} fitted rows; {detail}"
-        advice = self.advice if status != "pass" else ""
-        return Finding(
-            "condition_number", terms, value, self.warn, self.fail, status, advice, detail
-        )
+        return self.row(terms, value, detail)
 
 
 @dataclass(frozen=True)
-class RowsPerParameterCheck:
+class RowsPerParameterCheck(_Check):
     """Fitted rows per free parameter (below is worse)."""
 
     warn: float = 10.0
@@ -317,29 +336,16 @@ class RowsPerParameterCheck:
         "Few fitted rows per free parameter, so the priors dominate: use fewer terms "
         "(channels, controls, seasonal order, changepoints, varying effects) or more data."
     )
+    check = "rows_per_parameter"
+    worse = "below"
 
     def run(self, rows: int, parameters: int) -> Finding:
         value = rows / parameters if parameters else math.inf
-        if value < self.fail:
-            status: Status = "fail"
-        elif value < self.warn:
-            status = "warn"
-        else:
-            status = "pass"
-        return Finding(
-            "rows_per_parameter",
-            "model",
-            value,
-            self.warn,
-            self.fail,
-            status,
-            self.advice if status != "pass" else "",
-            f"{rows} fitted rows / {parameters} free parameters",
-        )
+        return self.row("model", value, f"{rows} fitted rows / {parameters} free parameters")
 
 
 @dataclass(frozen=True)
-class NearConstantCheck:
+class NearConstantCheck(_Check):
     """Share of fitted rows on a column's most common value (at or above is worse)."""
 
     warn: float = 0.99
@@ -349,6 +355,8 @@ class NearConstantCheck:
         "periods (or, when constant, cannot be told from the intercept): drop it, merge it "
         "with a related term, or widen the fitting window (data.start, data.end)."
     )
+    check = "near_constant"
+    worse = "at_or_above"
 
     def run(self, names: tuple[str, ...], values: Array) -> list[Finding]:
         rows = []
@@ -356,28 +364,12 @@ class NearConstantCheck:
             share = mode_share(values[:, j])
             if math.isnan(share):
                 reason = "no fitted rows" if values.shape[0] == 0 else "non-finite values"
-                rows.append(
-                    Finding("near_constant", name, None, self.warn, self.fail, "skip", "", reason)
-                )
+                rows.append(self.skip(name, reason))
                 continue
-            if share >= self.fail:
-                status: Status = "fail"
-            elif share >= self.warn:
-                status = "warn"
-            else:
-                status = "pass"
-            rows.append(
-                Finding(
-                    "near_constant",
-                    name,
-                    share,
-                    self.warn,
-                    self.fail,
-                    status,
-                    self.advice if status != "pass" else "",
-                    _describe(values[:, j]) if status != "pass" else "",
-                )
-            )
+            row = self.row(name, share)
+            if row.status != "pass":
+                row = replace(row, detail=_describe(values[:, j]))
+            rows.append(row)
         return rows
 
 
@@ -389,10 +381,16 @@ def _describe(column: Array) -> str:
     return f"{counts[top]} of {column.size} fitted rows are {values[top]:.6g}"
 
 
-def _above(value: float, warn: float, fail: float) -> Status:
-    if value > fail:
+def _grade(
+    value: float, warn: float, fail: float, worse: Callable[[float, float], bool]
+) -> Status:
+    if worse(value, fail):
         return "fail"
-    return "warn" if value > warn else "pass"
+    return "warn" if worse(value, warn) else "pass"
+
+
+def _above(value: float, warn: float, fail: float) -> Status:
+    return _grade(value, warn, fail, operator.gt)
 
 
 @dataclass(frozen=True)
@@ -452,8 +450,7 @@ def free_parameters(design: Design, spec: ModelSpec) -> int:
 
 def table(findings: list[Finding]) -> pd.DataFrame:
     """identifiability.csv."""
-    columns = [f.name for f in fields(Finding)]
-    return pd.DataFrame([asdict(f) for f in findings], columns=columns)
+    return pd.DataFrame([asdict(f) for f in findings], columns=list(COLUMNS))
 
 
 def failing(findings: list[Finding], policy: Policy) -> list[Finding]:

@@ -16,8 +16,9 @@ or NumPy draws in tests), never on a sampler:
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import ClassVar, Final, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -423,137 +424,154 @@ def width_ratios(panels: list[PriorPanel]) -> dict[str, float]:
     return out
 
 
+Measured = tuple[float, str] | str  # (value, detail), or why the check does not apply
+
+
 @dataclass(frozen=True)
-class BandTooNarrow:
+class ThresholdCheck(ABC):
+    """The common shape of a check: one value against a frozen threshold, with advice.
+
+    A subclass states its defaults (``threshold``, ``name``), which side of the
+    threshold flags (``flag_below``), its ``advice`` and how it ``measure``s the
+    evidence; a check with several rows overrides ``run`` and uses ``row``.
+    """
+
+    threshold: float
+    name: str
+    flag_below: ClassVar[bool] = False  # flag values below the threshold (else above it)
+    advice: ClassVar[str] = ""
+
+    @abstractmethod
+    def measure(self, evidence: PriorEvidence) -> Measured:
+        """The value to judge and its detail, or why the check does not apply."""
+
+    def run(self, evidence: PriorEvidence) -> list[Flag]:
+        measured = self.measure(evidence)
+        if isinstance(measured, str):
+            return [self.skip(self.name, measured)]
+        value, detail = measured
+        return [self.row(self.name, value, self.advice, detail)]
+
+    def row(self, check: str, value: float, advice: str, detail: str) -> Flag:
+        """A row that flags when ``value`` is on the wrong side of the threshold."""
+        wrong = value < self.threshold if self.flag_below else value > self.threshold
+        return Flag(check, value, self.threshold, "flag" if wrong else "pass", advice, detail)
+
+    def skip(self, check: str, why: str) -> Flag:
+        return Flag(check, math.nan, self.threshold, "skip", "", why)
+
+
+def _band_width(evidence: PriorEvidence) -> Measured:
+    if evidence.observed_range <= 0:
+        return "the observed KPI is constant"
+    ratio = evidence.width_ratio
+    return ratio, f"median 90% band width is {ratio:.3g} × the observed range"
+
+
+@dataclass(frozen=True)
+class BandTooNarrow(ThresholdCheck):
     """The 90% prior predictive band is an order of magnitude narrower than the data's range."""
 
     threshold: float = 0.1
     name: str = "kpi_band_too_narrow"
+    flag_below = True
+    advice = (
+        "The priors rule out KPI values the data show: widen the intercept and "
+        "sigma priors (on the standardised scale sd 1 is the KPI's own spread)."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
-        if evidence.observed_range <= 0:
-            return [_skip(self.name, self.threshold, "the observed KPI is constant")]
-        ratio = evidence.width_ratio
-        return [
-            Flag(
-                self.name,
-                ratio,
-                self.threshold,
-                "flag" if ratio < self.threshold else "pass",
-                "The priors rule out KPI values the data show: widen the intercept and "
-                "sigma priors (on the standardised scale sd 1 is the KPI's own spread).",
-                f"median 90% band width is {ratio:.3g} × the observed range",
-            )
-        ]
+    def measure(self, evidence: PriorEvidence) -> Measured:
+        return _band_width(evidence)
 
 
 @dataclass(frozen=True)
-class BandTooWide:
+class BandTooWide(ThresholdCheck):
     """The 90% prior predictive band is an order of magnitude wider than the data's range."""
 
     threshold: float = 10.0
     name: str = "kpi_band_too_wide"
+    advice = (
+        "The priors allow KPI values far beyond anything plausible: tighten the "
+        "widest priors (see priors.csv; on the standardised scale a coefficient "
+        "sd of 1-3 is already generous)."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
-        if evidence.observed_range <= 0:
-            return [_skip(self.name, self.threshold, "the observed KPI is constant")]
-        ratio = evidence.width_ratio
-        return [
-            Flag(
-                self.name,
-                ratio,
-                self.threshold,
-                "flag" if ratio > self.threshold else "pass",
-                "The priors allow KPI values far beyond anything plausible: tighten the "
-                "widest priors (see priors.csv; on the standardised scale a coefficient "
-                "sd of 1-3 is already generous).",
-                f"median 90% band width is {ratio:.3g} × the observed range",
-            )
-        ]
+    def measure(self, evidence: PriorEvidence) -> Measured:
+        return _band_width(evidence)
 
 
 @dataclass(frozen=True)
-class BandOverlap:
+class BandOverlap(ThresholdCheck):
     """Most periods' 90% bands miss the observed KPI range altogether."""
 
     threshold: float = 0.5
     name: str = "kpi_band_overlap"
+    flag_below = True
+    advice = (
+        "The prior predictive sits away from the data: check the intercept prior's "
+        "centre (0 is the KPI's mean on the standardised scale) and the signs of "
+        "media and control priors."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
+    def measure(self, evidence: PriorEvidence) -> Measured:
         top, bottom = evidence.observed.max(), evidence.observed.min()
         overlap = (evidence.band_low <= top) & (evidence.band_high >= bottom)
         share = float(overlap.mean())
-        return [
-            Flag(
-                self.name,
-                share,
-                self.threshold,
-                "flag" if share < self.threshold else "pass",
-                "The prior predictive sits away from the data: check the intercept prior's "
-                "centre (0 is the KPI's mean on the standardised scale) and the signs of "
-                "media and control priors.",
-                f"{share:.0%} of periods have a 90% band that meets the observed range",
-            )
-        ]
+        return share, f"{share:.0%} of periods have a 90% band that meets the observed range"
 
 
 @dataclass(frozen=True)
-class NegativeKpi:
+class NegativeKpi(ThresholdCheck):
     """A positive KPI predicted negative in many draws (identity response)."""
 
     threshold: float = 0.05
     name: str = "negative_kpi"
+    advice = (
+        "The priors let a positive KPI go negative: narrow the intercept prior, "
+        "bound controls by sign, or model log(KPI) (effects then multiply)."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
+    def measure(self, evidence: PriorEvidence) -> Measured:
         share = evidence.negative_share
         if share is None:
-            return [_skip(self.name, self.threshold, "log response, or a KPI not all positive")]
-        return [
-            Flag(
-                self.name,
-                share,
-                self.threshold,
-                "flag" if share > self.threshold else "pass",
-                "The priors let a positive KPI go negative: narrow the intercept prior, "
-                "bound controls by sign, or model log(KPI) (effects then multiply).",
-                f"{share:.1%} of prior predictive values are below zero",
-            )
-        ]
+            return "log response, or a KPI not all positive"
+        return share, f"{share:.1%} of prior predictive values are below zero"
 
 
 @dataclass(frozen=True)
-class MediaShare:
+class MediaShare(ThresholdCheck):
     """Media alone explain more than the whole observed KPI at the prior's median."""
 
     threshold: float = 1.0
     name: str = "media_share"
+    advice = (
+        "The media priors claim more than the whole KPI: tighten the media "
+        "coefficient priors (e.g. half_normal(0.5) on the standardised scale) or "
+        "check the media columns' units."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
+    def measure(self, evidence: PriorEvidence) -> Measured:
         if evidence.media_share is None:
-            return [_skip(self.name, self.threshold, "no media channels")]
+            return "no media channels"
         median = float(np.median(evidence.media_share))
         above = float((evidence.media_share > 1).mean())
-        return [
-            Flag(
-                self.name,
-                median,
-                self.threshold,
-                "flag" if median > self.threshold else "pass",
-                "The media priors claim more than the whole KPI: tighten the media "
-                "coefficient priors (e.g. half_normal(0.5) on the standardised scale) or "
-                "check the media columns' units.",
-                f"median share of the observed KPI from all media {median:.0%} "
-                f"(above 100% in {above:.0%} of draws)",
-            )
-        ]
+        return median, (
+            f"median share of the observed KPI from all media {median:.0%} "
+            f"(above 100% in {above:.0%} of draws)"
+        )
 
 
 @dataclass(frozen=True)
-class RoiSpan:
+class RoiSpan(ThresholdCheck):
     """A channel's 90% ROI interval spans more orders of magnitude than a prior should."""
 
     threshold: float = 3.0  # orders of magnitude (log10 of q95 / q05)
     name: str = "roi_span"
+
+    def measure(self, evidence: PriorEvidence) -> Measured:
+        """The widest channel's span (``run`` reports every channel in its own row)."""
+        spans = [f.value for f in self.run(evidence) if f.status != "skip"]
+        return (max(spans), "widest channel") if spans else "no channel has a finite ROI"
 
     def run(self, evidence: PriorEvidence) -> list[Flag]:
         flags = []
@@ -561,21 +579,17 @@ class RoiSpan:
             check = f"{self.name}[{channel}]"
             finite = draws[np.isfinite(draws)]
             if finite.size == 0:
-                flags.append(_skip(check, self.threshold, "no finite ROI draws"))
+                flags.append(self.skip(check, "no finite ROI draws"))
                 continue
             low, high = (float(v) for v in bounds(finite))
             if not low > 0:
-                flags.append(
-                    _skip(check, self.threshold, f"the 90% interval reaches ROI {low:.3g} ≤ 0")
-                )
+                flags.append(self.skip(check, f"the 90% interval reaches ROI {low:.3g} ≤ 0"))
                 continue
             span = math.log10(high / low)
             flags.append(
-                Flag(
+                self.row(
                     check,
                     span,
-                    self.threshold,
-                    "flag" if span > self.threshold else "pass",
                     f"The priors say almost nothing about {channel}'s ROI: narrow its "
                     "coefficient prior or its saturation priors (a half-saturation near the "
                     "typical media level, 1 on the scaled media).",
@@ -586,59 +600,43 @@ class RoiSpan:
 
 
 @dataclass(frozen=True)
-class DrawsMatchPriors:
+class DrawsMatchPriors(ThresholdCheck):
     """The sampler reproduced the stated priors (else every summary here is off)."""
 
     threshold: float = 1.5  # the draws' 90% width may be 1.5 times wider or narrower
     name: str = "prior_draws_match"
+    advice = (
+        "The draws do not reproduce the stated priors, so the summaries understate "
+        "(or overstate) them: rerun with more --draws (a longer warm-up), or replace "
+        "very wide or heavy-tailed priors."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
+    def measure(self, evidence: PriorEvidence) -> Measured:
         ratios = evidence.width_ratios
         if not ratios:
-            return [_skip(self.name, self.threshold, "no prior with a stated density")]
+            return "no prior with a stated density"
         worst = max(ratios, key=lambda k: abs(math.log(max(ratios[k], 1e-12))))
         ratio = max(ratios[worst], 1e-12)
         off = max(ratio, 1 / ratio)
-        return [
-            Flag(
-                self.name,
-                off,
-                self.threshold,
-                "flag" if off > self.threshold else "pass",
-                "The draws do not reproduce the stated priors, so the summaries understate "
-                "(or overstate) them: rerun with more --draws (a longer warm-up), or replace "
-                "very wide or heavy-tailed priors.",
-                f"{worst}: the draws' 90% interval is {ratio:.3g} × as wide as its prior's",
-            )
-        ]
+        return off, f"{worst}: the draws' 90% interval is {ratio:.3g} × as wide as its prior's"
 
 
 @dataclass(frozen=True)
-class Divergences:
+class Divergences(ThresholdCheck):
     """The prior's draws are unreliable: many divergent transitions."""
 
     threshold: float = 0.02
     name: str = "prior_divergences"
+    advice = (
+        "Sampling the prior diverged, so the summaries may miss its tails: replace "
+        "very heavy-tailed priors (cauchy) by student_t or normal ones."
+    )
 
-    def run(self, evidence: PriorEvidence) -> list[Flag]:
+    def measure(self, evidence: PriorEvidence) -> Measured:
         share = evidence.divergent_share
         if share is None:
-            return [_skip(self.name, self.threshold, "no sampler statistics")]
-        return [
-            Flag(
-                self.name,
-                share,
-                self.threshold,
-                "flag" if share > self.threshold else "pass",
-                "Sampling the prior diverged, so the summaries may miss its tails: replace "
-                "very heavy-tailed priors (cauchy) by student_t or normal ones.",
-                f"{share:.1%} of transitions diverged",
-            )
-        ]
-
-
-def _skip(check: str, threshold: float, why: str) -> Flag:
-    return Flag(check, math.nan, threshold, "skip", "", why)
+            return "no sampler statistics"
+        return share, f"{share:.1%} of transitions diverged"
 
 
 class Check(Protocol):

@@ -107,8 +107,24 @@ class Score:
     waic: Waic | None = None  # None exactly when loo is
 
 
+class Validated:
+    """The config and model spec of a ``validation`` that passed (a bug if it did not)."""
+
+    validation: Validation
+
+    @property
+    def config(self) -> RunConfig:
+        assert self.validation.loaded is not None
+        return self.validation.loaded.config
+
+    @property
+    def spec(self) -> ModelSpec:
+        assert self.validation.spec is not None
+        return self.validation.spec
+
+
 @dataclass
-class RunContext:
+class RunContext(Validated):
     """The state of one run, handed from stage to stage.
 
     Stage outputs are typed slots (``fit``, ``score``, ``gates``): reading one
@@ -127,16 +143,6 @@ class RunContext:
     gates: list[Gate] = field(default_factory=list)  # every gate of the run, in order
     _fit: Fit | None = None
     _score: Score | None = None
-
-    @property
-    def config(self) -> RunConfig:
-        assert self.validation.loaded is not None
-        return self.validation.loaded.config
-
-    @property
-    def spec(self) -> ModelSpec:
-        assert self.validation.spec is not None
-        return self.validation.spec
 
     @property
     def model_class(self) -> classes.ModelClass:

@@ -6,11 +6,12 @@ failure (or the interruption) so a half-finished folder never looks complete.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from mmm_runner.pipeline.stages import (
     pre_run,
     run_metadata,
 )
-from mmm_runner.validation import validate
+from mmm_runner.validation import Validation, validate
 
 StageFn = Callable[[RunContext], StageResult]
 STAGE_FUNCTIONS: dict[str, StageFn] = {
@@ -95,21 +96,21 @@ def execute(
         run_dir,
         started,
         reporter,
-        _file_log(run_dir),
+        file_log(run_dir),
         list(options.command),
         force_recompile=options.force_recompile or config.fit.force_recompile,
         plots=options.plots,
     )
-    ctx.manifest = _initial_manifest(ctx, validation.config_path)
-    _save_manifest(ctx)
+    ctx.manifest = _initial_manifest(ctx)
+    save_manifest(ctx)
     _note_abandoned_runs(ctx, output)
-    manifest_file = ctx.folder("run_metadata") / constants.MANIFEST
-    with sigterm_as_interrupt(), Heartbeat(manifest_file, ctx.manifest):
-        for stage in constants.STAGES:
-            _run_stage(ctx, stage)
-    ctx.manifest["config"]["copies"] = _config_copies(ctx)
+    stages = [
+        (stage, functools.partial(STAGE_FUNCTIONS[stage], ctx)) for stage in constants.STAGES
+    ]
+    run_stages(ctx, stages, what="run", rerun="mmm run")
+    ctx.manifest["config"]["copies"] = config_copies(ctx)
     ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
-    _save_manifest(ctx)
+    save_manifest(ctx)
     ctx.log.info("run completed")
     return RunOutcome(run_dir, ctx.manifest)
 
@@ -121,7 +122,8 @@ class _RunLogHandler(logging.FileHandler):
         return
 
 
-def _file_log(run_dir: Path) -> logging.Logger:
+def file_log(run_dir: Path) -> logging.Logger:
+    """The run log in 00_run_metadata (cmdstanpy's warnings land there too)."""
     folder = run_dir / constants.stage_folder("run_metadata")
     folder.mkdir(parents=True, exist_ok=True)
     log = logging.getLogger(f"mmm_runner.run.{run_dir.name}")
@@ -135,8 +137,7 @@ def _file_log(run_dir: Path) -> logging.Logger:
     return log
 
 
-def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
-    data_path = ctx.validation.data_path()
+def _initial_manifest(ctx: RunContext) -> dict[str, Any]:
     return {
         "run_id": ctx.run_dir.name,
         "name": ctx.config.name,
@@ -146,31 +147,47 @@ def _initial_manifest(ctx: RunContext, config_path: Path) -> dict[str, Any]:
         "finished": None,
         **process_fields(),  # process (pid, host, start_time, boot_id) and heartbeat
         "command": ctx.command,
-        "config": {"path": str(config_path.resolve()), "sha256": file_sha256(config_path)},
-        "data": {
-            "path": str(data_path),
-            "sha256": file_sha256(data_path),
-            "rows": ctx.validation.summary.get("rows"),
-        },
+        **sources(ctx.validation),
         "model_class": ctx.spec.model_class,
         "fit_method": ctx.config.fit.method,
         "seeds": {"run": ctx.config.seed},
         "options": {"plots": ctx.plots, "force_recompile": ctx.force_recompile},
         "versions": versions(),
         "stan": {},
-        "stages": [
-            {
-                "name": stage,
-                "folder": constants.stage_folder(stage),
-                "status": "pending",
-                "seconds": None,
-            }
-            for stage in constants.STAGES
-        ],
+        "stages": stage_records(constants.STAGES),
     }
 
 
-def _config_copies(ctx: RunContext) -> dict[str, str]:
+def sources(validation: Validation) -> dict[str, Any]:
+    """A manifest's ``config`` and ``data`` records: paths, hashes and the data's rows."""
+    data_path = validation.data_path()
+    return {
+        "config": {
+            "path": str(validation.config_path.resolve()),
+            "sha256": file_sha256(validation.config_path),
+        },
+        "data": {
+            "path": str(data_path),
+            "sha256": file_sha256(data_path),
+            "rows": validation.summary.get("rows"),
+        },
+    }
+
+
+def stage_records(stages: Sequence[str]) -> list[dict[str, Any]]:
+    """A manifest's ``stages``: each stage pending in its numbered folder."""
+    return [
+        {
+            "name": stage,
+            "folder": constants.stage_folder(stage, stages),
+            "status": "pending",
+            "seconds": None,
+        }
+        for stage in stages
+    ]
+
+
+def config_copies(ctx: RunContext) -> dict[str, str]:
     """sha256 of the config copies in 00_run_metadata: `mmm reproduce` reruns from them."""
     folder = ctx.folder("run_metadata")
     names = (constants.CONFIG_AS_GIVEN, constants.CONFIG_RESOLVED)
@@ -187,106 +204,129 @@ def _note_abandoned_runs(ctx: RunContext, output: Path) -> None:
             ctx.log.info("earlier run %s: %s", run_dir.name, why)
 
 
-def _save_manifest(ctx: RunContext) -> None:
+def save_manifest(ctx: RunContext) -> None:
+    """Writes the manifest to 00_run_metadata (atomically)."""
     folder = ctx.folder("run_metadata")
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / constants.MANIFEST, ctx.manifest)
 
 
-def _stage_record(ctx: RunContext, stage: str) -> dict[str, Any]:
-    record: dict[str, Any] = next(s for s in ctx.manifest["stages"] if s["name"] == stage)
-    return record
+# --- the stage loop -------------------------------------------------------------------------
 
 
-def _run_stage(ctx: RunContext, stage: str) -> None:
-    folder = ctx.folder(stage)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = folder.name
-    record = _stage_record(ctx, stage)
-    started = time.perf_counter()
-    status: dict[str, Any] = {"stage": name, "status": "running", "started": _now().isoformat()}
-    write_json(folder / constants.STATUS, status)
-    record["status"] = "running"
-    _save_manifest(ctx)
-    ctx.reporter.stage_started(name)
-    ctx.log.info("stage %s started", name)
-    try:
-        result = STAGE_FUNCTIONS[stage](ctx)
-    except KeyboardInterrupt:
-        stop_programs_under(cache_root())  # compiled Stan programs still sampling
-        _finish(ctx, stage, status, started, "interrupted", "interrupted (Ctrl-C or SIGTERM)")
-        ctx.manifest.update(
-            status="interrupted", exit_code=constants.EXIT_INTERRUPTED, finished=_now().isoformat()
-        )
-        _save_manifest(ctx)
-        interrupted = RunInterruptedError(
-            f"run interrupted during {name}; the folder is marked interrupted",
-            hint=f"Rerun with: mmm run --config {ctx.validation.config_path}",
-        )
-        interrupted.run_dir = str(ctx.run_dir)
-        raise interrupted from None
-    except MMMError as error:
-        _fail(ctx, stage, status, started, error, constants.exit_code(error))
-        error.run_dir = str(ctx.run_dir)
-        raise
-    except OSError as error:
-        if error.errno not in STORAGE_ERRNOS:
-            _fail(
-                ctx, stage, status, started, error, constants.EXIT_FAILURE, traceback.format_exc()
-            )
-            raise
-        storage = storage_error(error, f"stage {name} wrote its files")
-        _fail(ctx, stage, status, started, storage, constants.exit_code(storage))
-        storage.run_dir = str(ctx.run_dir)
-        raise storage from error
-    except Exception as error:
-        _fail(ctx, stage, status, started, error, constants.EXIT_FAILURE, traceback.format_exc())
-        raise
-    status.update(message=result.message, artefacts=result.artefacts, summary=result.summary)
-    _finish(ctx, stage, status, started, result.status, result.message)
-
-
-def _fail(
+def run_stages(
     ctx: RunContext,
-    stage: str,
-    status: dict[str, Any],
-    started: float,
-    error: BaseException,
-    code: int,
-    trace: str = "",
+    stages: Sequence[tuple[str, Callable[[], StageResult]]],
+    what: str,
+    rerun: str,
 ) -> None:
-    message = getattr(error, "message", str(error))
-    status["error"] = {
-        "type": type(error).__name__,
-        "message": message,
-        "hint": getattr(error, "hint", ""),
-    }
-    if trace:
-        status["error"]["traceback"] = trace
-    ctx.manifest.update(
-        status="failed",
-        exit_code=code,
-        finished=_now().isoformat(),
-        failed_stage=constants.stage_folder(stage),
-    )
-    try:
-        _finish(ctx, stage, status, started, "failed", message)
-    except OSError:
-        # The disk that failed the stage may refuse this record too: the error still
-        # reaches the user, and the manifest's dead process marks the run abandoned.
-        ctx.reporter.stage_finished(ctx.folder(stage).name, "failed", 0.0, message)
-    ctx.log.error("stage %s failed: %s", stage, message)
+    """Runs ``(stage, function)`` pairs in order, each in its numbered folder (by position).
+
+    Each folder gets its ``status.json`` and the manifest's record of the stage
+    (``ctx.manifest["stages"]``, see ``stage_records``) follows it, under the
+    manifest's heartbeat and with SIGTERM taken as Ctrl-C. The first stage that
+    raises stops the loop: its folder and the manifest record the failure (or
+    the interruption: ``what`` interrupted ..., "Rerun with: ``rerun`` --config ...").
+    """
+    names = [stage for stage, _ in stages]
+    manifest_file = ctx.folder("run_metadata") / constants.MANIFEST
+    with sigterm_as_interrupt(), Heartbeat(manifest_file, ctx.manifest):
+        for stage, function in stages:
+            folder = ctx.run_dir / constants.stage_folder(stage, names)
+            _StageRun(ctx, stage, folder).run(function, what, rerun)
 
 
-def _finish(
-    ctx: RunContext, stage: str, status: dict[str, Any], started: float, outcome: str, message: str
-) -> None:
-    seconds = round(time.perf_counter() - started, 3)
-    folder = ctx.folder(stage)
-    status.update(status=outcome, finished=_now().isoformat(), seconds=seconds)
-    write_json(folder / constants.STATUS, status)
-    record = _stage_record(ctx, stage)
-    record.update(status=outcome, seconds=seconds)
-    _save_manifest(ctx)
-    ctx.reporter.stage_finished(folder.name, outcome, seconds, message)  # type: ignore[arg-type]
-    ctx.log.info("stage %s %s in %.2f s %s", folder.name, outcome, seconds, message)
+@dataclass
+class _StageRun:
+    """One stage under way: its folder, its status.json and its record in the manifest."""
+
+    ctx: RunContext
+    stage: str
+    folder: Path
+    status: dict[str, Any] = field(default_factory=dict)
+    started: float = 0.0
+
+    def run(self, function: Callable[[], StageResult], what: str, rerun: str) -> None:
+        ctx, name = self.ctx, self.folder.name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.started = time.perf_counter()
+        self.status = {"stage": name, "status": "running", "started": _now().isoformat()}
+        write_json(self.folder / constants.STATUS, self.status)
+        self._record()["status"] = "running"
+        save_manifest(ctx)
+        ctx.reporter.stage_started(name)
+        ctx.log.info("stage %s started", name)
+        try:
+            result = function()
+        except KeyboardInterrupt:
+            stop_programs_under(cache_root())  # compiled Stan programs still sampling
+            self._finish("interrupted", "interrupted (Ctrl-C or SIGTERM)")
+            ctx.manifest.update(
+                status="interrupted",
+                exit_code=constants.EXIT_INTERRUPTED,
+                finished=_now().isoformat(),
+            )
+            save_manifest(ctx)
+            interrupted = RunInterruptedError(
+                f"{what} interrupted during {name}; the folder is marked interrupted",
+                hint=f"Rerun with: {rerun} --config {ctx.validation.config_path}",
+            )
+            interrupted.run_dir = str(ctx.run_dir)
+            raise interrupted from None
+        except MMMError as error:
+            self._fail(error, constants.exit_code(error))
+            error.run_dir = str(ctx.run_dir)
+            raise
+        except OSError as error:
+            if error.errno not in STORAGE_ERRNOS:
+                self._fail(error, constants.EXIT_FAILURE, traceback.format_exc())
+                raise
+            storage = storage_error(error, f"stage {name} wrote its files")
+            self._fail(storage, constants.exit_code(storage))
+            storage.run_dir = str(ctx.run_dir)
+            raise storage from error
+        except Exception as error:
+            self._fail(error, constants.EXIT_FAILURE, traceback.format_exc())
+            raise
+        self.status.update(
+            message=result.message, artefacts=result.artefacts, summary=result.summary
+        )
+        self._finish(result.status, result.message)
+
+    def _record(self) -> dict[str, Any]:
+        stages = self.ctx.manifest["stages"]
+        record: dict[str, Any] = next(s for s in stages if s["name"] == self.stage)
+        return record
+
+    def _fail(self, error: BaseException, code: int, trace: str = "") -> None:
+        message = getattr(error, "message", str(error))
+        self.status["error"] = {
+            "type": type(error).__name__,
+            "message": message,
+            "hint": getattr(error, "hint", ""),
+        }
+        if trace:
+            self.status["error"]["traceback"] = trace
+        self.ctx.manifest.update(
+            status="failed",
+            exit_code=code,
+            finished=_now().isoformat(),
+            failed_stage=self.folder.name,
+        )
+        try:
+            self._finish("failed", message)
+        except OSError:
+            # The disk that failed the stage may refuse this record too: the error still
+            # reaches the user, and the manifest's dead process marks the run abandoned.
+            self.ctx.reporter.stage_finished(self.folder.name, "failed", 0.0, message)
+        self.ctx.log.error("stage %s failed: %s", self.stage, message)
+
+    def _finish(self, outcome: str, message: str) -> None:
+        seconds = round(time.perf_counter() - self.started, 3)
+        self.status.update(status=outcome, finished=_now().isoformat(), seconds=seconds)
+        write_json(self.folder / constants.STATUS, self.status)
+        self._record().update(status=outcome, seconds=seconds)
+        save_manifest(self.ctx)
+        name = self.folder.name
+        self.ctx.reporter.stage_finished(name, outcome, seconds, message)  # type: ignore[arg-type]
+        self.ctx.log.info("stage %s %s in %.2f s %s", name, outcome, seconds, message)

@@ -357,7 +357,6 @@ with sigterm_as_interrupt():
 
 
 @pytest.mark.stan
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
 def test_an_interrupted_compile_stops_its_compiler_and_leaves_no_staging(
     tmp_path: Path, sig: signal.Signals, toolchain: Any

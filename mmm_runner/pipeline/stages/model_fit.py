@@ -79,7 +79,7 @@ def run(ctx: RunContext) -> StageResult:
         write_csv(pd.DataFrame(draws.details["starts"]), folder / "map_starts.csv")
         artefacts.append("map_starts.csv")
     ctx.fit = Fit(design, names, draws, posterior, post, quantities, decomposed, compiled, tools)
-    ctx.manifest["stan"] = _stan_record(program, compiled, tools)
+    ctx.manifest["stan"] = stan_record(program, compiled, tools)
     ctx.manifest["seeds"]["sampler"] = config.seed
     return StageResult(
         message=f"{method}: {draws.n_chains} chain(s) × {draws.n_draws} draw(s) in "
@@ -89,7 +89,7 @@ def run(ctx: RunContext) -> StageResult:
     )
 
 
-def _stan_record(
+def stan_record(
     program: Path, compiled: cache.CompiledModel, tools: toolchain.Toolchain
 ) -> dict[str, Any]:
     return {
