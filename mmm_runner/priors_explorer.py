@@ -393,6 +393,8 @@ def _curve_jobs(sample: PriorSample) -> list[plotting.PlotJob]:
     """Adstock weights and response curves drawn from the prior (median and 90% band)."""
     curves = channel_curves(sample.post, sample.design, sample.spec, sample.names)
     unit = f"log {sample.spec.kpi}" if sample.design.log_response else sample.spec.kpi
+    if sample.design.population is not None:
+        unit += " per capita"
     return [
         (
             "adstock_curves.png",

@@ -135,7 +135,7 @@ def show(comparison: compare.Comparison) -> None:
     table = Table(title="Runs (best LOO first within each data set; full table in the CSV)")
     for column in ("run", "class / fit", "gates", "R²", "holdout MAPE", "CV RMSE"):
         table.add_column(column, overflow="fold")
-    for column in ("elpd_loo ± SE", "Δelpd ± SE", "bad k"):
+    for column in ("elpd_loo ± SE", "Δelpd ± SE", "bad k", "elpd_waic ± SE"):
         table.add_column(column, justify="right")
     ordered = comparison.summary.sort_values(["loo_set", "loo_rank"], na_position="last")
     for _, row in ordered.iterrows():
@@ -149,6 +149,7 @@ def show(comparison: compare.Comparison) -> None:
             _pm(row["elpd_loo"], row["elpd_se"]),
             _pm(row["elpd_diff"], row["elpd_diff_se"]),
             _cell(row["pareto_k_bad"]),
+            _pm(row["elpd_waic"], row["waic_se"]),
         )
     out.print(table)
     if not comparison.config_diff.empty:
