@@ -37,6 +37,19 @@ config as a comment with its reason:
   gaps, or (in a panel) are constant within every group (the group intercepts
   absorb them, e.g. population).
 
+- **Long files** (a "master flat file", ``data.format: long``): a file is long when,
+  besides the date column (and row indexes), it has exactly one numeric column
+  whose values vary (the value column) and, among its text columns, one with at
+  most ``MAX_VARIABLES`` distinct values that look like names (no numbers, no
+  dates; the variable column: preferred by a name such as VariableName, then by
+  values named like a KPI or media), and every (date, other text columns,
+  variable) combination is one row.  The other text columns are the dimensions.
+  The variables are pivoted to one column each with the validator's own pivot
+  (``mmm_runner.data.long.pivot``) and classified as the columns of a wide file;
+  a dimension with at least 2 values and a full regular series per value becomes
+  the group, as in a wide panel (several such dimensions: their joined values).
+  A wide file has several numeric columns (KPI and media), so it is never long.
+
 The config uses a formula when every column name can be written in one, and
 the structured lists otherwise.  It validates as written when the data allow;
 what the data do not allow is listed at the top of the file under "check".
@@ -49,7 +62,7 @@ import math
 import os
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
 
@@ -58,8 +71,12 @@ import pandas as pd
 import yaml
 
 from mmm_runner.config.formula import RESERVED
-from mmm_runner.config.models import YEAR, Frequency
+from mmm_runner.config.loader import LoadedConfig
+from mmm_runner.config.models import YEAR, DataConfig, Frequency, ModelConfig, RunConfig
+from mmm_runner.config.resolve import Coefficient, ModelSpec, default
+from mmm_runner.data import long
 from mmm_runner.data.load import read_table
+from mmm_runner.errors import DataError
 
 KPI_WORDS: Final = (  # in order of preference
     "revenue",
@@ -134,6 +151,10 @@ GROUP_WORDS: Final = frozenset(
 MAX_LEVELS: Final = 50  # the validator refuses categories with more levels
 MAX_CODES: Final = 12  # integer columns with at most this many levels may be codes
 MIN_GROUP_ROWS: Final = 10
+MAX_VARIABLES: Final = 500  # a long file's variable column names at most this many variables
+VARIABLE_WORDS: Final = frozenset(
+    {"variable", "var", "metric", "measure", "name", "indicator", "series", "field", "key"}
+)
 _FORMULA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -146,6 +167,16 @@ class Channel:
     organic: bool = False
     national: bool = False  # the same series in every group of a panel
     why: str = ""
+
+
+@dataclass(frozen=True)
+class LongLayout:
+    """The columns of a long file ("master flat file") as guessed."""
+
+    variable: str
+    value: str
+    dimensions: tuple[str, ...]
+    why: str
 
 
 @dataclass(frozen=True)
@@ -168,15 +199,27 @@ class Columns:
     skipped: dict[str, str] = field(default_factory=dict)  # column -> why it is left out
     why: dict[str, str] = field(default_factory=dict)  # decision -> reason
     checks: tuple[str, ...] = ()  # what the data need before the config validates
+    long: LongLayout | None = None  # a long file: its variables were classified
 
     @property
     def media_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.media)
 
 
-def classify(frame: pd.DataFrame) -> Columns:
-    """Guesses the role of every column, with a reason for each guess."""
+def classify(frame: pd.DataFrame, data_path: Path | None = None) -> Columns:
+    """Guesses the role of every column (of every variable, for a long file), with a
+    reason for each guess."""
     _refuse_other_separators(frame)
+    layout = _long_layout(frame)
+    if layout is None:
+        return _classify_wide(frame)
+    wide = _pivot_long(frame, layout, data_path or Path("data"))
+    cols = _classify_wide(wide)
+    skipped = {k: v for k, v in cols.skipped.items() if k not in layout.dimensions}
+    return replace(cols, long=layout, skipped=skipped)
+
+
+def _classify_wide(frame: pd.DataFrame) -> Columns:
     date = _date_column(frame)
     dates = _parse_dates(frame[date])
     frequency, step = _frequency(dates)
@@ -246,6 +289,105 @@ def classify(frame: pd.DataFrame) -> Columns:
         why=why,
         checks=tuple(checks),
     )
+
+
+# --- long files ------------------------------------------------------------------------
+
+
+def _long_layout(frame: pd.DataFrame) -> LongLayout | None:
+    """The variable, value and dimension columns of a long file; None for a wide file."""
+    try:
+        date = _date_column(frame)
+    except ValueError:
+        return None
+    skipped = _index_columns(frame, date)
+    rest = [c for c in frame.columns if c != date and c not in skipped]
+    numeric = [
+        c
+        for c in rest
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    texts = [c for c in rest if c not in numeric]
+    if len(numeric) != 1 or frame[numeric[0]].nunique() < 2:
+        return None
+    if any(pd.api.types.is_bool_dtype(frame[c]) for c in texts):
+        return None
+    names = [c for c in texts if _holds_names(frame[c])]
+    names.sort(key=lambda c: _variable_score(frame, c), reverse=True)
+    for variable in names:
+        dimensions = [c for c in texts if c != variable]
+        if not frame.duplicated([date, *dimensions, variable]).any():
+            value = numeric[0]
+            why = (
+                f"one numeric column ({_show(value)}) and {_show(variable)} naming "
+                f"{frame[variable].nunique()} variables, one row per (date, "
+                + ", ".join([*dimensions, variable])
+                + "): a long file; its variables are classified as columns"
+            )
+            return LongLayout(variable, value, tuple(dimensions), why)
+    return None
+
+
+def _holds_names(values: pd.Series) -> bool:
+    """Few distinct values that read as names: not numbers, not dates, never empty."""
+    if values.isna().any() or not 2 <= values.nunique() <= MAX_VARIABLES:
+        return False
+    text = pd.Series(values.unique()).astype(str).str.strip()
+    numbers = pd.to_numeric(text.str.replace(",", ""), errors="coerce")
+    named = text.str.match(r"^[^\W\d]", na=False)  # starts with a letter or underscore
+    return bool(numbers.isna().all() and named.all() and not _looks_like_dates(text))
+
+
+def _variable_score(frame: pd.DataFrame, column: str) -> tuple[bool, int, int]:
+    """The variable column: named so, then holding KPI or media names, then most values."""
+    names = [str(v) for v in frame[column].unique()]
+    known = sum(_kpi_score(n)[0] > 0 or _matches(n, MEDIA_WORDS) for n in names)
+    return bool(VARIABLE_WORDS & set(_tokens(column))), known, len(names)
+
+
+def _pivot_long(frame: pd.DataFrame, layout: LongLayout, data_path: Path) -> pd.DataFrame:
+    """The long file as a wide frame: every variable a column, pivoted by the validator's
+    pivot (``mmm_runner.data.long.pivot``), with the dimension columns kept."""
+    variables = [str(v) for v in dict.fromkeys(frame[layout.variable].dropna().astype(str))]
+    varying = [d for d in layout.dimensions if frame[d].nunique() > 1]
+    group = varying[0] if len(varying) == 1 else "_".join(varying) if varying else None
+    while group is not None and group in (*frame.columns, *variables) and len(varying) > 1:
+        group += "_"
+    data = DataConfig.model_validate(
+        {
+            "path": str(data_path),
+            "format": "long",
+            "date_column": _date_column(frame),
+            "variable_column": layout.variable,
+            "value_column": layout.value,
+            "dimensions": list(layout.dimensions),
+            "group_column": group,
+        }
+    )
+    # the pivot reads only data.*: the rest of the config is not built
+    model = ModelConfig.model_construct(kpi=variables[0])
+    config = RunConfig.model_construct(name="init", data=data, model=model)
+    loaded = LoadedConfig(config=config, path=data_path, raw={}, lines={})
+    spec = ModelSpec(
+        model_class="blm",
+        kpi=variables[0],
+        log_response=False,
+        standardise=False,
+        media=(),
+        controls=tuple(variables[1:]),
+        trend=None,
+        seasonality=(),
+        coefficients={},
+        transform_params=(),
+        intercept=Coefficient("intercept", "intercept", default("intercept")),
+        sigma_prior=default("sigma"),
+    )
+    try:
+        return long.pivot(frame, loaded, spec, data_path).frame
+    except DataError as exc:
+        shown = "; ".join(f"{p.location}: {p.message}" for p in exc.problems[:3])
+        more = f" and {len(exc.problems) - 3} more" if len(exc.problems) > 3 else ""
+        raise ValueError(f"it reads as a long file, but cannot be pivoted: {shown}{more}") from exc
 
 
 # --- names -----------------------------------------------------------------------------
@@ -807,7 +949,7 @@ def _l_max(name: str, periods: int) -> int:
 
 def starter_config(data_path: Path, config_path: Path) -> str:
     """The text of a commented starter config for ``data_path``."""
-    return render(classify(read_table(data_path)), data_path, config_path)
+    return render(classify(read_table(data_path), data_path), data_path, config_path)
 
 
 def describe(cols: Columns) -> list[str]:
@@ -817,7 +959,15 @@ def describe(cols: Columns) -> list[str]:
         extra = f" (spend {m.spend})" if m.spend else " (organic)" if m.organic else ""
         return m.name + extra + (" [national]" if m.national else "")
 
-    lines = [
+    lines = (
+        [
+            f"long data: variables in {_show(cols.long.variable)}, values in "
+            f"{_show(cols.long.value)}"
+        ]
+        if cols.long
+        else []
+    )
+    lines += [
         f"date column {_show(cols.date)} ({cols.frequency}), "
         + (f"group column {_show(cols.group)}" if cols.group else "one series (no group)"),
         f"KPI {_show(cols.kpi)}"
@@ -856,6 +1006,22 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
         f"  date_column: {_yaml(cols.date)}",
         f"  frequency: {cols.frequency}",
     ]
+    if cols.long is not None:
+        lines += _comment(
+            f"guessed: long data ({cols.long.why}). Long: besides the date, exactly one numeric "
+            "column whose values vary and one text column of at most "
+            f"{MAX_VARIABLES} names, each (date, other text columns, variable) one row; the "
+            "other text columns are the dimensions",
+            "  ",
+        )
+        lines += [
+            "  format: long",
+            f"  variable_column: {_yaml(cols.long.variable)}",
+            f"  value_column: {_yaml(cols.long.value)}",
+        ]
+        if cols.long.dimensions:
+            lines.append("  dimensions:")
+            lines += [f"    - {_yaml(d)}" for d in cols.long.dimensions]
     if cols.group:
         lines += _comment(
             f"guessed: {_show(cols.group)} as the group column ({cols.why['group']})", "  "

@@ -34,7 +34,7 @@ def init_command(
             raise ConfigError(f"{target} exists", hint="choose --output, or pass --force")
         frame = read_table(data)
         try:
-            columns = classify(frame)
+            columns = classify(frame, data)
         except ValueError as exc:
             raise ConfigError(
                 f"cannot classify the columns of {data}: {exc}", [Problem(str(data), str(exc))]

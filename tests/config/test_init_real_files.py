@@ -443,3 +443,69 @@ def test_exposure_is_paired_with_its_spend(
     assert [(m.name, m.spend) for m in cols.media] == [channel]
     assert cols.controls == ()
     assert list(cols.skipped) == ([skipped] if skipped else [])
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_long_panel_is_read_as_long_with_the_wide_panel_roles(tmp_path: Path) -> None:
+    wide_dir, long_dir = tmp_path / "wide", tmp_path / "long"
+    wide_dir.mkdir()
+    long_dir.mkdir()
+    wide_csv, long_csv = wide_dir / "panel.csv", long_dir / "panel_long.csv"
+    wide_csv.write_bytes((REPO / "data" / "panel.csv").read_bytes())
+    long_csv.write_bytes((REPO / "data" / "panel_long.csv").read_bytes())
+    _, _, wide, wide_check = init(wide_csv, wide_dir)
+    code, text, config, check = init(long_csv, long_dir)
+    assert code == 0, [p.render() for p in check.problems]
+    assert check.ok
+    assert wide_check.ok
+    assert config["data"]["format"] == "long"
+    assert config["data"]["variable_column"] == "VariableName"
+    assert config["data"]["value_column"] == "VariableValue"
+    assert config["data"]["dimensions"] == ["Geography"]
+    assert config["data"]["group_column"] == "Geography"
+    assert "guessed: long data" in text
+    long_formula = parse_formula(config["model"]["formula"])
+    wide_formula = parse_formula(wide["model"]["formula"])
+    assert long_formula.response == wide_formula.response == "sales"
+    assert media(config) == media(wide)
+    assert long_formula.group == "Geography"
+    assert wide_formula.group == "market"
+    assert set(long_formula.columns) == set(wide_formula.columns)
+
+
+def test_shuffled_long_single_market_validates(tmp_path: Path) -> None:
+    wide = pd.read_csv(REPO / "data" / "single_market.csv")
+    flat = wide.melt(id_vars="date", var_name="variable", value_name="value")
+    flat = flat.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    path = tmp_path / "single_market_long.csv"
+    flat.to_csv(path, index=False)
+    code, _, config, check = init(path, tmp_path)
+    assert code == 0, [p.render() for p in check.problems]
+    assert check.ok
+    assert config["data"]["format"] == "long"
+    assert "dimensions" not in config["data"]
+    assert "group_column" not in config["data"]
+    assert parse_formula(config["model"]["formula"]).response == "revenue"
+    assert {"tv", "search"} <= set(media(config))
+
+
+def test_a_wide_file_with_a_text_column_stays_wide(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "date": _weeks("2022-01-03", n),
+            "campaign": rng.choice(["spring", "summer", "none"], n),
+            "sales": np.round(rng.normal(5e4, 2e3, n), 2),
+            "tv": _spend(rng, n, 5e3, 0.6),
+        }
+    )
+    assert classify(frame).long is None
+    path = tmp_path / "wide_text.csv"
+    frame.to_csv(path, index=False)
+    _, text, config, _ = init(path, tmp_path)
+    assert "format" not in config["data"]
+    assert "long data" not in text
+    assert parse_formula(config["model"]["formula"]).response == "sales"
