@@ -28,7 +28,7 @@ import pandas as pd
 
 from mmm_runner import classes, constants, plotting
 from mmm_runner.analysis import prior_predictive as pp
-from mmm_runner.analysis.curves import channel_curves
+from mmm_runner.analysis.curves import channel_curves, response_unit
 from mmm_runner.analysis.decomposition import roi_table
 from mmm_runner.analysis.posterior import (
     Posterior,
@@ -392,28 +392,7 @@ def _implied_effects(ex: Explorer) -> StageResult:
 def _curve_jobs(sample: PriorSample) -> list[plotting.PlotJob]:
     """Adstock weights and response curves drawn from the prior (median and 90% band)."""
     curves = channel_curves(sample.post, sample.design, sample.spec, sample.names)
-    unit = f"log {sample.spec.kpi}" if sample.design.log_response else sample.spec.kpi
-    if sample.design.population is not None:
-        unit += " per capita"
-    return [
-        (
-            "adstock_curves.png",
-            "curves",
-            (curves.lags, curves.adstock, "Prior: adstock weights by lag", "lag (periods)"),
-        ),
-        (
-            "saturation_curves.png",
-            "curves",
-            (
-                curves.media,
-                curves.response,
-                f"Prior: response of {unit} to a sustained media level "
-                "(dotted: typical active level)",
-                "media per period",
-                curves.typical,
-            ),
-        ),
-    ]
+    return plotting.curve_jobs(curves, response_unit(sample.design, sample.spec), "Prior")
 
 
 def _prior_densities(ex: Explorer) -> StageResult:

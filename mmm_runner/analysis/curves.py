@@ -62,6 +62,12 @@ def channel_curves(
     return out
 
 
+def response_unit(design: Design, spec: ModelSpec) -> str:
+    """What a channel's response curve is measured in (the modelled KPI)."""
+    unit = f"log {spec.kpi}" if design.log_response else spec.kpi
+    return unit if design.population is None else f"{unit} per capita"
+
+
 def prior_posterior_pairs(
     post: Posterior, spec: ModelSpec, names: Layout
 ) -> dict[str, tuple[Array, Array]]:

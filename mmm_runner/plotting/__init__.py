@@ -10,12 +10,43 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmm_runner.system import usable_cores
 
+if TYPE_CHECKING:
+    from mmm_runner.analysis.curves import ChannelCurves
+
 # (file name, name of a function in plotting.figures, its arguments)
 PlotJob = tuple[str, str, tuple[Any, ...]]
+
+
+def curve_jobs(curves: ChannelCurves, unit: str, source: str = "") -> list[PlotJob]:
+    """The adstock-by-lag and response-curve figures of each channel's bands.
+
+    ``unit`` is what the response is measured in; ``source`` (e.g. "Prior") is
+    put before the titles when the draws are not the posterior's.
+    """
+    lead = f"{source}: " if source else ""
+    return [
+        (
+            "adstock_curves.png",
+            "curves",
+            (curves.lags, curves.adstock, f"{lead}Adstock weights by lag", "lag (periods)"),
+        ),
+        (
+            "saturation_curves.png",
+            "curves",
+            (
+                curves.media,
+                curves.response,
+                f"{lead}Response of {unit} to a sustained media level "
+                "(dotted: typical active level)",
+                "media per period",
+                curves.typical,
+            ),
+        ),
+    ]
 
 
 def _render(job: PlotJob, folder: Path) -> str:

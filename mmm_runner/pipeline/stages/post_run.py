@@ -8,7 +8,7 @@ import numpy as np
 
 from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
-from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs
+from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs, response_unit
 from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import Fit, RunContext, StageResult
 
@@ -74,24 +74,4 @@ def _decomposition(
 def _curve_jobs(ctx: RunContext, fit: Fit) -> list[plotting.PlotJob]:
     """Adstock weights by lag, and the response to a sustained media level per channel."""
     curves = channel_curves(fit.post, fit.design, ctx.spec, fit.names)
-    unit = f"log {ctx.spec.kpi}" if fit.design.log_response else ctx.spec.kpi
-    if fit.design.population is not None:
-        unit += " per capita"
-    return [
-        (
-            "adstock_curves.png",
-            "curves",
-            (curves.lags, curves.adstock, "Adstock weights by lag", "lag (periods)"),
-        ),
-        (
-            "saturation_curves.png",
-            "curves",
-            (
-                curves.media,
-                curves.response,
-                f"Response of {unit} to a sustained media level (dotted: typical active level)",
-                "media per period",
-                curves.typical,
-            ),
-        ),
-    ]
+    return plotting.curve_jobs(curves, response_unit(fit.design, ctx.spec))
