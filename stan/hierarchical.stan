@@ -15,6 +15,19 @@
 // its level at the group's average effects (`level`), so intercepts do not
 // trade off against coefficients and transform parameters. Priors stay on the
 // stated parameters (alpha, alpha_g, beta, tau) with the Jacobians added.
+//
+// Crossed pooling: groups may also belong to levels of other columns (a geo x
+// product series to its geo and its product). Effects that vary by such a
+// column add one offset per level, non-centred and pooled across the column's
+// levels with their own standard deviation; a group's coefficient is the
+// population value plus its own deviation (if the term also varies by group)
+// plus the offsets of its levels. The offsets of each effect sum to zero over
+// its levels (the population value is the average level's): otherwise the
+// population value and the offsets of two crossed columns trade along a ridge
+// that only the priors bound, which NUTS crawls along at maximum tree depth.
+// They are centred or not by their own rule (`cross_centred`): a level spans
+// whole groups, so it often has data enough for the centred form when groups
+// do not (centred sampled a 12-series test 14 times faster there).
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -67,6 +80,14 @@ data {
   vector[3] tau_intercept_prior_args;
   int<lower=0, upper=1> centred; // 1: centred group effects, 0: non-centred
 
+  int<lower=0> F; // crossed columns (each group belongs to one level of each)
+  array[F] int<lower=2> n_levels; // levels of each
+  array[F, G] int<lower=1> level_of; // each group's level on each
+  int<lower=0> C; // crossed effects: (column, term) pairs
+  array[C] int<lower=1, upper=F> cross_factor; // the column of each
+  array[C] int<lower=0, upper=M + K> cross_term; // 0: intercept, else index into beta
+  int<lower=0, upper=1> cross_centred; // 1: centred level offsets, 0: non-centred
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   int<lower=0, upper=1> use_jacobian; // 0 for MAP without Jacobians
@@ -80,6 +101,22 @@ transformed data {
   row_vector[T] fit_mean = rep_row_vector(0, T);
   fit_mean[fit_rows] = rep_row_vector(1.0 / N, N);
   matrix[G, T] group_mean = group_averages(G, group, fit_rows, T);
+  array[C] int level_start; // where each crossed effect's levels start, stacked
+  int Z = 0; // levels of all crossed effects
+  for (c in 1 : C) {
+    level_start[c] = Z + 1;
+    Z += n_levels[cross_factor[c]];
+  }
+  array[Z - C] int z_effect; // the crossed effect of each free coordinate
+  {
+    int at = 1;
+    for (c in 1 : C) {
+      for (l in 1 : (n_levels[cross_factor[c]] - 1)) {
+        z_effect[at] = c;
+        at += 1;
+      }
+    }
+  }
 }
 parameters {
   real alpha_c; // population intercept at the average media effects
@@ -96,13 +133,18 @@ parameters {
   vector<lower=0>[V] tau_eff; // group sds of varying terms (media: typical level)
   matrix[G, V] z; // group effects: standardised (non-centred) or raw (centred)
   vector<lower=0>[G] sigma; // noise scale of each group
+  vector<lower=0>[C] tau_cross_eff; // sds of crossed effects (media: typical level)
+  // free coordinates of the zero-sum level offsets: standardised (non-centred)
+  // or on the sampling scale (centred)
+  vector[Z - C] z_cross;
 }
 transformed parameters {
   vector[M] typical = typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta[1]);
   // Population coefficients: media at full saturation, then the X columns.
   vector[J] beta = append_row(beta_eff ./ typical, beta_x);
-  vector[E] tau; // group sds on the stated scale, intercept first
+  // group sds on the stated scale: intercept, varying terms, crossed effects
+  vector[E + C] tau;
   {
     vector[V] tau_terms = tau_eff;
     for (v in 1 : V) {
@@ -110,19 +152,33 @@ transformed parameters {
         tau_terms[v] = tau_eff[v] / typical[varying[v]];
       }
     }
-    tau = append_row(tau_level, tau_terms);
+    vector[C] tau_cross = tau_cross_eff;
+    for (c in 1 : C) {
+      if (cross_term[c] >= 1 && cross_term[c] <= M) {
+        tau_cross[c] = tau_cross_eff[c] / typical[cross_term[c]];
+      }
+    }
+    tau = append_row(append_row(tau_level, tau_terms), tau_cross);
   }
+  // what multiplies the zero-sum offsets: tau_cross_eff when non-centred
+  vector[C] cross_scale = cross_centred ? rep_vector(1, C) : tau_cross_eff;
 }
 model {
   matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                        saturation_type, theta_start, theta,
                                        group_start, group_end);
   real alpha = alpha_c - fit_mean * (S * beta[1 : M]);
+  matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale,
+                                       crossed_levels(z_cross, cross_factor,
+                                                      n_levels, level_start),
+                                       cross_factor, cross_term, level_of,
+                                       level_start, typical);
   matrix[G, J] B = group_coefficients(beta, tau_eff, z, varying, typical,
-                                      centred);
+                                      centred)
+                   + O[ : , 2 : (1 + J)];
   vector[T] effects = rows_dot_product(append_col(S, X), B[group]);
   vector[G] alpha_g = varying_intercept ? level - group_mean * effects
-                                        : rep_vector(alpha, G);
+                                        : alpha + O[ : , 1];
   alpha ~ prior(alpha_prior, alpha_prior_args);
   for (g in 1 : G) {
     sigma[g] ~ prior(sigma_prior, sigma_prior_args);
@@ -137,7 +193,17 @@ model {
   }
   if (varying_intercept) {
     tau_level[1] ~ prior(tau_intercept_prior, tau_intercept_prior_args);
-    alpha_g ~ normal(alpha, tau_level[1]);
+    alpha_g ~ normal(alpha + O[ : , 1], tau_level[1]);
+  }
+  for (c in 1 : C) {
+    tau[E + c] ~ prior(cross_term[c] == 0 ? tau_intercept_prior : tau_prior,
+                       cross_term[c] == 0 ? tau_intercept_prior_args
+                                          : tau_prior_args);
+  }
+  if (cross_centred) {
+    z_cross ~ normal(0, tau_cross_eff[z_effect]);
+  } else {
+    z_cross ~ std_normal();
   }
   for (v in 1 : V) {
     int j = varying[v];
@@ -157,6 +223,11 @@ model {
         target += -log(typical[varying[v]]);
       }
     }
+    for (c in 1 : C) {
+      if (cross_term[c] >= 1 && cross_term[c] <= M) {
+        target += -log(typical[cross_term[c]]);
+      }
+    }
   }
   if (!prior_only) {
     vector[T] mu = alpha_g[group] + effects;
@@ -170,15 +241,31 @@ generated quantities {
   vector[N] log_lik; // pointwise log likelihood of the fitted rows
   array[T] real y_rep; // posterior predictive draws, every row
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  // each crossed effect's value at each level, modelling scale: the
+  // intercept's offset, or the population coefficient plus the offset
+  vector[Z] cross_level;
   {
     matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                          saturation_type, theta_start, theta,
                                          group_start, group_end);
     alpha = alpha_c - fit_mean * (S * beta[1 : M]);
-    beta_g = group_coefficients(beta, tau_eff, z, varying, typical, centred);
+    vector[Z] u = crossed_levels(z_cross, cross_factor, n_levels, level_start);
+    matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale, u, cross_factor,
+                                         cross_term, level_of, level_start,
+                                         typical);
+    beta_g = group_coefficients(beta, tau_eff, z, varying, typical, centred)
+             + O[ : , 2 : (1 + J)];
     vector[T] effects = rows_dot_product(append_col(S, X), beta_g[group]);
     alpha_g = varying_intercept ? level - group_mean * effects
-                                : rep_vector(alpha, G);
+                                : alpha + O[ : , 1];
+    for (c in 1 : C) {
+      int j = cross_term[c];
+      for (l in 1 : n_levels[cross_factor[c]]) {
+        int at = level_start[c] + l - 1;
+        real scale = (j >= 1 && j <= M) ? typical[j] : 1;
+        cross_level[at] = (j == 0 ? 0 : beta[j]) + cross_scale[c] * u[at] / scale;
+      }
+    }
     vector[T] mu = alpha_g[group] + effects;
     for (n in 1 : N) {
       log_lik[n] = normal_lpdf(y[n] | mu[fit_rows[n]], sigma[group[fit_rows[n]]]);

@@ -76,7 +76,7 @@ def prior_posterior_pairs(
     for j, name in enumerate(spec.media_names):
         coef = spec.coefficients[name]
         prior = Truncated(coef.prior, coef.lower, coef.upper).sample(PRIOR_DRAWS, seed=j)
-        pairs[f"beta[{name}]"] = (prior, post.beta[:, j])
+        pairs[f"beta[{name}]"] = (prior, post.beta_stated[:, j])
     for p, param in enumerate(spec.transform_params):
         index = names.theta.index(param.label)
         prior = Truncated(param.prior, param.lower, param.upper).sample(PRIOR_DRAWS, seed=100 + p)

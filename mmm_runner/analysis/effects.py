@@ -157,11 +157,20 @@ class Decomposition:
 
 
 def decompose(
-    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array | None = None
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    curves: Array | None = None,
+    extra: dict[str, Array] | None = None,
 ) -> Decomposition:
-    """Curves, parts, contributions and E[KPI], each computed once."""
+    """Curves, parts, contributions and E[KPI], each computed once.
+
+    ``extra``: parts of the original-scale predictor that a model class adds beyond the
+    additive terms (e.g. a mediator's own movement), (draws, rows) each.
+    """
     curves = media_curves(post, design, spec, names) if curves is None else curves
-    parts = log_scale_parts(post, design, spec, names, curves)
+    parts = {**log_scale_parts(post, design, spec, names, curves), **(extra or {})}
     mean = expected_kpi(parts, post, design)
     if not design.log_response:
         return Decomposition(curves, parts, parts, mean)

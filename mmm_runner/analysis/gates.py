@@ -212,7 +212,7 @@ def _boundary(i: GateInputs, t: Thresholds) -> Gate:
         if math.isinf(coef.lower) and math.isinf(coef.upper):
             continue
         prior = Truncated(coef.prior, coef.lower, coef.upper)
-        cdf = prior.cdf(i.post.beta[:, j])
+        cdf = prior.cdf(i.post.beta_stated[:, j])
         share = float(
             np.mean((cdf < NEAR_BOUND) & np.isfinite(coef.lower))
             + np.mean((cdf > 1 - NEAR_BOUND) & np.isfinite(coef.upper))
@@ -269,7 +269,7 @@ def _contraction(i: GateInputs, t: Thresholds) -> Gate:
     for j, name in enumerate(i.spec.media_names):
         coef = i.spec.coefficients[name]
         prior_var = Truncated(coef.prior, coef.lower, coef.upper).variance(seed=j)
-        contraction = 1 - float(np.var(i.post.beta[:, j])) / prior_var
+        contraction = 1 - float(np.var(i.post.beta_stated[:, j])) / prior_var
         if contraction < worst:
             worst, worst_name = contraction, name
     if worst_name == "":

@@ -146,11 +146,12 @@ def to_inference_data(
     design: Design,
     names: Layout,
     variables: dict[str, tuple[list[str], Array]],
+    extra_coords: dict[str, list[str]] | None = None,
 ) -> PosteriorData:
     """Posterior, predictive, log likelihood, sampler statistics and observations.
 
     ``variables`` are the posterior group's variables with their dimensions,
-    as the model class names them.
+    as the model class names them; ``extra_coords`` label the class's own dimensions.
     """
     v = draws.variables
     labels = row_labels(design)
@@ -172,6 +173,12 @@ def to_inference_data(
         "group_effect": list(names.group_effects),
         "label": [f"{d}={lab}" for d, lab in names.labels],
         "label_dimension": list(dict.fromkeys(d for d, _ in names.labels)),
+        "crossed_level": [
+            f"{names.group_effects[-len(names.crossed) + i]}={level}"
+            for i, (f, _) in enumerate(names.crossed)
+            for level in design.crossed[f].levels
+        ],
+        **(extra_coords or {}),
     }
     method = draws.method
     groups = {
@@ -208,6 +215,18 @@ class Posterior:
     @property
     def n_draws(self) -> int:
         return len(self.alpha)
+
+    @property
+    def alpha_stated(self) -> Array:
+        """The intercept as its prior states it (a nested model's ``alpha`` also holds
+        the mediators' baselines)."""
+        return self.pool.get("alpha_stated", self.alpha)
+
+    @property
+    def beta_stated(self) -> Array:
+        """The coefficients as their priors state them (a nested model's ``beta`` holds
+        each channel's total effect, its prior is on the direct path)."""
+        return self.pool.get("beta_stated", self.beta)
 
     @property
     def theta(self) -> Array:
@@ -373,9 +392,29 @@ def group_quantities(
             for p, label in enumerate(names.theta):
                 out[f"{label}[{group}]"] = ("transform", "", post.theta_g[:, g, p])
     for e, effect in enumerate(names.group_effects):
-        k = names.beta.index(effect) if effect in names.beta else None
+        term = effect.split("|")[0]  # crossed effects are "<term>|<column>"
+        k = names.beta.index(term) if term in names.beta else None
         unit = design.y_sd if k is None else _per_unit(design, spec, names, k)
         out[f"sd_{effect}"] = ("group_sd", kpi_unit, post.tau[:, e] * unit)
+    return out
+
+
+def crossed_quantities(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout
+) -> dict[str, tuple[str, str, Array]]:
+    """Each level's value of every crossed effect: ``tv[product=shoes]`` (population
+    coefficient plus the level's offset) and ``intercept_offset[product=shoes]``."""
+    kpi_unit = kpi_unit_of(design)
+    out: dict[str, tuple[str, str, Array]] = {}
+    at = 0
+    for f, j in names.crossed:
+        crossed = design.crossed[f]
+        unit = design.y_sd if j < 0 else _per_unit(design, spec, names, j)
+        name = "intercept_offset" if j < 0 else names.beta[j]
+        for level in crossed.levels:
+            values = post.pool["cross_level"][:, at] * unit
+            out[f"{name}[{crossed.column}={level}]"] = ("crossed", kpi_unit, values)
+            at += 1
     return out
 
 

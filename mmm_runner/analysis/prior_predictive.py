@@ -259,7 +259,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
             spec.intercept.prior,
             spec.intercept.source,
             (-inf, inf),
-            post.alpha,
+            post.alpha_stated,
         ),
         _panel("sigma", "noise", spec.sigma_prior, "", (0.0, inf), post.sigma_g.ravel()),
     ]
@@ -274,7 +274,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
                 coef.prior,
                 coef.source,
                 (coef.lower, coef.upper),
-                post.beta[:, columns].ravel(),
+                post.beta_stated[:, columns].ravel(),
                 analytic=name not in spec.pooling,
             )
         )
@@ -291,7 +291,8 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
             )
         )
     for e, effect in enumerate(names.group_effects):
-        dist = spec.group_intercept_sd_prior if effect == "intercept" else spec.group_sd_prior
+        intercept = effect.split("|")[0] == "intercept"  # crossed: "intercept|geo"
+        dist = spec.group_intercept_sd_prior if intercept else spec.group_sd_prior
         panels.append(_panel(f"sd_{effect}", "group_sd", dist, "", (0.0, inf), post.tau[:, e]))
     return panels
 

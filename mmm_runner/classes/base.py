@@ -31,6 +31,7 @@ from mmm_runner.config.models import HierarchicalConfig, RunConfig
 from mmm_runner.config.resolve import Collector, ModelSpec
 from mmm_runner.data.design import Design
 from mmm_runner.model.stan_data import Layout
+from mmm_runner.plotting import PlotJob
 
 Variables = dict[str, tuple[list[str], Array]]
 Quantities = dict[str, tuple[str, str, Array]]
@@ -47,6 +48,7 @@ class ModelClass(ABC):
     program: ClassVar[str]  # file name in stan/
     summary: ClassVar[str]  # one line for docs and `mmm validate`
     panel: ClassVar[bool] = False  # fits several groups (data.group_column)
+    mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -58,6 +60,12 @@ class ModelClass(ABC):
                 ("model", "pooling"),
                 "model.pooling applies only to model.class pooled",
                 "remove it or set model.class: pooled",
+            )
+        if config.model.mediators and not self.mediators:
+            out.add(
+                ("model", "mediators"),
+                f"model.mediators needs model.class nested, not {self.name}",
+                "set model.class: nested, or remove model.mediators",
             )
 
     def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
@@ -72,7 +80,7 @@ class ModelClass(ABC):
                 f"model.class {self.name} fits one series, but data.group_column is set",
                 "use model.class: hierarchical for panels, or remove data.group_column",
             )
-        if spec.varying:
+        if spec.varying or spec.crossed:
             out.add(
                 ("model", "formula" if model.formula else "hierarchical"),
                 f"group-varying terms need model.class hierarchical, not {self.name}",
@@ -95,12 +103,22 @@ class ModelClass(ABC):
         parameters as their priors state them).
         """
 
-    def posterior_variables(self, variables: dict[str, Array]) -> Variables:
+    def kpi_draws(self, draws: Draws) -> Draws:
+        """The draws with the KPI's ``log_lik``, ``y_rep`` and ``mu_out`` as the pipeline
+        reads them (programs with several equations pick the KPI's here)."""
+        return draws
+
+    def coordinates(self, spec: ModelSpec, names: Layout) -> dict[str, list[str]]:
+        """Labels of the class's own posterior dimensions (beyond the shared ones)."""
+        return {}
+
+    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
         """The posterior group's variables, with their dimensions, for the netCDF."""
         return base_variables(variables)
 
-    def posterior(self, draws: Draws) -> Posterior:
+    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
         """The draws flattened over chains, in the layout the NumPy analysis works on."""
+        del spec  # the additive classes need no more than the draws
         return single_posterior(draws)
 
     # --- explain --------------------------------------------------------------
@@ -117,10 +135,19 @@ class ModelClass(ABC):
         return effects.decompose(post, design, spec, names)
 
     def extra_tables(
-        self, decomposition: Decomposition, design: Design, spec: ModelSpec
+        self,
+        post: Posterior,
+        decomposition: Decomposition,
+        design: Design,
+        spec: ModelSpec,
+        names: Layout,
     ) -> dict[str, pd.DataFrame]:
         """Tables of 30_post_run that only this class writes, by file name."""
         return {}
+
+    def extra_figures(self, tables: dict[str, pd.DataFrame], spec: ModelSpec) -> list[PlotJob]:
+        """Figures of the class's own tables (file name, figure function, arguments)."""
+        return []
 
     # --- plan -----------------------------------------------------------------
     def budget_response(

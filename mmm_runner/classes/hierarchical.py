@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmm_runner.analysis.posterior import (
     Array,
     Posterior,
+    crossed_quantities,
     flat,
     group_quantities,
     original_scale,
@@ -58,7 +60,7 @@ class Hierarchical(ModelClass):
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return stan_data.hierarchical_data(design, spec, **options)
 
-    def posterior_variables(self, variables: dict[str, Array]) -> Variables:
+    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
         v = variables
         return {
             "alpha": ([], v["alpha"]),
@@ -68,9 +70,10 @@ class Hierarchical(ModelClass):
             "tau": (["group_effect"], v["tau"]),
             "theta": (["transform_set", "transform_param"], theta_draws(v, groups=True)),
             "sigma": (["group"], v["sigma"]),
+            "cross_level": (["crossed_level"], _cross_level(v)),
         }
 
-    def posterior(self, draws: Draws) -> Posterior:
+    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
         v = draws.variables
         return Posterior(
             flat(v["alpha"]),
@@ -81,6 +84,7 @@ class Hierarchical(ModelClass):
             flat(v["beta_g"]),
             flat(v["tau"]),
             draws.n_chains,
+            {"cross_level": flat(_cross_level(v))},
         )
 
     def quantities(
@@ -89,4 +93,12 @@ class Hierarchical(ModelClass):
         return {
             **original_scale(post, design, spec, names),
             **group_quantities(post, design, spec, names),
+            **crossed_quantities(post, design, spec, names),
         }
+
+
+def _cross_level(v: dict[str, Array]) -> Array:
+    """The crossed levels' draws; Stan CSVs leave the variable out when there are none."""
+    if "cross_level" in v:
+        return v["cross_level"]
+    return np.zeros((*v["alpha"].shape[:2], 0))

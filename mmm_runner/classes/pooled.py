@@ -69,7 +69,7 @@ class Pooled(Blm):
                     "remove its prior line",
                 )
 
-    def posterior_variables(self, variables: dict[str, Array]) -> Variables:
+    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
         out = base_variables(variables)
         if variables.get("pool_z") is not None and variables["pool_z"].size:
             out.update(
@@ -80,7 +80,7 @@ class Pooled(Blm):
             )
         return out
 
-    def posterior(self, draws: Draws) -> Posterior:
+    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
         v = draws.variables
         post = single_posterior(draws)
         pool = {k: flat(v[k]) for k in POOL_VARIABLES if k in v and v[k].size}
@@ -95,7 +95,12 @@ class Pooled(Blm):
         }
 
     def extra_tables(
-        self, decomposition: Decomposition, design: Design, spec: ModelSpec
+        self,
+        post: Posterior,
+        decomposition: Decomposition,
+        design: Design,
+        spec: ModelSpec,
+        names: Layout,
     ) -> dict[str, pd.DataFrame]:
         return {
             "decomp_labels.csv": tables.label_totals(decomposition.contributions, design, spec)

@@ -49,6 +49,10 @@ def show(result: Validation) -> None:
         ("terms", ", ".join(s["terms"])),
         ("parameters", str(s["parameters"])),
     ]
+    if s.get("varying"):
+        rows.insert(3, ("varying", "; ".join(s["varying"])))
+    if s.get("mediators"):
+        rows.insert(3, ("mediators", "; ".join(s["mediators"])))
     if s["holdout"]:
         rows.append(("holdout", f"last {s['holdout']} periods"))
     for label, value in rows:

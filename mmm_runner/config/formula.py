@@ -5,6 +5,8 @@
 text (or integer-coded) column as a categorical term, one dummy per level
 beside the reference; ``(tv + search | market)`` lets terms vary by group,
 with a group intercept unless ``0 +`` or ``- 1`` says otherwise (as in lme4).
+Several such parts with different grouping columns pool across each of them,
+crossed: ``(tv | geo) + (tv | product)``.
 ``trend``, ``season`` and ``calendar`` are the built-in trend, Fourier
 seasonality and holiday/event components, configured under ``model.trend``,
 ``model.seasonality`` and ``model.calendar``; every other name is a data column.
@@ -34,6 +36,15 @@ class FormulaError(ValueError):
 
 
 @dataclass(frozen=True)
+class RandomPart:
+    """One ``(terms | group)`` part: terms whose effects vary by a grouping column."""
+
+    terms: tuple[str, ...]
+    intercept: bool
+    group: str
+
+
+@dataclass(frozen=True)
 class Formula:
     """A parsed formula."""
 
@@ -41,10 +52,17 @@ class Formula:
     log_response: bool
     terms: tuple[str, ...]  # population-level terms, in order (columns or reserved words)
     intercept: bool
-    varying: tuple[str, ...] = ()  # terms that vary by group
-    varying_intercept: bool = False
-    group: str | None = None
+    parts: tuple[RandomPart, ...] = ()  # the (terms | group) parts, in order
     factors: tuple[str, ...] = ()  # terms written factor(column): categorical
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """Terms that vary by some group."""
+        return tuple(dict.fromkeys(t for part in self.parts for t in part.terms))
+
+    def part(self, group: str | None) -> RandomPart | None:
+        """The part that varies by ``group``, if any."""
+        return next((p for p in self.parts if p.group == group), None)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -143,18 +161,22 @@ class _Terms:
     def parse(self, response: str, log_response: bool) -> Formula:
         terms: list[str] = []
         intercept = True
-        varying: tuple[str, ...] = ()
-        varying_intercept = False
-        group: str | None = None
+        parts: list[RandomPart] = []
         factors: list[str] = []
         sign = "+"
         while True:
             if self.peek() == "(":
-                if group is not None:
-                    raise self.error("only one (terms | group) part is supported")
                 if sign == "-":
                     raise self.error("a (terms | group) part cannot be removed with '-'")
-                varying, varying_intercept, group = self.random_part()
+                start = self.pos
+                part = self.random_part()
+                if any(p.group == part.group for p in parts):
+                    self.pos = start
+                    raise self.error(
+                        f"two (terms | {part.group}) parts",
+                        f"list every term that varies by {part.group} in one part",
+                    )
+                parts.append(part)
             else:
                 name = self.term(factors)
                 if name in ("0", "1"):
@@ -172,9 +194,10 @@ class _Terms:
                 raise self.error(f"expected '+' between terms but found {nxt!r}")
             sign = nxt
             self.pos += 1
+        varying = {t for part in parts for t in part.terms}
         if response in terms or response in varying:
             raise FormulaError(f"the KPI '{response}' cannot also be a term", self.offset)
-        for name in varying:
+        for name in sorted(varying):
             if name in factors:
                 raise FormulaError(
                     f"the categorical term '{name}' cannot vary by group",
@@ -186,13 +209,11 @@ class _Terms:
             log_response,
             tuple(terms),
             intercept,
-            varying,
-            varying_intercept,
-            group,
+            tuple(parts),
             tuple(factors),
         )
 
-    def random_part(self) -> tuple[tuple[str, ...], bool, str]:
+    def random_part(self) -> RandomPart:
         self.take("(")
         names: list[str] = []
         with_intercept = True
@@ -227,4 +248,4 @@ class _Terms:
         if group in ("0", "1"):
             raise self.error("the group after '|' must be a column name")
         self.take(")")
-        return tuple(names), with_intercept, group
+        return RandomPart(tuple(names), with_intercept, group)

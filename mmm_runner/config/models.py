@@ -18,7 +18,7 @@ from mmm_runner.model import transforms
 
 AdstockType = Literal["none", "geometric", "delayed", "weibull"]
 SaturationType = Literal["none", "hill", "logistic", "michaelis_menten", "tanh"]
-ModelClass = Literal["blm", "hierarchical", "pooled"]
+ModelClass = Literal["blm", "hierarchical", "pooled", "nested"]
 Frequency = Literal["daily", "weekly", "monthly"]
 FitMethod = Literal["mcmc", "map", "laplace", "pathfinder"]
 Policy = Literal["explore", "publish", "strict"]
@@ -256,6 +256,62 @@ class ControlConfig(Section):
         return self
 
 
+class MediatorConfig(Section):
+    """A mediator of the nested class: an intermediate outcome (brand awareness,
+    consideration) that some media build and that in turn moves the KPI."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", max_length=60)] = Field(
+        description="Name of the mediator in reports (and its data column unless `column`)."
+    )
+    column: str | None = Field(
+        None, description="Data column of its observations (default: `name`; none if latent)."
+    )
+    observation: Literal["full", "partial", "latent"] = Field(
+        "full",
+        description="full: observed every period; partial: observed in some periods (a "
+        "survey; empty cells elsewhere) with observation noise; latent: never observed "
+        "(needs informative `effect_prior` and `media_prior`).",
+    )
+    channels: list[str] = Field(
+        default_factory=list, description="The media channels that build the mediator."
+    )
+    effect_sign: Literal["any", "positive", "negative"] = Field(
+        "any", description="Sign of the mediator's effect on the KPI (gamma)."
+    )
+    effect_prior: str | None = Field(
+        None,
+        description="Prior of gamma, in KPI standard deviations per mediator standard "
+        "deviation (default normal(0, 1); half of it with a sign).",
+    )
+    media_prior: str | dict[str, str] | None = Field(
+        None,
+        description="Prior of each channel's effect on the mediator at full saturation, in "
+        "mediator standard deviations (default normal(0, 3), positive like media effects); "
+        "one prior for all its channels, or a prior per channel ({tv: normal(1, 0.2)}).",
+    )
+    sigma_prior: str | None = Field(
+        None, description="Prior of the mediator's own noise sd (default half_normal(1))."
+    )
+    noise_prior: str | None = Field(
+        None,
+        description="partial: prior of the observation noise sd of the survey, in mediator "
+        "standard deviations (default half_normal(0.5)).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+    @model_validator(mode="after")
+    def _latent_has_no_column(self) -> MediatorConfig:
+        if self.observation == "latent" and self.column is not None:
+            raise ValueError("a latent mediator is never observed: remove `column`")
+        if self.observation != "partial" and self.noise_prior is not None:
+            raise ValueError("`noise_prior` applies to observation: partial")
+        return self
+
+
 class TrendConfig(Section):
     """The long-run level of the KPI."""
 
@@ -293,6 +349,15 @@ class SeasonalityConfig(Section):
     order: int = Field(2, ge=1, le=20, description="Number of sine/cosine pairs.")
 
 
+class CrossedConfig(Section):
+    """Effects that vary by a grouping column other than data.group_column."""
+
+    varying: list[str] = Field(
+        default_factory=list, description="Terms whose effects vary by this column."
+    )
+    varying_intercept: bool = Field(True, description="Give each of its levels its own offset.")
+
+
 class HierarchicalConfig(Section):
     """Settings of the hierarchical (panel) class."""
 
@@ -322,6 +387,14 @@ class HierarchicalConfig(Section):
     budget_effects: Literal["population", "sum_groups"] = Field(
         "population",
         description="Budget optimisation on population-level effects or on the sum over groups.",
+    )
+    crossed: dict[str, CrossedConfig] = Field(
+        default_factory=dict,
+        description="Crossed pooling (when no formula gives `(terms | column)` parts): "
+        "columns each group belongs to, such as geo and product when the groups are "
+        "geo x product series, with the terms that vary by each. A series' effect is the "
+        "population effect plus one offset per column, each pooled across that column's "
+        "levels.",
     )
 
 
@@ -413,6 +486,11 @@ class ModelConfig(Section):
     )
     hierarchical: HierarchicalConfig = Field(
         default_factory=HierarchicalConfig, description="Hierarchical class settings."
+    )
+    mediators: list[MediatorConfig] = Field(
+        default_factory=list,
+        description="Class nested: mediators between media and the KPI, each with its own "
+        "equation; the KPI equation adds their effects (gamma) to the media's direct ones.",
     )
     pooling: PoolingConfig = Field(
         default_factory=PoolingConfig, description="Pooled class settings."

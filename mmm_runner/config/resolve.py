@@ -46,6 +46,10 @@ DEFAULT_PRIORS = {
     "group_sd": "half_normal(0.5)",
     # Markets differ in size far more than in their media effects.
     "group_intercept_sd": "half_normal(2)",
+    # nested class: the mediator's effect on the KPI (both standardised) and the noise
+    # of a survey that observes the mediator in some periods
+    "mediator_effect": "normal(0, 1)",
+    "observation_noise": "half_normal(0.5)",
 }
 
 
@@ -98,6 +102,34 @@ class MediaTerm:
 
 
 @dataclass(frozen=True)
+class MediatorSpec:
+    """A mediator of the nested class, with its priors resolved."""
+
+    name: str
+    column: str | None  # None: latent
+    observation: Literal["full", "partial", "latent"]
+    channels: tuple[str, ...]
+    effect: Coefficient  # gamma on the KPI: prior and bounds (modelling scale)
+    media_priors: tuple[Distribution, ...]  # each channel's effect on it, at saturation
+    sigma_prior: Distribution
+    noise_prior: Distribution  # observation noise of a partially observed mediator
+    stated: frozenset[str] = frozenset()  # which priors the config states
+
+
+@dataclass(frozen=True)
+class CrossedPart:
+    """Effects that vary by a grouping column other than the group (crossed pooling)."""
+
+    column: str
+    terms: tuple[str, ...]
+    intercept: bool
+
+    def labels(self) -> tuple[str, ...]:
+        """What varies, as reported: "intercept" first, then the terms."""
+        return (("intercept",) if self.intercept else ()) + self.terms
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything the data layer and the Stan programs need about the model."""
 
@@ -120,6 +152,7 @@ class ModelSpec:
     group_intercept_sd_prior: Distribution = field(
         default_factory=lambda: default("group_intercept_sd")
     )
+    crossed: tuple[CrossedPart, ...] = ()  # hierarchical: pooling across other columns
     cre: tuple[str, ...] = ()
     pooling: dict[str, dict[str, str]] = field(default_factory=dict)
     parameterisation: str = "auto"
@@ -131,6 +164,7 @@ class ModelSpec:
     kpi_value: float | str | None = None  # money per KPI unit: a constant or a column
     population: str | None = None  # population column: KPI (and media) modelled per capita
     per_capita: tuple[str, ...] = ()  # media modelled per capita
+    mediators: tuple[MediatorSpec, ...] = ()  # nested class
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -149,7 +183,13 @@ class ModelSpec:
         names = [self.kpi, *self.media_names, *(m.spend_column for m in self.media)]
         value = [self.kpi_value] if isinstance(self.kpi_value, str) else []
         population = [self.population] if self.population else []
-        return tuple(dict.fromkeys([*names, *self.controls, *value, *population]))
+        mediators = [m.column for m in self.mediators if m.column]
+        return tuple(dict.fromkeys([*names, *self.controls, *value, *population, *mediators]))
+
+    @property
+    def gaps_allowed(self) -> tuple[str, ...]:
+        """Columns that may be empty in some rows: partially observed mediators."""
+        return tuple(m.column for m in self.mediators if m.column and m.observation == "partial")
 
     def n_parameters(self, n_groups: int = 1) -> int:
         """Free parameters of the model (what the data must outnumber)."""
@@ -157,6 +197,8 @@ class ModelSpec:
         trend_cols = trend_columns(self.trend)
         base = 2 + len(self.media) + len(self.controls) + trend_cols + season
         base += len(self.transform_params) + len(self.cre)
+        for m in self.mediators:  # intercept, noise, gamma, its paths (and survey noise)
+            base += 3 + len(m.channels) + (m.observation == "partial")
         if self.calendar is not None:  # at least one column per event and holiday term
             base += len(self.calendar.events) + len(self.calendar.holidays or ())
         if self.group is not None and n_groups > 1:
@@ -164,6 +206,8 @@ class ModelSpec:
             varying = sum(season_columns if v == "season" else 1 for v in self.varying)
             varying += int(self.varying_intercept)
             base += varying * (n_groups + 1)
+            # a crossed column has fewer levels than there are groups; at least two
+            base += sum(3 * len(part.labels()) for part in self.crossed)
         return base
 
 
@@ -206,7 +250,8 @@ def resolve(
     terms = _terms(config, out)
     if terms is None:
         return None, out.problems
-    kpi, log_response, media, controls, trend, season_on, varying, v_intercept, _ = terms
+    kpi, media, controls, trend = terms.kpi, terms.media, terms.controls, terms.trend
+    log_response = terms.log_response
     if model.response == "log" and model.formula and not log_response:
         out.add(
             ("model", "response"),
@@ -215,7 +260,7 @@ def resolve(
         )
     log_response = log_response or model.response == "log"
     _kpi_and_spend(config, out, kpi)
-    seasonality = _seasonality(config, season_on)
+    seasonality = _seasonality(config, terms.season_on)
     _seasonality_rules(config, out, seasonality)
     calendar = _calendar(config, out)
     coefficients, transform_params, intercept, sigma, group_sd = _priors(
@@ -253,8 +298,9 @@ def resolve(
         intercept=intercept,
         sigma_prior=sigma,
         group=config.data.group_column,
-        varying=varying,
-        varying_intercept=v_intercept,
+        varying=terms.varying,
+        varying_intercept=terms.varying_intercept,
+        crossed=terms.crossed,
         group_sd_prior=group_sd[0],
         group_intercept_sd_prior=group_sd[1],
         cre=tuple(model.hierarchical.cre),
@@ -263,6 +309,7 @@ def resolve(
         centred_min_rows=model.hierarchical.centred_min_rows,
         group_transforms=model.hierarchical.transforms == "group",
         budget_effects=model.hierarchical.budget_effects,
+        mediators=_mediators(config, out),
     )
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
@@ -270,17 +317,19 @@ def resolve(
     return spec, out.problems
 
 
-_Terms = tuple[
-    str,
-    bool,
-    list[MediaChannel],
-    list[ControlConfig],
-    TrendConfig | None,
-    bool,
-    tuple[str, ...],
-    bool,
-    str | None,
-]
+@dataclass(frozen=True)
+class _Terms:
+    """The model's terms as the formula (or the structured config) states them."""
+
+    kpi: str
+    log_response: bool
+    media: list[MediaChannel]
+    controls: list[ControlConfig]
+    trend: TrendConfig | None
+    season_on: bool
+    varying: tuple[str, ...]
+    varying_intercept: bool
+    crossed: tuple[CrossedPart, ...]
 
 
 def _terms(config: RunConfig, out: Collector) -> _Terms | None:
@@ -291,7 +340,7 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
         season_on = model.seasonality is None or bool(model.seasonality)
         assert model.kpi is not None  # guaranteed by ModelConfig
         group = config.data.group_column
-        return (
+        return _Terms(
             model.kpi,
             False,
             list(model.media),
@@ -300,7 +349,10 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
             season_on,
             tuple(h.varying),
             h.varying_intercept and group is not None,
-            group,
+            tuple(
+                CrossedPart(column, tuple(part.varying), part.varying_intercept)
+                for column, part in h.crossed.items()
+            ),
         )
     try:
         parsed = fml.parse_formula(model.formula)
@@ -373,14 +425,29 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
             "model.seasonality is set but model.formula has no `season` term",
             "add '+ season' to the formula or remove model.seasonality",
         )
-    group = parsed.group
-    if group is not None and config.data.group_column != group:
+    group = config.data.group_column
+    if parsed.parts and group is None:
         out.add(
             ("data", "group_column"),
-            f"model.formula varies terms by '{group}' but "
-            f"data.group_column is {config.data.group_column!r}",
-            f"set data.group_column: {group}",
+            f"model.formula varies terms by '{parsed.parts[0].group}' but "
+            "data.group_column is not set",
+            f"set data.group_column: {parsed.parts[0].group} (the column naming each "
+            "row's series)",
         )
+    if model.hierarchical.crossed:
+        out.add(
+            ("model", "hierarchical", "crossed"),
+            "model.hierarchical.crossed is set but model.formula decides what varies",
+            "write the crossed parts in the formula, e.g. + (tv | product), and remove "
+            "model.hierarchical.crossed",
+        )
+    # without a group column, read the first part as the group's (the class says more)
+    own = parsed.part(group) if group is not None else next(iter(parsed.parts), None)
+    crossed = tuple(
+        CrossedPart(p.group, p.terms, p.intercept)
+        for p in parsed.parts
+        if p.group != group and group is not None
+    )
     population = {m.name for m in media} | {c.name for c in controls}
     population |= {fml.SEASON} if season_on else set()
     for name in parsed.varying:
@@ -390,16 +457,16 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
                 f"'{name}' varies by group but is not a population-level term",
                 f"add '+ {name}' outside the parentheses too",
             )
-    return (
+    return _Terms(
         parsed.response,
         parsed.log_response,
         media,
         controls,
         trend,
         season_on,
-        parsed.varying,
-        parsed.varying_intercept,
-        group,
+        own.terms if own else (),
+        own.intercept if own else False,
+        crossed,
     )
 
 
@@ -408,19 +475,23 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
     model = config.model
     terms = {*spec.media_names, *spec.controls, *({"season"} if spec.seasonality else set())}
     where: Loc = ("model", "formula") if model.formula else ("model", "hierarchical", "varying")
-    for name in spec.varying:
-        if name not in terms:
+    _varying_terms(out, spec, spec.varying, terms, where)
+    for part in spec.crossed:
+        at: Loc = (
+            ("model", "formula")
+            if model.formula
+            else ("model", "hierarchical", "crossed", part.column)
+        )
+        _varying_terms(out, spec, part.terms, terms, at if model.formula else (*at, "varying"))
+        if part.column == config.data.group_column:
             out.add(
-                where,
-                f"'{name}' varies by group but is not a media, control or season term",
-                did_you_mean(name, terms),
+                at,
+                f"'{part.column}' is data.group_column: its effects are model.hierarchical."
+                "varying, not crossed",
+                "list the terms under model.hierarchical.varying",
             )
-        elif name in spec.categorical:
-            out.add(
-                where,
-                f"the categorical term '{name}' cannot vary by group",
-                "keep categorical terms population-level",
-            )
+        if not part.labels():
+            out.add(at, f"nothing varies by '{part.column}'", "name the terms that vary by it")
     national = {m.name for m in spec.media if m.scope == "national"}
     for name in spec.varying:
         if name in national:
@@ -438,6 +509,85 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 ("model", "hierarchical", "cre", i),
                 f"'{name}' is not a media or control term of the model",
                 did_you_mean(name, terms),
+            )
+
+
+def _mediators(config: RunConfig, out: Collector) -> tuple[MediatorSpec, ...]:
+    """The mediators with their priors parsed (the nested class checks the rest)."""
+    resolved = []
+    bounds = {"any": (-INF, INF), "positive": (0.0, INF), "negative": (-INF, 0.0)}
+    for i, m in enumerate(config.model.mediators):
+
+        def prior(key: Loc, role: str, text: str | None, at: int = i) -> Distribution:
+            if text is None:
+                return default(role)
+            try:
+                return notation.parse_distribution(text)
+            except notation.NotationError as exc:
+                out.add(("model", "mediators", at, *key), exc.message, exc.fix, repr(text))
+                return default(role)
+
+        lower, upper = bounds[m.effect_sign]
+        effect = Coefficient(
+            m.name,
+            "control",
+            prior(("effect_prior",), "mediator_effect", m.effect_prior),
+            lower,
+            upper,
+            "default" if m.effect_prior is None else f"model.mediators[{i}]",
+        )
+        stated = {
+            key
+            for key in ("effect_prior", "media_prior", "sigma_prior", "noise_prior")
+            if getattr(m, key) is not None
+        }
+        per_channel = m.media_prior if isinstance(m.media_prior, dict) else {}
+        for channel in per_channel:
+            if channel not in m.channels:
+                out.add(
+                    ("model", "mediators", i, "media_prior", channel),
+                    f"'{channel}' is not one of the channels that build '{m.name}'",
+                    did_you_mean(channel, m.channels),
+                )
+        shared = None if isinstance(m.media_prior, dict) else m.media_prior
+        resolved.append(
+            MediatorSpec(
+                m.name,
+                None if m.observation == "latent" else (m.column or m.name),
+                m.observation,
+                tuple(m.channels),
+                effect,
+                tuple(
+                    prior(
+                        ("media_prior", c) if c in per_channel else ("media_prior",),
+                        "media",
+                        per_channel.get(c, shared),
+                    )
+                    for c in m.channels
+                ),
+                prior(("sigma_prior",), "sigma", m.sigma_prior),
+                prior(("noise_prior",), "observation_noise", m.noise_prior),
+                frozenset(stated),
+            )
+        )
+    return tuple(resolved)
+
+
+def _varying_terms(
+    out: Collector, spec: ModelSpec, names: tuple[str, ...], terms: set[str], where: Loc
+) -> None:
+    for name in names:
+        if name not in terms:
+            out.add(
+                where,
+                f"'{name}' varies by group but is not a media, control or season term",
+                did_you_mean(name, terms),
+            )
+        elif name in spec.categorical:
+            out.add(
+                where,
+                f"the categorical term '{name}' cannot vary by group",
+                "keep categorical terms population-level",
             )
 
 

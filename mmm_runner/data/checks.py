@@ -106,6 +106,15 @@ def column_locations(loaded: LoadedConfig, spec: ModelSpec) -> dict[str, Loc]:
         where[c.name] = ("model", "controls", i, "name")
     for i, name in enumerate(model.hierarchical.cre):
         where.setdefault(name, ("model", "hierarchical", "cre", i))
+    for part in spec.crossed:
+        where.setdefault(
+            part.column, formula if model.formula else ("model", "hierarchical", "crossed")
+        )
+    for i, mediator in enumerate(model.mediators):
+        where.setdefault(
+            mediator.column or mediator.name,
+            ("model", "mediators", i, "column" if mediator.column else "name"),
+        )
     return where
 
 
@@ -131,6 +140,7 @@ def check_data(
     _warmup_media(c, warmup)
     frame = _sorted(c, frame)
     _categorical(c, frame)  # after sorting: held-out rows are the last of each group
+    _crossed(c, frame)
     _dates_regular(c, frame)
     _values(c, frame, unusable)
     # Warnings describe usable data: after a data error they would only add noise.
@@ -310,6 +320,39 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
             )
 
 
+def _crossed(c: _Checker, frame: pd.DataFrame) -> None:
+    """A crossed column labels whole groups (each group one level) and has two levels."""
+    group = c.config.data.group_column
+    if group is None:
+        return
+    for part in c.spec.crossed:
+        name = part.column
+        missing = frame.index[frame[name].isna()].tolist()
+        if missing:
+            c.data_problem(name, missing, f"'{name}' is empty", f"give every row its {name}")
+            continue
+        per_group = frame.groupby(group, sort=False)[name].nunique()
+        mixed = per_group[per_group > 1]
+        if len(mixed):
+            label = mixed.index[0]
+            rows = frame.index[frame[group] == label].tolist()
+            c.data_problem(
+                name,
+                rows,
+                f"group '{label}' has {int(mixed.iloc[0])} values of '{name}': effects that "
+                f"vary by {name} need each {group} to be one {name}",
+                f"make data.group_column name each {name} x {group} series (long data: "
+                f"list {name} under data.dimensions)",
+            )
+        elif frame[name].nunique() < 2:
+            c.data_problem(
+                name,
+                None,
+                f"'{name}' has one value: nothing to pool across",
+                f"drop the (... | {name}) part",
+            )
+
+
 def _columns_exist(c: _Checker, frame: pd.DataFrame) -> bool:
     data = c.config.data
     present = set(frame.columns)
@@ -317,7 +360,7 @@ def _columns_exist(c: _Checker, frame: pd.DataFrame) -> bool:
     if data.group_column:
         needed[data.group_column] = ("data", "group_column")
     where = column_locations(c.loaded, c.spec)
-    for name in (*c.spec.columns, *c.spec.cre):
+    for name in (*c.spec.columns, *c.spec.cre, *(p.column for p in c.spec.crossed)):
         needed.setdefault(name, where.get(name, ("model",)))
     ok = True
     for name, loc in needed.items():
@@ -368,6 +411,7 @@ def _numeric_columns(c: _Checker, frame: pd.DataFrame) -> set[str]:
     text, gaps or infinities are examined one by one for the messages.
     """
     categorical = set(c.spec.categorical)
+    gaps = set(c.spec.gaps_allowed)
     names = [n for n in dict.fromkeys((*c.spec.columns, *c.spec.cre)) if n not in categorical]
     dtypes = frame.dtypes
     numeric = [n for n in names if pd.api.types.is_numeric_dtype(dtypes[n])]
@@ -401,13 +445,16 @@ def _numeric_columns(c: _Checker, frame: pd.DataFrame) -> set[str]:
                 "remove units, thousands separators and text from the column",
                 value=repr(raw.loc[not_number[0]]),
             )
-        missing = list(frame.index[raw.isna()])
+        missing = [] if name in gaps else list(frame.index[raw.isna()])
+        mediator = name in {m.column for m in c.spec.mediators}
         if missing:
             c.data_problem(
                 name,
                 missing,
                 "value is missing (empty or NaN)",
-                "fill the gap (e.g. 0 for media with no activity) or drop the rows",
+                "a mediator measured in some periods only (a survey) is `observation: partial`"
+                if mediator
+                else "fill the gap (e.g. 0 for media with no activity) or drop the rows",
             )
         infinite = list(frame.index[np.isinf(values.fillna(0.0).to_numpy())])
         if infinite:
@@ -814,6 +861,12 @@ def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[
     if spec.trend is not None:
         terms.append(f"trend({spec.trend.type})")
     terms += [f"season(period={p:g}, order={o})" for p, o in spec.seasonality]
+    own = ("intercept",) * spec.varying_intercept + spec.varying
+    pooling = [f"{', '.join(own)} by {spec.group}"] if own else []
+    pooling += [f"{', '.join(p.labels())} by {p.column}" for p in spec.crossed]
+    mediators = [
+        f"{m.name} ({m.observation}; built by {', '.join(m.channels)})" for m in spec.mediators
+    ]
     return {
         "rows": len(frame),
         "date_range": [str(dates.min().date()), str(dates.max().date())],
@@ -826,4 +879,6 @@ def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[
         "parameters": spec.n_parameters(max(1, len(groups))),
         "holdout": data.holdout,
         "columns": columns,
+        "varying": pooling,
+        "mediators": mediators,
     }

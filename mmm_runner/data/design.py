@@ -33,6 +33,15 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Crossed:
+    """A grouping column of crossed pooling: its levels and the level of each group."""
+
+    column: str
+    levels: tuple[str, ...]
+    of_group: npt.NDArray[np.int64]  # (G,) 0-based level of each group
+
+
+@dataclass(frozen=True)
 class Design:
     """Model inputs on both scales, for every row (fitted and held out)."""
 
@@ -56,6 +65,8 @@ class Design:
     warmup: Array | None = None  # (G, H, M) media of the H periods before the window
     value: Array | None = None  # (rows,) money per KPI unit (model.kpi_value), None: 1
     population: Array | None = None  # (rows,) the KPI is modelled per capita, None: totals
+    crossed: tuple[Crossed, ...] = ()  # the columns of crossed pooling, with their levels
+    mediators: Array | None = None  # (rows, D) nested class: observations, NaN where none
 
     @property
     def n_rows(self) -> int:
@@ -158,7 +169,35 @@ def build_design(
         warmup=warmup,
         value=value,
         population=population,
+        crossed=_crossed(frame, spec, group, len(names)),
+        mediators=_mediators(frame, spec),
     )
+
+
+def _mediators(frame: pd.DataFrame, spec: ModelSpec) -> Array | None:
+    """Observations of each mediator (NaN where not observed; all NaN when latent)."""
+    if not spec.mediators:
+        return None
+    columns = [
+        frame[m.column].to_numpy(dtype=float) if m.column else np.full(len(frame), np.nan)
+        for m in spec.mediators
+    ]
+    return np.column_stack(columns)
+
+
+def _crossed(
+    frame: pd.DataFrame, spec: ModelSpec, group: npt.NDArray[np.int64], n_groups: int
+) -> tuple[Crossed, ...]:
+    """The level of each group on each crossed column (constant within a group: the data
+    checks make sure)."""
+    out = []
+    for part in spec.crossed:
+        labels = frame[part.column].astype(str).to_numpy()
+        levels = tuple(sorted(set(labels)))
+        first = np.array([np.flatnonzero(group == g)[0] for g in range(n_groups)])
+        of_group = np.array([levels.index(labels[row]) for row in first], dtype=np.int64)
+        out.append(Crossed(part.column, levels, of_group))
+    return tuple(out)
 
 
 def per_capita_media(frame: pd.DataFrame, spec: ModelSpec) -> Array:

@@ -1023,8 +1023,10 @@ def label_truth(series: Series) -> dict[str, dict[str, Any]]:
 def simulate_all() -> list[Simulated]:
     """Every shipped dataset, from its default seed."""
     # These build on this module's parts, so they are imported here.
+    from mmm_runner.data.simulate_crossed import simulate_geo_product
     from mmm_runner.data.simulate_events import simulate_weekly_events
     from mmm_runner.data.simulate_geo import simulate_geo_population
+    from mmm_runner.data.simulate_network import simulate_nested_example
 
     return [
         simulate_single_market(),
@@ -1032,6 +1034,8 @@ def simulate_all() -> list[Simulated]:
         simulate_pooled(),
         simulate_weekly_events(),
         simulate_geo_population(),
+        simulate_geo_product(),
+        simulate_nested_example(),
     ]
 
 

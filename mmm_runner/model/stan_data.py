@@ -26,7 +26,9 @@ class Layout:
     theta: tuple[str, ...]  # "<channel>.<stage>.<param>"
     theta_start: tuple[int, ...]  # 1-based first theta index of each channel
     window: int  # L: the longest adstock window
-    group_effects: tuple[str, ...] = ()  # what varies: "intercept", then varying columns
+    group_effects: tuple[str, ...] = ()  # what varies: "intercept", varying columns, crossed
+    # crossed effects: (index into spec.crossed, index into beta or -1 for the intercept)
+    crossed: tuple[tuple[int, int], ...] = ()
 
     def varying_columns(self, terms: tuple[str, ...]) -> list[int]:
         """0-based indices into ``beta`` of every coefficient of the varying terms
@@ -53,22 +55,33 @@ def layout(design: Design, spec: ModelSpec) -> Layout:
     varying = tuple(
         name for name, term in zip(beta, beta_terms, strict=True) if term in spec.varying
     )
+    crossed = [
+        (f, j)
+        for f, part in enumerate(spec.crossed)
+        for j in ([-1] if part.intercept else [])
+        + [j for j, term in enumerate(beta_terms) if term in part.terms]
+    ]
+    crossed_names = tuple(
+        f"{'intercept' if j < 0 else beta[j]}|{spec.crossed[f].column}" for f, j in crossed
+    )
     return Layout(
         beta=beta,
         beta_terms=beta_terms,
         theta=tuple(theta),
         theta_start=tuple(starts),
         window=window,
-        group_effects=(("intercept",) if spec.varying_intercept else ()) + varying,
+        group_effects=(("intercept",) if spec.varying_intercept else ()) + varying + crossed_names,
+        crossed=tuple(crossed),
         labels=tuple(pooling_labels(spec)),
     )
 
 
-def _prior(dist: Distribution) -> tuple[int, list[float]]:
+def prior_code(dist: Distribution) -> tuple[int, list[float]]:
+    """A prior as the programs take it: family code and arguments padded to 3."""
     return dist.spec.code, list(dist.stan_args())
 
 
-def _model_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, Any]:
+def model_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, Any]:
     """The fields every program shares: media, transforms, columns, coefficients, priors."""
     params = {p.label: p for p in spec.transform_params}
     theta = [params[label] for label in names.theta]
@@ -84,18 +97,18 @@ def _model_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, A
         "P": len(theta),
         "theta_lower": [p.lower for p in theta],
         "theta_upper": [p.upper for p in theta],
-        "theta_prior": [_prior(p.prior)[0] for p in theta],
-        "theta_prior_args": np.array([_prior(p.prior)[1] for p in theta]).reshape(-1, 3),
+        "theta_prior": [prior_code(p.prior)[0] for p in theta],
+        "theta_prior_args": np.array([prior_code(p.prior)[1] for p in theta]).reshape(-1, 3),
         "K": len(design.columns),
         "X": design.x,
         "beta_lower": [c.lower for c in coefs],
         "beta_upper": [c.upper for c in coefs],
-        "beta_prior": [_prior(c.prior)[0] for c in coefs],
-        "beta_prior_args": np.array([_prior(c.prior)[1] for c in coefs]).reshape(-1, 3),
-        "alpha_prior": _prior(spec.intercept.prior)[0],
-        "alpha_prior_args": _prior(spec.intercept.prior)[1],
-        "sigma_prior": _prior(spec.sigma_prior)[0],
-        "sigma_prior_args": _prior(spec.sigma_prior)[1],
+        "beta_prior": [prior_code(c.prior)[0] for c in coefs],
+        "beta_prior_args": np.array([prior_code(c.prior)[1] for c in coefs]).reshape(-1, 3),
+        "alpha_prior": prior_code(spec.intercept.prior)[0],
+        "alpha_prior_args": prior_code(spec.intercept.prior)[1],
+        "sigma_prior": prior_code(spec.sigma_prior)[0],
+        "sigma_prior_args": prior_code(spec.sigma_prior)[1],
     }
 
 
@@ -118,6 +131,25 @@ def _pooling_fields(spec: ModelSpec) -> dict[str, Any]:
         "label": np.array(label, dtype=int).reshape(len(spec.media), len(dims)),
         "label_dim": [dims.index(d) + 1 for d, _ in labels],
         "is_pooled": pooled,
+    }
+
+
+def _crossed_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, Any]:
+    """Crossed pooling: each group's level on each crossed column, and what varies."""
+    level_of = np.array([c.of_group + 1 for c in design.crossed], dtype=int)
+    rows = np.bincount(design.group[design.fitted], minlength=design.n_groups)
+    fewest = min(
+        (int(np.bincount(c.of_group, weights=rows).min()) for c in design.crossed), default=0
+    )
+    return {
+        "F": len(design.crossed),
+        "n_levels": [len(c.levels) for c in design.crossed],
+        "level_of": level_of.reshape(len(design.crossed), design.n_groups),
+        "C": len(names.crossed),
+        "cross_factor": [f + 1 for f, _ in names.crossed],
+        "cross_term": [j + 1 for _, j in names.crossed],  # the intercept (-1) becomes 0
+        # a level's rows are its groups' rows: it may well have enough for the centred form
+        "cross_centred": int(spec.centred(fewest)),
     }
 
 
@@ -148,7 +180,7 @@ def blm_data(
         "N": n_fit,
         "N_pred": design.n_rows - n_fit,
         "y": design.y[design.fitted],
-        **_model_fields(design, spec, names),
+        **model_fields(design, spec, names),
         **_pooling_fields(spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
@@ -180,16 +212,17 @@ def hierarchical_data(
         "group": (design.group + 1).tolist(),
         "group_start": starts,
         "group_end": ends,
-        **_model_fields(design, spec, names),
+        **model_fields(design, spec, names),
         "group_transforms": int(spec.group_transforms),
         "varying_intercept": int(spec.varying_intercept),
         "V": len(varying),
         "varying": varying,
-        "tau_prior": _prior(spec.group_sd_prior)[0],
-        "tau_prior_args": _prior(spec.group_sd_prior)[1],
-        "tau_intercept_prior": _prior(spec.group_intercept_sd_prior)[0],
-        "tau_intercept_prior_args": _prior(spec.group_intercept_sd_prior)[1],
+        "tau_prior": prior_code(spec.group_sd_prior)[0],
+        "tau_prior_args": prior_code(spec.group_sd_prior)[1],
+        "tau_intercept_prior": prior_code(spec.group_intercept_sd_prior)[0],
+        "tau_intercept_prior_args": prior_code(spec.group_intercept_sd_prior)[1],
         "centred": int(spec.centred(int(rows_per_group.min()))),
+        **_crossed_fields(design, spec, names),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

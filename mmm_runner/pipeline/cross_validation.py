@@ -108,14 +108,14 @@ def _fold(
     design = build_design(rows, config, spec, fitted=fitted)
     # MAP gives a point: score the fitted mean, not a single noisy predictive draw.
     point = method == "map"
-    data = classes.get(spec.model_class).stan_data(
-        design, spec, use_jacobian=not point, save_mu=point
-    )
+    model_class = classes.get(spec.model_class)
+    data = model_class.stan_data(design, spec, use_jacobian=not point, save_mu=point)
     out = scratch / f"fold_{fold.number}"
     out.mkdir()
     data_file = fit.write_data(out / "data.json", data)
     seed = config.seed + FOLD_SEED_STRIDE * fold.number
     draws = fit.run_method(method, compiled, tools, str(data_file), config.fit, seed, out)
+    draws = model_class.kpi_draws(draws)
     predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)
     predictive = predictive.reshape(-1, predictive.shape[-1])
     test = ~design.fitted

@@ -439,3 +439,64 @@ def compare_priors(
         ax.set_title(name, fontsize=8)
     fig.suptitle("Priors compared (parameters on the modelling scale)", y=1 - 0.1 / tall)
     return fig
+
+
+def mediation_paths(totals: pd.DataFrame, kpi: str) -> Figure:
+    """Path diagram of a nested model: channels (left), mediators (middle), the KPI
+    (right); each arrow is labelled with the mean contribution along it (direct, or via a
+    mediator) and drawn as thick as its share of all media contributions."""
+    parts = totals[~totals["path"].isin(["total", "proportion_mediated"])]
+    channels = list(dict.fromkeys(parts["channel"]))
+    mediators = sorted({p.removeprefix("via ") for p in parts["path"] if p.startswith("via ")})
+    whole = float(parts["mean"].abs().sum()) or 1.0
+    fig, ax = plt.subplots(figsize=(10, 0.9 * max(len(channels), 3) + 1.5))
+    ax.set_axis_off()
+
+    def rows(count: int) -> Array:
+        return np.linspace(0.9, 0.1, count) if count > 1 else np.array([0.5])
+
+    at = dict(zip(channels, ((0.08, y) for y in rows(len(channels))), strict=True))
+    at.update(zip(mediators, ((0.5, y) for y in rows(len(mediators))), strict=True))
+    at[kpi] = (0.92, 0.5)
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.3"}
+    for name, (x, y) in at.items():
+        ax.text(x, y, name, ha="center", va="center", bbox=box, zorder=3)
+
+    def arrow(a: str, b: str, value: float, colour: str, bend: float = 0.0) -> None:
+        """An arrow from a to b (bent around the mediators for direct paths), labelled
+        near its start (a bent one on the side it bends to)."""
+        (x0, y0), (x1, y1) = at[a], at[b]
+        width = 0.5 + 8 * abs(value) / whole
+        ax.annotate(
+            "",
+            xy=(x1 - 0.05, y1),
+            xytext=(x0 + 0.05, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": width,
+                "color": colour,
+                "alpha": 0.6,
+                "connectionstyle": f"arc3,rad={bend}",
+            },
+        )
+        x, y = x0 + 0.2 * (x1 - x0), y0 + 0.2 * (y1 - y0)
+        y += 0.05 if bend < 0 else -0.05 if bend > 0 else 0.0
+        ax.text(x, y, f"{value:,.0f}", fontsize=8, ha="center", color=colour)
+
+    via_total = dict.fromkeys(mediators, 0.0)
+    for channel, path, mean in zip(parts["channel"], parts["path"], parts["mean"], strict=True):
+        if path == "direct":
+            bend = 0.0 if not mediators else (-0.25 if at[str(channel)][1] >= 0.5 else 0.25)
+            arrow(str(channel), kpi, float(mean), "tab:blue", bend)
+        else:
+            mediator = str(path).removeprefix("via ")
+            arrow(str(channel), mediator, float(mean), "tab:orange")
+            via_total[mediator] += float(mean)
+    for mediator, value in via_total.items():
+        arrow(mediator, kpi, value, "tab:orange")
+    ax.set_title(
+        f"Contributions to {kpi} along each path (means over the fitted periods; "
+        "blue direct, orange through mediators)",
+        fontsize=10,
+    )
+    return fig

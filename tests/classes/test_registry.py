@@ -17,7 +17,7 @@ from mmm_runner.backend.fit import Draws
 from mmm_runner.config import models
 from mmm_runner.config.resolve import Collector
 from mmm_runner.data.design import Design, build_design
-from mmm_runner.model import programs, stan_data
+from mmm_runner.model import network_data, programs, stan_data
 from mmm_runner.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,8 @@ def _draws(names: stan_data.Layout, design: Design, groups: int = 0, seed: int =
         v["alpha_g"] = v["alpha"][..., None] + rng.normal(0, 0.1, (*shape, groups))
         v["beta_g"] = v["beta"][:, :, None, :] + rng.normal(0, 0.05, (*shape, groups, j))
         v["tau"] = rng.uniform(0.1, 0.5, (*shape, len(names.group_effects)))
+        levels = sum(len(design.crossed[f].levels) for f, _ in names.crossed)
+        v["cross_level"] = rng.normal(0, 0.1, (*shape, levels))
         v["theta"] = theta[:, :, None, :]
         v["sigma"] = rng.uniform(0.2, 0.4, (*shape, groups))
     else:
@@ -69,8 +71,8 @@ def test_registry_names_match_the_config_choices_and_programs_exist() -> None:
     for name, model_class in classes.REGISTRY.items():
         assert model_class.name == name
         assert programs.program(name).name == model_class.program
-    with pytest.raises(KeyError, match="unknown model class 'nested'"):
-        classes.get("nested")
+    with pytest.raises(KeyError, match="unknown model class 'multivariate'"):
+        classes.get("multivariate")
 
 
 def test_nothing_outside_the_registry_branches_on_a_class_name() -> None:
@@ -91,6 +93,7 @@ def test_nothing_outside_the_registry_branches_on_a_class_name() -> None:
         ("single_market.yaml", stan_data.blm_data),
         ("pooled.yaml", stan_data.blm_data),
         ("panel_hierarchical.yaml", stan_data.hierarchical_data),
+        ("nested.yaml", network_data.nested_data),
     ],
 )
 def test_stan_data_hook_is_the_programs_builder(config: str, builder: Any) -> None:
@@ -108,12 +111,12 @@ def test_single_market_posterior_hooks_flatten_chain_by_chain() -> None:
     result, design, names = _setup("single_market.yaml")
     blm = classes.get("blm")
     draws = _draws(names, design)
-    post = blm.posterior(draws)
+    post = blm.posterior(draws, result.spec)
     assert post.n_draws == CHAINS * DRAWS
     assert post.n_chains == CHAINS
     np.testing.assert_array_equal(post.alpha[:DRAWS], draws.variables["alpha"][0])
     np.testing.assert_array_equal(post.beta_g[:, 0, :], post.beta)
-    variables = blm.posterior_variables(draws.variables)
+    variables = blm.posterior_variables(draws.variables, result.spec)
     assert {k: v[0] for k, v in variables.items()} == {
         "alpha": [],
         "beta": ["coef"],
@@ -139,10 +142,10 @@ def test_hierarchical_posterior_hooks_keep_the_group_axis() -> None:
     result, design, names = _setup("panel_hierarchical.yaml")
     model_class = classes.get("hierarchical")
     draws = _draws(names, design, groups=design.n_groups)
-    post = model_class.posterior(draws)
+    post = model_class.posterior(draws, result.spec)
     assert post.beta_g.shape == (CHAINS * DRAWS, design.n_groups, len(names.beta))
     assert post.tau.shape[1] == len(names.group_effects)
-    variables = model_class.posterior_variables(draws.variables)
+    variables = model_class.posterior_variables(draws.variables, result.spec)
     assert variables["beta_g"][0] == ["group", "coef"]
     assert variables["theta"][1].ndim == 4
     quantities = model_class.quantities(post, design, result.spec, names)
@@ -164,7 +167,7 @@ def test_pooled_hooks_add_label_levels_and_their_table() -> None:
         pool_tau=rng.uniform(0.1, 0.3, (CHAINS, DRAWS, dims)),
         pool_sigma=rng.uniform(0.1, 0.3, (CHAINS, DRAWS, 1)),
     )
-    post = model_class.posterior(draws)
+    post = model_class.posterior(draws, result.spec)
     assert set(post.pool) == {"pool_mu", "pool_z", "pool_tau", "pool_sigma"}
     quantities = model_class.quantities(post, design, result.spec, names)
     dim, label = names.labels[0]
@@ -176,10 +179,10 @@ def test_pooled_hooks_add_label_levels_and_their_table() -> None:
     expected = np.exp(log_level + 0.5 * post.pool["pool_sigma"][:, 0] ** 2) * design.y_sd
     np.testing.assert_allclose(quantities[f"level[{dim}={label}]"][2], expected)
     decomposition = model_class.decompose(post, design, result.spec, names)
-    tables = model_class.extra_tables(decomposition, design, result.spec)
+    tables = model_class.extra_tables(post, decomposition, design, result.spec, names)
     assert list(tables) == ["decomp_labels.csv"]
     assert set(tables["decomp_labels.csv"]["dimension"]) == {d for d, _ in names.labels}
-    assert classes.get("blm").extra_tables(decomposition, design, result.spec) == {}
+    assert classes.get("blm").extra_tables(post, decomposition, design, result.spec, names) == {}
 
 
 @pytest.mark.parametrize("config", ["single_market.yaml", "panel_hierarchical.yaml"])
@@ -187,7 +190,7 @@ def test_decomposition_adds_up_to_the_fit(config: str) -> None:
     result, design, names = _setup(config)
     model_class = classes.get(result.spec.model_class)
     groups = design.n_groups if model_class.panel else 0
-    post = model_class.posterior(_draws(names, design, groups=groups))
+    post = model_class.posterior(_draws(names, design, groups=groups), result.spec)
     parts = model_class.decompose(post, design, result.spec, names)
     total = sum(parts.contributions.values())
     np.testing.assert_allclose(total, parts.expected, rtol=1e-10)
@@ -201,7 +204,7 @@ def test_decomposition_adds_up_to_the_fit(config: str) -> None:
 def test_budget_hook_starts_from_the_last_periods_spend() -> None:
     result, design, names = _setup("single_market.yaml")
     model_class = classes.get("blm")
-    post = model_class.posterior(_draws(names, design))
+    post = model_class.posterior(_draws(names, design), result.spec)
     parts = model_class.decompose(post, design, result.spec, names)
     response, current = model_class.budget_response(post, design, result.spec, names, parts, 13)
     np.testing.assert_allclose(current, design.spend[-13:].sum(axis=0))

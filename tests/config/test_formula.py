@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmm_runner.config.formula import FormulaError, parse_formula
+from mmm_runner.config.formula import FormulaError, RandomPart, parse_formula
 
 
 def test_terms_and_reserved_words() -> None:
@@ -14,7 +14,7 @@ def test_terms_and_reserved_words() -> None:
     assert f.terms == ("m_tv", "m_search", "price", "trend", "season")
     assert f.columns == ("m_tv", "m_search", "price")
     assert f.intercept
-    assert f.group is None
+    assert f.parts == ()
 
 
 def test_log_response_and_group_part() -> None:
@@ -22,8 +22,18 @@ def test_log_response_and_group_part() -> None:
     assert f.response == "sales"
     assert f.log_response
     assert f.varying == ("search", "social")
-    assert f.varying_intercept
-    assert f.group == "market"
+    assert f.parts == (RandomPart(("search", "social"), True, "market"),)
+
+
+def test_crossed_parts_each_with_their_own_group() -> None:
+    f = parse_formula("sales ~ tv + search + (tv | geo) + (0 + tv + search | product)")
+    assert f.parts == (
+        RandomPart(("tv",), True, "geo"),
+        RandomPart(("tv", "search"), False, "product"),
+    )
+    assert f.varying == ("tv", "search")
+    assert f.part("product") == f.parts[1]
+    assert f.part("market") is None
 
 
 @pytest.mark.parametrize(
@@ -40,7 +50,7 @@ def test_log_response_and_group_part() -> None:
 def test_intercepts(text: str, intercept: bool, varying_intercept: bool) -> None:
     f = parse_formula(text)
     assert f.intercept is intercept
-    assert f.varying_intercept is varying_intercept
+    assert any(p.intercept for p in f.parts) is varying_intercept
 
 
 @pytest.mark.parametrize(
@@ -56,7 +66,7 @@ def test_intercepts(text: str, intercept: bool, varying_intercept: bool) -> None
         ("kpi ~ kpi", "cannot also be a term", 5),
         ("kpi ~ tv + (trend | g)", "'trend' cannot vary by group", 12),
         ("lg(kpi) ~ x", "must be a KPI column or log(column)", 0),
-        ("kpi ~ a + (b | g) + (c | h)", "only one (terms | group) part", 20),
+        ("kpi ~ a + (b | g) + (c | g)", "two (terms | g) parts", 20),
         ("kpi ~ a - b", "removing 'b' with '-' is not supported", 11),
     ],
 )

@@ -268,8 +268,8 @@ def test_geo_panel_is_hierarchical_with_paired_channels(tmp_path: Path) -> None:
     assert config["model"]["class"] == "hierarchical"
     formula = parse_formula(config["model"]["formula"])
     assert formula.response == "conversions"
-    assert formula.group == "geo"
-    assert formula.varying_intercept
+    assert [p.group for p in formula.parts] == ["geo"]
+    assert formula.parts[0].intercept
     assert formula.factors == ("weather",)
     channels = media(config)
     organic = channels.pop("Organic_channel0_impression")
@@ -470,8 +470,8 @@ def test_long_panel_is_read_as_long_with_the_wide_panel_roles(tmp_path: Path) ->
     wide_formula = parse_formula(wide["model"]["formula"])
     assert long_formula.response == wide_formula.response == "sales"
     assert media(config) == media(wide)
-    assert long_formula.group == "Geography"
-    assert wide_formula.group == "market"
+    assert [p.group for p in long_formula.parts] == ["Geography"]
+    assert [p.group for p in wide_formula.parts] == ["market"]
     assert set(long_formula.columns) == set(wide_formula.columns)
 
 

@@ -38,7 +38,7 @@ GENERATORS: dict[str, Callable[..., simulate.Simulated]] = {
     "geo_population": simulate_geo_population,
 }
 # Every dataset the script writes (weekly_events has a truth of its own shape, checked below).
-WRITTEN = (*NAMES, "weekly_events", "geo_population")
+WRITTEN = (*NAMES, "weekly_events", "geo_population", "geo_product", "nested")
 
 
 class Shipped:
@@ -448,3 +448,29 @@ def test_weekly_events_lines_add_up_and_the_window_is_recorded() -> None:
     assert data.set_index("date").loc[first, "tv"] == 0  # dark: only carry-over
     assert tv.loc[first] == pytest.approx(truth["carry_over_into_window"]["tv_first_week"])
     assert set(data["events"]) == {"na", "event1", "event2"}
+
+
+# ---------------------------------------------------------------------------
+# geo_product: a long file
+
+
+def test_geo_product_is_long_and_its_sales_are_its_lines() -> None:
+    from mmm_runner.data.simulate_crossed import simulate_geo_product
+
+    sim_ = simulate_geo_product()
+    assert simulate_geo_product().data.equals(sim_.data)
+    assert not simulate_geo_product(seed=7).data.equals(sim_.data)
+    data = sim_.data
+    assert list(data.columns) == ["date", "geo", "product", "variable", "value"]
+    assert not data.duplicated(["date", "geo", "product", "variable"]).any()
+    sales = data[data["variable"] == "sales"].copy()
+    sales["series"] = sales["geo"] + "|" + sales["product"]
+    lines = sim_.contributions.groupby(["market", "date"])["contribution"].sum()
+    per_row = lines.loc[list(zip(sales["series"], sales["date"], strict=True))].to_numpy()
+    np.testing.assert_allclose(sales["value"].to_numpy(), per_row, atol=1e-6)
+    truth = sim_.truth
+    for spec in truth["media"].values():
+        levels = spec["beta_by_level"]
+        assert spec["varies_by"] in ("geo", "product")
+        assert set(levels) == set(data[spec["varies_by"]])
+    assert truth["kpi_total"] == pytest.approx(float(sales["value"].sum()))

@@ -57,11 +57,16 @@ def run(ctx: RunContext) -> StageResult:
         csv_dir,
         progress=ctx.reporter.sampling,
     )
+    draws = model_class.kpi_draws(draws)
     posterior = to_inference_data(
-        draws, design, names, model_class.posterior_variables(draws.variables)
+        draws,
+        design,
+        names,
+        model_class.posterior_variables(draws.variables, spec),
+        model_class.coordinates(spec, names),
     )
     posterior.to_netcdf(folder / constants.POSTERIOR)
-    post = model_class.posterior(draws)
+    post = model_class.posterior(draws, spec)
     quantities = model_class.quantities(post, design, spec, names)
     write_csv(summary_table(quantities, post.n_chains), folder / constants.POSTERIOR_SUMMARY)
     decomposed = model_class.decompose(post, design, spec, names)

@@ -50,10 +50,11 @@ def _decomposition(
         constants.DECOMP_ROWS: rows,
         constants.DECOMP_TOTALS: totals,
         constants.ROI: roi,
-        **ctx.model_class.extra_tables(fit.decomposition, design, ctx.spec),
+        **ctx.model_class.extra_tables(fit.post, fit.decomposition, design, ctx.spec, fit.names),
     }
     for name, table in tables.items():
         write_csv(table, folder / name)
+    jobs += ctx.model_class.extra_figures(tables, ctx.spec)
     overall = roi[roi["group"] == "all"]
     media = totals[(totals["group"] == "all") & totals["term"].isin(ctx.spec.media_names)]
     jobs.append(("decomposition.png", "decomposition", (rows, kpi)))

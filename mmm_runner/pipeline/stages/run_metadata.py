@@ -64,6 +64,7 @@ def resolved(spec: ModelSpec) -> dict[str, Any]:
         "group": spec.group,
         "varying": list(spec.varying),
         "varying_intercept": spec.varying_intercept,
+        "crossed": {p.column: list(p.labels()) for p in spec.crossed},
         "priors": [f"intercept ~ {spec.intercept.prior}", f"sigma ~ {spec.sigma_prior}"]
         + [f"{name} ~ {c.prior}" for name, c in spec.coefficients.items()]
         + [f"{p.label} ~ {p.prior}" for p in spec.transform_params],

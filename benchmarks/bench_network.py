@@ -1,0 +1,102 @@
+"""Cost of the nested class against the single-KPI model on the same data (issue 14).
+
+On the shipped nested example (156 weeks, 4 channels, one mediator, price), MCMC
+4 × (1000 + 1000): sampling seconds of
+* blm: the same formula without the mediator (the single-KPI model),
+* nested, awareness observed every week,
+* nested, awareness in 20% of the weeks (a survey, observation noise),
+* nested, awareness latent with informative priors,
+each the median of ``--repeat`` runs in one session, with its ratio to blm beside the
+reference framework's multipliers (one mediator ~1.3x, partial observation ~1.2x more).
+Target: at or below them; the nested example samples in <= 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from _common import ROOT, median, show, stage_summary, timed_run
+
+from mmm_runner.data.simulate_network import simulate_nested
+
+GUIDE = {"nested_full": 1.3, "nested_partial": 1.3 * 1.2, "nested_latent": 1.3}
+
+
+def _configs(folder: Path) -> dict[str, Path]:
+    base = yaml.safe_load((ROOT / "config" / "nested.yaml").read_text())
+    base["data"]["path"] = str(ROOT / "data" / "nested.csv")
+    base["budget"] = None
+    out: dict[str, Path] = {}
+
+    def write(name: str, config: dict[str, Any]) -> None:
+        out[name] = folder / f"{name}.yaml"
+        out[name].write_text(yaml.safe_dump(config, sort_keys=False))
+
+    blm = json.loads(json.dumps(base))
+    blm["model"]["class"] = "blm"
+    del blm["model"]["mediators"]
+    write("blm", blm)
+    write("nested_full", base)
+    partial_frame, _ = simulate_nested(observation="partial", shared_transforms=True)
+    partial_frame.to_csv(folder / "partial.csv", index=False)
+    partial = json.loads(json.dumps(base))
+    partial["data"]["path"] = str(folder / "partial.csv")
+    partial["model"]["mediators"][0]["observation"] = "partial"
+    write("nested_partial", partial)
+    latent_frame, truth = simulate_nested(observation="latent", shared_transforms=True)
+    latent_frame.to_csv(folder / "latent.csv", index=False)
+    sd = float(latent_frame["sales"].std(ddof=0))
+    gamma = truth["gamma"]["awareness"]["sales"] / sd
+    latent = json.loads(json.dumps(base))
+    latent["data"]["path"] = str(folder / "latent.csv")
+    latent["model"]["mediators"][0].update(
+        observation="latent",
+        effect_prior=f"normal({gamma:.5f}, {0.1 * gamma:.5f})",
+        media_prior={
+            c: f"normal({p['beta']}, {0.2 * p['beta']})"
+            for c, p in truth["mediators"]["awareness"]["media"].items()
+        },
+    )
+    write("nested_latent", latent)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        configs = _configs(folder)
+        for config in configs.values():  # compile both programs before timing
+            timed_run(config, folder / "warm", "--no-plots")
+        seconds: dict[str, list[float]] = {name: [] for name in configs}
+        rhat: dict[str, list[float]] = {name: [] for name in configs}
+        for _ in range(args.repeat):
+            for name, config in configs.items():
+                _, run = timed_run(config, folder / name, "--no-plots")
+                seconds[name].append(float(stage_summary(run, "20_model_fit")["fit_seconds"]))
+                gates = (run / "40_diagnostics" / "gates.csv").read_text().splitlines()
+                rhat[name].append(
+                    float(next(g for g in gates if g.startswith("rhat,")).split(",")[1])
+                )
+    base = median(seconds["blm"])
+    print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
+    for name, values in seconds.items():
+        ratio = median(values) / base
+        guide = f"  guide {GUIDE[name]:.2f}x" if name in GUIDE else ""
+        show(
+            name,
+            f"{median(values):6.1f} s  {ratio:4.2f}x blm{guide}  "
+            f"max R-hat {np.max(rhat[name]):.3f}",
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""NumPy twin of the network program (``stan/network.stan``).
+
+The network classes (nested, multivariate, combined) share one Stan program
+whose structure arrives as data.  This module redoes its maths for one set of
+parameter values on the stated scale, from the same data dict the program
+reads: the structural means of every equation, each mediator's mean and
+variance given its observation, each row's outcome covariance and the
+pointwise log likelihoods.  Decomposition and tests use it; a test checks it
+against the Stan functions to 1e-8.
+
+Equations are numbered as in the program: mediators ``0 .. D-1``, then
+outcomes ``D .. D+K-1`` (0-based here, 1-based in the data dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mmm_runner.model.transforms import ADSTOCKS, SATURATIONS, Adstock, Array, Saturation
+
+Ints = npt.NDArray[np.int64]
+Data = Mapping[str, Any]
+
+ADSTOCK_BY_CODE: dict[int, Adstock] = {a.code: a for a in ADSTOCKS.values()}
+SATURATION_BY_CODE: dict[int, Saturation] = {s.code: s for s in SATURATIONS.values()}
+
+EXACT, NOISY, UNOBSERVED = 0, 1, 2
+"""How a row sees a mediator: observed exactly (fully observed type), observed
+with noise (partially observed type) or not at all (latent, or no value)."""
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """One draw of the program's parameters on the stated scale.
+
+    ``nu`` holds the observation noise sds of the partially observed mediators
+    in mediator order; ``R`` is the outcome error correlation (identity when
+    the errors are independent).
+    """
+
+    alpha: Array  # (E,) intercepts
+    beta: Array  # (B,) media path coefficients (effect at full saturation)
+    theta: Array  # (P,) transform parameters
+    xcoef: Array  # (BX,) X coefficients
+    sigma: Array  # (E,) noise sds
+    gamma: Array  # (G,) mediator -> outcome effects
+    nu: Array  # (D2,) observation noise sds
+    psi: Array  # (C,) cross-effects
+    R: Array  # (K, K)
+
+
+@dataclass(frozen=True)
+class NetworkMeans:
+    """Structural means and what the observations say about the mediators."""
+
+    mu: Array  # (T, E): mediators m, outcomes mu (using E[M | obs])
+    med_mean: Array  # (T, D): E[M | obs]
+    med_var: Array  # (T, D): Var[M | obs]
+
+
+@dataclass(frozen=True)
+class NetworkLogLik:
+    """Pointwise log likelihoods of the fitted rows and the outcome covariances."""
+
+    log_lik: Array  # (N,): outcomes and observed mediator values of a row, jointly
+    log_lik_outcome: Array  # (N, K): each outcome on its own, given E[M | obs]
+    log_lik_marginal: Array  # (N, K): each outcome on its own, the mediators integrated out
+    cov: Array  # (T, K, K): outcome covariance of every row
+
+
+def _floats(data: Data, key: str, shape: tuple[int, ...]) -> Array:
+    return np.asarray(data[key], dtype=float).reshape(shape)
+
+
+def _ints(data: Data, key: str) -> Ints:
+    return np.asarray(data[key], dtype=np.int64).reshape(-1)
+
+
+def _sizes(data: Data) -> tuple[int, int, int]:
+    """Rows, mediators and outcomes (T, D and K in the program)."""
+    return int(data["T"]), int(data["D"]), int(data["K"])
+
+
+def _component_params(names: tuple[str, ...], values: Array) -> dict[str, Array]:
+    return {name: np.array([v]) for name, v in zip(names, values, strict=True)}
+
+
+def feature_sets(data: Data, theta: Array) -> Array:
+    """Each feature set's saturated adstock of its channel, (T, Q)."""
+    n_rows, window, n_sets = int(data["T"]), int(data["L"]), int(data["Q"])
+    x_lag = _floats(data, "X_lag", (int(data["M"]), n_rows, window))
+    channel, start = _ints(data, "set_channel") - 1, _ints(data, "theta_start") - 1
+    ad_type, sat_type = _ints(data, "adstock_type"), _ints(data, "saturation_type")
+    l_max = _ints(data, "l_max")
+    out = np.zeros((n_rows, n_sets))
+    for q in range(n_sets):
+        adstock = ADSTOCK_BY_CODE[int(ad_type[q])]
+        saturation = SATURATION_BY_CODE[int(sat_type[q])]
+        na, ns = len(adstock.params), len(saturation.params)
+        pa = theta[start[q] : start[q] + na]
+        ps = theta[start[q] + na : start[q] + na + ns]
+        weights = np.zeros(window)
+        # Lag windows beyond l_max carry zero weight, as in Stan.
+        raw = adstock.weights(
+            _component_params(tuple(p.name for p in adstock.params), pa), l_max[q]
+        )
+        weights[: raw.shape[1]] = raw[0]
+        carried = x_lag[channel[q]] @ weights
+        params = _component_params(tuple(p.name for p in saturation.params), ps)
+        out[:, q] = saturation.apply(carried[None, :], params)[0]
+    return out
+
+
+def typical_levels(data: Data, theta: Array) -> Array:
+    """Each feature set's saturation at a scaled, adstocked level of 1, (Q,).
+
+    Media path coefficients are sampled as ``beta * typical``.
+    """
+    start, sat_type = _ints(data, "theta_start") - 1, _ints(data, "saturation_type")
+    ad_type = _ints(data, "adstock_type")
+    out = np.ones(int(data["Q"]))
+    for q in range(out.size):
+        saturation = SATURATION_BY_CODE[int(sat_type[q])]
+        first = start[q] + len(ADSTOCK_BY_CODE[int(ad_type[q])].params)
+        ps = theta[first : first + len(saturation.params)]
+        params = _component_params(tuple(p.name for p in saturation.params), ps)
+        out[q] = saturation.apply(np.ones((1, 1)), params)[0, 0]
+    return out
+
+
+def term_sums(columns: Array, n_eq: int, eq: Ints, col: Ints, coef: Array) -> Array:
+    """Terms summed by equation: column e sums ``coef[j] * columns[:, col[j]]`` over
+    the terms j of equation e (1-based ``eq`` and ``col``, as in the data)."""
+    out = np.zeros((columns.shape[0], n_eq))
+    for j in range(eq.size):
+        out[:, eq[j] - 1] += coef[j] * columns[:, col[j] - 1]
+    return out
+
+
+def gamma_matrix(data: Data, gamma: Array) -> Array:
+    """Mediator -> outcome effects as a (D, K) matrix."""
+    _, n_med, n_out = _sizes(data)
+    out = np.zeros((n_med, n_out))
+    for g, (d, k) in enumerate(
+        zip(_ints(data, "gamma_from"), _ints(data, "gamma_to"), strict=True)
+    ):
+        out[d - 1, k - 1] += gamma[g]
+    return out
+
+
+def mediator_states(data: Data) -> Ints:
+    """``EXACT``, ``NOISY`` or ``UNOBSERVED`` for each row and mediator, (T, D)."""
+    n_rows, n_med, _ = _sizes(data)
+    observed = np.asarray(data["med_observed"], dtype=np.int64).reshape(n_rows, n_med) == 1
+    med_type = _ints(data, "med_type")
+    state = np.full((n_rows, n_med), UNOBSERVED, dtype=np.int64)
+    for d in range(n_med):
+        if med_type[d] != 3:
+            state[observed[:, d], d] = EXACT if med_type[d] == 1 else NOISY
+    return state
+
+
+def mediator_noise(data: Data, nu: Array) -> Array:
+    """Observation noise sd of each mediator: its nu when partially observed, else 0."""
+    med_type = _ints(data, "med_type")
+    out = np.zeros(med_type.size)
+    out[med_type == 2] = nu
+    return out
+
+
+def conditional_mediators(
+    m: Array, med_value: Array, state: Ints, sigma_med: Array, nu_med: Array
+) -> tuple[Array, Array]:
+    """E[M | obs] and Var[M | obs] of each row and mediator.
+
+    With ``M = m + sigma * eta`` and ``M_obs = M + nu * eps``, the observation
+    pulls M toward itself by ``k = sigma^2 / (sigma^2 + nu^2)`` and leaves
+    variance ``(1 - k) sigma^2``; an exact observation (nu = 0) is M itself,
+    and without one M keeps its structural mean and variance sigma^2.
+    """
+    s2, n2 = sigma_med**2, nu_med**2
+    k = s2 / (s2 + n2)
+    mean = np.where(state == NOISY, m + k * (med_value - m), m)
+    mean = np.where(state == EXACT, med_value, mean)
+    noisy_var = s2 * n2 / (s2 + n2)
+    var = np.where(state == NOISY, noisy_var, np.where(state == EXACT, 0.0, s2))
+    return mean, np.broadcast_to(var, m.shape).copy()
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """The parts of every equation's mean, apart from the intercepts."""
+
+    paths: Array  # (T, E) media paths
+    xs: Array  # (T, E) X terms
+    m: Array  # (T, D) mediators' structural means (intercept included)
+    med_mean: Array  # (T, D) E[M | obs]
+    med_var: Array  # (T, D) Var[M | obs]
+    outcome_other: Array  # (T, K) outcome terms but the intercept and X terms
+
+
+def _parts(data: Data, params: NetworkParams) -> _Parts:
+    n_rows, n_med, n_out = _sizes(data)
+    n_eq = n_med + n_out
+    features = feature_sets(data, params.theta)
+    paths = term_sums(features, n_eq, _ints(data, "path_eq"), _ints(data, "path_set"), params.beta)
+    x = _floats(data, "X", (n_rows, int(data["KX"])))
+    xs = term_sums(x, n_eq, _ints(data, "xcoef_eq"), _ints(data, "xcoef_col"), params.xcoef)
+    m = params.alpha[:n_med] + paths[:, :n_med] + xs[:, :n_med]
+    med_mean, med_var = conditional_mediators(
+        m,
+        _floats(data, "med_value", (n_rows, n_med)),
+        mediator_states(data),
+        params.sigma[:n_med],
+        mediator_noise(data, params.nu),
+    )
+    n_cross = int(data["C"])
+    cross_x = _floats(data, "cross_x", (n_rows, n_cross))
+    cross_cols = np.arange(1, n_cross + 1)
+    cross = term_sums(cross_x, n_out, _ints(data, "cross_to"), cross_cols, params.psi)
+    # Outcomes use E[M | obs]; what is left of M is noise in their covariance.
+    other = paths[:, n_med:] + med_mean @ gamma_matrix(data, params.gamma) + cross
+    return _Parts(paths, xs, m, med_mean, med_var, other)
+
+
+def structural_means(data: Data, params: NetworkParams) -> NetworkMeans:
+    """Structural means of every equation and row, with the mediators' conditional moments."""
+    n_med = int(data["D"])
+    parts = _parts(data, params)
+    outcomes = params.alpha[n_med:] + parts.outcome_other + parts.xs[:, n_med:]
+    mu = np.concatenate([parts.m, outcomes], axis=1)
+    return NetworkMeans(mu=mu, med_mean=parts.med_mean, med_var=parts.med_var)
+
+
+def centred_intercepts(data: Data, params: NetworkParams) -> Array:
+    """The program's ``alpha_c``: each intercept plus its equation's average over the
+    fitted rows of every term but the X terms (inverse of the program's shift)."""
+    n_med = int(data["D"])
+    parts = _parts(data, params)
+    fit = _ints(data, "fit_rows") - 1
+    non_x = np.concatenate([parts.paths[:, :n_med], parts.outcome_other], axis=1)
+    centred: Array = params.alpha + non_x[fit].mean(axis=0)
+    return centred
+
+
+def outcome_covariances(data: Data, params: NetworkParams, med_var: Array) -> Array:
+    """Each row's outcome error covariance, (T, K, K).
+
+    ``diag(sigma) R diag(sigma)`` plus ``Var[M_d | obs] g_d g_d'`` for each
+    mediator d (g_d: its gammas over the outcomes), because the mediators'
+    unexplained part reaches every outcome it feeds.
+    """
+    _, n_med, n_out = _sizes(data)
+    sd = params.sigma[n_med:]
+    base = np.asarray(params.R, dtype=float).reshape(n_out, n_out) * np.outer(sd, sd)
+    gam = gamma_matrix(data, params.gamma)
+    outer = np.einsum("dk,dl->dkl", gam, gam)
+    cov: Array = base[None, :, :] + np.einsum("td,dkl->tkl", med_var, outer)
+    return cov
+
+
+def mvn_log_density(resid: Array, cov: Array) -> Array:
+    """Log density of each row of ``resid`` (n, K) under N(0, cov[i]) with cov (n, K, K)."""
+    dim = resid.shape[1]
+    chol = np.linalg.cholesky(cov)
+    z = np.linalg.solve(chol, resid[:, :, None])[:, :, 0]
+    log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    density: Array = -0.5 * (z**2).sum(axis=1) - 0.5 * log_det - 0.5 * dim * np.log(2 * np.pi)
+    return density
+
+
+def normal_log_density(x: Array, mean: Array, sd: Array) -> Array:
+    """Elementwise normal log density."""
+    z = (x - mean) / sd
+    density: Array = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+    return density
+
+
+def log_likelihood(data: Data, params: NetworkParams) -> NetworkLogLik:
+    """Pointwise log likelihoods of the fitted rows, as the program's ``log_lik``
+    (joint: every outcome and every observed mediator value of the row) and
+    ``log_lik_outcome`` (each outcome's own normal density given E[M | obs])."""
+    n_rows, n_med, n_out = _sizes(data)
+    means = structural_means(data, params)
+    cov = outcome_covariances(data, params, means.med_var)
+    fit = _ints(data, "fit_rows") - 1
+    resid = _floats(data, "Y", (n_rows, n_out))[fit] - means.mu[fit, n_med:]
+    joint = mvn_log_density(resid, cov[fit])
+    sd = np.sqrt(np.diagonal(cov[fit], axis1=1, axis2=2))
+    per_outcome = normal_log_density(resid, np.zeros_like(resid), sd)
+    # Observed mediator values: M_obs ~ N(m, sqrt(sigma^2 + nu^2)).
+    state = mediator_states(data)[fit]
+    obs_sd = np.sqrt(params.sigma[:n_med] ** 2 + mediator_noise(data, params.nu) ** 2)
+    med_value = _floats(data, "med_value", (n_rows, n_med))[fit]
+    med_density = normal_log_density(med_value, means.mu[fit, :n_med], obs_sd)
+    joint = joint + np.where(state != UNOBSERVED, med_density, 0.0).sum(axis=1)
+    return NetworkLogLik(
+        log_lik=joint,
+        log_lik_outcome=per_outcome,
+        log_lik_marginal=marginal_outcomes(data, params, means, fit),
+        cov=cov,
+    )
+
+
+def marginal_outcomes(data: Data, params: NetworkParams, means: NetworkMeans, fit: Ints) -> Array:
+    """Each outcome's log density with the mediators integrated out (not using their
+    observations): mean with gamma * m instead of gamma * E[M | obs], variance
+    sigma_k^2 + sum_d gamma_dk^2 sigma_d^2. What a model without the mediators predicts
+    too, so LOO compares the two on the same quantity."""
+    n_rows, n_med, n_out = _sizes(data)
+    gam = gamma_matrix(data, params.gamma)
+    shift = (means.med_mean - means.mu[:, :n_med]) @ gam
+    mean = means.mu[:, n_med:] - shift
+    var = params.sigma[n_med:] ** 2 + (gam**2 * params.sigma[:n_med, None] ** 2).sum(axis=0)
+    y = _floats(data, "Y", (n_rows, n_out))
+    return normal_log_density(y[fit], mean[fit], np.sqrt(var)[None, :])

@@ -1,0 +1,373 @@
+// The network model (classes nested, multivariate and combined): media act on
+// mediators (e.g. brand awareness) and on K outcomes (e.g. sales of products),
+// mediators act on outcomes (gamma) and outcomes on each other (psi). Which
+// equations, paths, transforms, priors and bounds there are arrive as data,
+// so one compiled program serves all three classes. One series, no groups;
+// rows in fit_rows are fitted, the others (holdout) are predicted only.
+//
+// Equations: mediators d = 1..D, then outcomes k (equation D + k).
+// * Mediator d: structural mean m_dt = alpha_d + sum of its media paths
+//   beta * f_q(x) + its X terms; its true value M_dt = m_dt + sigma_d eta_dt.
+//   Observed rows see M_obs = M + noise: exact for a fully observed mediator
+//   (type 1), with sd nu_d (a parameter) for a partially observed one (type
+//   2); a latent mediator (type 3) is never observed.
+// * Outcome k: y_kt = alpha_k + its media paths + its X terms
+//   + sum_d gamma_dk M_dt + sum of psi_c * cross_x[t, c] over the
+//   cross-effects c into k + error; the errors of a row are independent
+//   (sd sigma_k) or, when correlated, multivariate normal with covariance
+//   diag(sigma) R diag(sigma), R ~ LKJ(lkj_eta) through its Cholesky factor.
+//
+// The true mediator values M are not sampled: they are integrated out
+// exactly, which removes T x D parameters and the funnels between them and
+// sigma_d. Given a row's observation, M_d is normal with mean
+// E[M | obs] = m + k (M_obs - m) and variance v = (1 - k) sigma_d^2, where
+// k = sigma_d^2 / (sigma_d^2 + nu_d^2) (k = 1 exact, k = 0 unobserved). So a
+// row's density is the product of
+// * each observed mediator's M_obs ~ N(m, sqrt(sigma_d^2 + nu_d^2)), and
+// * the outcomes given those observations: normal with means using
+//   gamma * E[M | obs] and covariance Sigma + sum_d v_dt g_d g_d' (g_d: the
+//   gammas of mediator d over outcomes), since gamma * (M - E[M | obs]) is
+//   extra zero-mean noise shared by the outcomes.
+// This is the exact joint density of mediator observations and outcomes.
+// Rows with the same observation states share one covariance; it is
+// factored once per such pattern (once in all when every mediator is
+// observed exactly or there is none).
+//
+// Cross-effects enter as data: cross_x holds the source outcome's observed
+// value at the lag (times an optional modulator, e.g. a promotion flag). For
+// lagged effects this is the usual conditional likelihood. For
+// contemporaneous ones (cross_lag0) the outcomes of a row are
+// y = Psi0 y + rest, whose joint density carries |det(I - Psi0)|; the config
+// validation refuses cycles among contemporaneous effects, so Psi0 can be
+// ordered strictly triangular, det(I - Psi0) = 1 and the density above is
+// the exact joint one.
+//
+// Parameterised for NUTS like stan/blm.stan, with priors on the stated
+// parameters (alpha, beta) and the Jacobian added:
+// * each media path's coefficient is sampled as its effect at the typical
+//   level of its feature set, beta_eff = beta * f_q(1); transform parameters
+//   (theta) belong to feature sets and are shared by every path using a set;
+// * each equation's intercept is sampled as alpha_c, its average over the
+//   fitted rows of everything but the X terms (media paths, for outcomes
+//   also gamma * E[M | obs] and the cross-effects); alpha = alpha_c minus
+//   those averages, a shift with unit Jacobian.
+functions {
+  #include functions/transforms.stanfunctions
+  #include functions/priors.stanfunctions
+  #include functions/media.stanfunctions
+  #include functions/network.stanfunctions
+}
+data {
+  int<lower=1> T; // rows, fitted and holdout
+  int<lower=1> N; // fitted rows
+  array[N] int<lower=1, upper=T> fit_rows;
+  // equations: D mediators first, then K outcomes; E = D + K
+  int<lower=0> D;
+  int<lower=1> K;
+  matrix[T, K] Y; // outcomes on the modelling scale (standardised)
+  matrix[T, D] med_value; // mediator observations, modelling scale (0 where not observed)
+  array[T, D] int<lower=0, upper=1> med_observed; // 1 where observed
+  array[D] int<lower=1, upper=3> med_type; // 1 fully observed, 2 partially observed, 3 latent
+
+  // media: M channels as lag matrices; Q feature sets (a channel may have
+  // several, e.g. its own adstock for a mediator), each one column f_q(x)
+  int<lower=0> M;
+  int<lower=1> L;
+  array[M] matrix[T, L] X_lag;
+  int<lower=0> Q;
+  array[Q] int<lower=1, upper=M> set_channel;
+  array[Q] int<lower=0, upper=3> adstock_type;
+  array[Q] int<lower=1, upper=L> l_max;
+  array[Q] int<lower=0, upper=4> saturation_type;
+  array[Q] int<lower=1> theta_start;
+  int<lower=0> P;
+  vector[P] theta_lower;
+  vector[P] theta_upper;
+  array[P] int<lower=1> theta_prior;
+  matrix[P, 3] theta_prior_args;
+
+  // media paths: coefficient b belongs to equation path_eq[b], uses set path_set[b]
+  int<lower=0> B;
+  array[B] int<lower=1> path_eq;
+  array[B] int<lower=1> path_set;
+  vector[B] beta_lower;
+  vector[B] beta_upper;
+  array[B] int<lower=1> beta_prior;
+  matrix[B, 3] beta_prior_args;
+
+  // other columns (controls, trend, seasonality): coefficients per (equation, column)
+  int<lower=0> KX;
+  matrix[T, KX] X;
+  int<lower=0> BX;
+  array[BX] int<lower=1> xcoef_eq;
+  array[BX] int<lower=1> xcoef_col;
+  vector[BX] xcoef_lower;
+  vector[BX] xcoef_upper;
+  array[BX] int<lower=1> xcoef_prior;
+  matrix[BX, 3] xcoef_prior_args;
+
+  // per equation intercept and noise-scale priors
+  array[D + K] int<lower=1> alpha_prior;
+  matrix[D + K, 3] alpha_prior_args;
+  array[D + K] int<lower=1> sigma_prior;
+  matrix[D + K, 3] sigma_prior_args;
+
+  // mediator -> outcome effects gamma
+  int<lower=0> G;
+  array[G] int<lower=1> gamma_from; // mediator 1..D
+  array[G] int<lower=1> gamma_to; // outcome 1..K
+  vector[G] gamma_lower;
+  vector[G] gamma_upper;
+  array[G] int<lower=1> gamma_prior;
+  matrix[G, 3] gamma_prior_args;
+
+  // prior of the observation noise sd of each mediator (used by the partially observed)
+  array[D] int<lower=1> nu_prior;
+  matrix[D, 3] nu_prior_args;
+
+  // cross-effects between outcomes: c adds psi[c] * cross_x[, c] to outcome cross_to[c]
+  int<lower=0> C;
+  array[C] int<lower=1> cross_to;
+  array[C] int<lower=1> cross_from;
+  array[C] int<lower=0, upper=1> cross_lag0; // 1: contemporaneous (see the header)
+  matrix[T, C] cross_x;
+  vector[C] psi_lower;
+  vector[C] psi_upper;
+  array[C] int<lower=1> psi_prior;
+  matrix[C, 3] psi_prior_args;
+
+  int<lower=0, upper=1> correlated; // 1: correlated outcome errors (K > 1)
+  real<lower=0> lkj_eta;
+  int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
+  int<lower=0, upper=1> save_mu; // 1: also write the structural means
+  int<lower=0, upper=1> use_jacobian; // 0 for MAP without Jacobians
+}
+transformed data {
+  int E = D + K;
+  int use_corr = correlated && K > 1;
+  array[Q] matrix[T, L] X_set = X_lag[set_channel]; // each set's channel
+  row_vector[T] fit_mean = rep_row_vector(0, T);
+  fit_mean[fit_rows] = rep_row_vector(1.0 / N, N);
+
+  // Observation states and the patterns of rows sharing them.
+  array[T, D] int state = mediator_states(med_type, med_observed);
+  array[T] int pattern = row_patterns(state);
+  int n_pat = max(pattern);
+  array[n_pat, D] int pat_state = pattern_states(pattern, state, D);
+  array[N] int fit_order = order_by_pattern(pattern, fit_rows); // positions n
+  array[n_pat] int pat_len = pattern_counts(pattern, fit_rows);
+  array[n_pat] int pat_from;
+  for (p in 1 : n_pat) {
+    pat_from[p] = p == 1 ? 1 : pat_from[p - 1] + pat_len[p - 1];
+  }
+
+  // Observed mediator values of the fitted rows, in long form.
+  int D2 = 0; // partially observed mediators (each has a nu)
+  for (d in 1 : D) {
+    D2 += med_type[d] == 2;
+  }
+  array[D2] int partial; // which mediator each nu belongs to
+  {
+    int i = 1;
+    for (d in 1 : D) {
+      if (med_type[d] == 2) {
+        partial[i] = d;
+        i += 1;
+      }
+    }
+  }
+  int n_obs = count_observed(state, fit_rows, D);
+  array[n_obs, 2] int cells = observed_cells(state, fit_rows, D);
+  array[n_obs] int obs_n = cells[ : , 1]; // fitted position
+  array[n_obs] int obs_d = cells[ : , 2]; // mediator
+  array[n_obs] int obs_lin; // index into to_vector of a T x E matrix
+  vector[n_obs] obs_val;
+  for (i in 1 : n_obs) {
+    obs_lin[i] = (obs_d[i] - 1) * T + fit_rows[obs_n[i]];
+    obs_val[i] = med_value[fit_rows[obs_n[i]], obs_d[i]];
+  }
+  for (b in 1 : B) {
+    if (path_eq[b] > E || path_set[b] > Q) {
+      reject("path ", b, " names an equation or feature set that does not exist");
+    }
+  }
+  for (j in 1 : BX) {
+    if (xcoef_eq[j] > E || xcoef_col[j] > KX) {
+      reject("X coefficient ", j, " names an equation or column that does not exist");
+    }
+  }
+  for (g in 1 : G) {
+    if (gamma_from[g] > D || gamma_to[g] > K) {
+      reject("gamma ", g, " names a mediator or outcome that does not exist");
+    }
+  }
+  for (c in 1 : C) {
+    if (cross_to[c] > K || cross_from[c] > K) {
+      reject("cross-effect ", c, " names an outcome that does not exist");
+    }
+  }
+}
+parameters {
+  vector[E] alpha_c; // intercepts at the fitted rows' average non-X terms
+  vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
+  vector<lower=scale_finite(beta_lower,
+                            typical_saturation(adstock_type, saturation_type,
+                                               theta_start, theta)[path_set]),
+         upper=scale_finite(beta_upper,
+                            typical_saturation(adstock_type, saturation_type,
+                                               theta_start, theta)[path_set])>[B] beta_eff;
+  vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
+  vector<lower=0>[E] sigma; // noise sd of each equation
+  vector<lower=gamma_lower, upper=gamma_upper>[G] gamma; // mediator -> outcome
+  vector<lower=0>[D2] nu; // observation noise sd of partially observed mediators
+  vector<lower=psi_lower, upper=psi_upper>[C] psi; // cross-effects
+  array[use_corr] cholesky_factor_corr[K] L_R; // outcome error correlation
+}
+transformed parameters {
+  // Media path coefficients on the stated scale (effect at full saturation).
+  vector[B] beta = beta_eff
+                   ./ typical_saturation(adstock_type, saturation_type,
+                                         theta_start, theta)[path_set];
+}
+model {
+  matrix[T, Q] F = media_effects(T, L, X_set, adstock_type, l_max,
+                                 saturation_type, theta_start, theta);
+  vector[D] nu_med = mediator_noise(med_type, nu);
+  matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
+  tuple(vector[E], matrix[T, E], matrix[T, D]) means
+    = network_means(F, X, cross_x, med_value, state, fit_mean, D, K, path_eq,
+                    path_set, beta, xcoef_eq, xcoef_col, xcoef, cross_to, psi,
+                    Gam, alpha_c, sigma, nu_med);
+  for (e in 1 : E) {
+    means.1[e] ~ prior(alpha_prior[e], alpha_prior_args[e]');
+    sigma[e] ~ prior(sigma_prior[e], sigma_prior_args[e]');
+  }
+  for (b in 1 : B) {
+    beta[b] ~ prior(beta_prior[b], beta_prior_args[b]');
+  }
+  for (j in 1 : BX) {
+    xcoef[j] ~ prior(xcoef_prior[j], xcoef_prior_args[j]');
+  }
+  for (g in 1 : G) {
+    gamma[g] ~ prior(gamma_prior[g], gamma_prior_args[g]');
+  }
+  for (i in 1 : D2) {
+    nu[i] ~ prior(nu_prior[partial[i]], nu_prior_args[partial[i]]');
+  }
+  for (c in 1 : C) {
+    psi[c] ~ prior(psi_prior[c], psi_prior_args[c]');
+  }
+  for (p in 1 : P) {
+    theta[p] ~ prior(theta_prior[p], theta_prior_args[p]');
+  }
+  if (use_corr) {
+    L_R[1] ~ lkj_corr_cholesky(lkj_eta);
+  }
+  if (use_jacobian) {
+    // beta_eff = beta * f_q(1): the change of variables from beta.
+    target += -sum(log(typical_saturation(adstock_type, saturation_type,
+                                          theta_start, theta)[path_set]));
+  }
+  if (!prior_only) {
+    if (n_obs > 0) {
+      vector[D] obs_sd = sqrt(square(head(sigma, D)) + square(nu_med));
+      obs_val ~ normal(to_vector(means.2)[obs_lin], obs_sd[obs_d]);
+    }
+    matrix[T, K] resid = Y - block(means.2, 1, D + 1, T, K);
+    matrix[K, K] L_base = use_corr ? diag_pre_multiply(tail(sigma, K), L_R[1])
+                                   : diag_matrix(tail(sigma, K));
+    for (p in 1 : n_pat) {
+      if (pat_len[p] > 0) {
+        array[pat_len[p]] int rows_p
+          = fit_rows[fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)]];
+        target += sum(mvn_rows_log_density(resid[rows_p],
+                                           outcome_cholesky(L_base, Gam,
+                                                            pat_state[p],
+                                                            head(sigma, D),
+                                                            nu_med)));
+      }
+    }
+  }
+}
+generated quantities {
+  vector[E] alpha; // intercepts
+  matrix[N, K] log_lik_outcome; // each outcome's log density given E[M | obs]
+  // each outcome's log density with the mediators integrated out (their observations
+  // unused): what a model of the outcome without mediators predicts, for LOO
+  matrix[N, K] log_lik_marginal;
+  vector[N] log_lik; // joint log density of a fitted row: outcomes and observed mediators
+  matrix[T, K] y_rep; // posterior predictive outcomes
+  matrix[T, D] med_rep; // draws of the mediators' true values
+  matrix[T, D] med_mean; // E[M | obs]
+  matrix[save_mu ? T : 0, E] mu_out; // structural means (mediators m, outcomes mu)
+  corr_matrix[K] R = use_corr ? multiply_lower_tri_self_transpose(L_R[1])
+                              : identity_matrix(K);
+  {
+    matrix[T, Q] F = media_effects(T, L, X_set, adstock_type, l_max,
+                                   saturation_type, theta_start, theta);
+    vector[D] nu_med = mediator_noise(med_type, nu);
+    vector[D] sigma_med = head(sigma, D);
+    matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
+    tuple(vector[E], matrix[T, E], matrix[T, D]) means
+      = network_means(F, X, cross_x, med_value, state, fit_mean, D, K,
+                      path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
+                      cross_to, psi, Gam, alpha_c, sigma, nu_med);
+    alpha = means.1;
+    med_mean = means.3;
+    matrix[T, K] mu_y = block(means.2, 1, D + 1, T, K);
+    matrix[K, K] L_base = use_corr ? diag_pre_multiply(tail(sigma, K), L_R[1])
+                                   : diag_matrix(tail(sigma, K));
+    array[n_pat] matrix[K, K] L_pat;
+    for (p in 1 : n_pat) {
+      L_pat[p] = outcome_cholesky(L_base, Gam, pat_state[p], sigma_med, nu_med);
+    }
+    // Outcomes of the fitted rows, jointly and one by one.
+    matrix[T, K] resid = Y - mu_y;
+    for (p in 1 : n_pat) {
+      if (pat_len[p] > 0) {
+        array[pat_len[p]] int at
+          = fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)];
+        log_lik[at] = mvn_rows_log_density(resid[fit_rows[at]], L_pat[p]);
+      }
+    }
+    vector[K] sd_marginal;
+    for (k in 1 : K) {
+      sd_marginal[k] = sqrt(dot_self(L_base[k]) + dot_self(Gam[ : , k] .* sigma_med));
+    }
+    for (n in 1 : N) {
+      int t = fit_rows[n];
+      row_vector[K] mu_marginal = mu_y[t];
+      if (D > 0) {
+        mu_marginal -= (med_mean[t] - means.2[t, 1 : D]) * Gam;
+      }
+      for (k in 1 : K) {
+        real sd_k = sqrt(dot_self(L_pat[pattern[t], k]));
+        log_lik_outcome[n, k] = normal_lpdf(Y[t, k] | mu_y[t, k], sd_k);
+        log_lik_marginal[n, k] = normal_lpdf(Y[t, k] | mu_marginal[k], sd_marginal[k]);
+      }
+    }
+    // Observed mediator values.
+    vector[D] obs_sd = sqrt(square(sigma_med) + square(nu_med));
+    for (i in 1 : n_obs) {
+      log_lik[obs_n[i]] += normal_lpdf(obs_val[i] | means.2[fit_rows[obs_n[i]],
+                                                            obs_d[i]],
+                                                    obs_sd[obs_d[i]]);
+    }
+    // Predictive draws: the mediators' true values given their observations,
+    // then the outcomes given those values.
+    for (t in 1 : T) {
+      vector[D] v = mediator_variance(state[t], sigma_med, nu_med);
+      for (d in 1 : D) {
+        med_rep[t, d] = v[d] > 0 ? normal_rng(med_mean[t, d], sqrt(v[d]))
+                                 : med_mean[t, d];
+      }
+      row_vector[K] shift = D > 0 ? (med_rep[t] - med_mean[t]) * Gam
+                                  : rep_row_vector(0, K);
+      y_rep[t] = mu_y[t] + shift
+                 + multi_normal_cholesky_rng(rep_vector(0, K), L_base)';
+    }
+    if (save_mu) {
+      mu_out = means.2;
+    }
+  }
+}

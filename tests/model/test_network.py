@@ -1,0 +1,612 @@
+"""The network program (stan/network.stan) and its NumPy twin.
+
+* The twin's conditional-normal algebra (mediators integrated out) agrees
+  with the explicit joint normal of mediator observations and outcomes.
+* The Stan program agrees with the twin to 1e-8 on given parameter values.
+* A nested model fitted to simulated data recovers its coefficients.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import arviz as az
+import numpy as np
+import pytest
+from scipy import stats
+
+from mmm_runner.data import simulate_network as sn
+from mmm_runner.model import network, transforms
+from mmm_runner.model.transforms import media_scale
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "stan" / "network.stan"
+NORMAL, GAMMA, BETA, HALF_NORMAL = 1, 5, 6, 8  # prior family codes (config.notation)
+
+
+# ---------------------------------------------------------------------------
+# Building data dicts by hand
+
+
+def lag_matrix(x: np.ndarray, window: int) -> np.ndarray:
+    """x at lags 0..window-1, zero before the series starts."""
+    out = np.zeros((len(x), window))
+    for lag in range(window):
+        out[lag:, lag] = x[: len(x) - lag]
+    return out
+
+
+def standardise(x: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float, float]:
+    mean, sd = float(x[rows].mean()), float(x[rows].std())
+    return (x - mean) / sd, mean, sd
+
+
+def blank_data(
+    y: np.ndarray, fit_rows: np.ndarray, media: list[np.ndarray], window: int
+) -> dict[str, Any]:
+    """A data dict with outcomes and media and nothing else (no sets, paths, mediators...)."""
+    rows, n_out = y.shape
+    empty = np.zeros((rows, 0))
+    return {
+        "T": rows,
+        "N": len(fit_rows),
+        "fit_rows": fit_rows + 1,
+        "D": 0,
+        "K": n_out,
+        "Y": y,
+        "med_value": empty,
+        "med_observed": np.zeros((rows, 0), dtype=int),
+        "med_type": [],
+        "M": len(media),
+        "L": window,
+        "X_lag": np.array([lag_matrix(x, window) for x in media]).reshape(
+            len(media), rows, window
+        ),
+        "Q": 0,
+        "set_channel": [],
+        "adstock_type": [],
+        "l_max": [],
+        "saturation_type": [],
+        "theta_start": [],
+        "P": 0,
+        "theta_lower": [],
+        "theta_upper": [],
+        "theta_prior": [],
+        "theta_prior_args": np.zeros((0, 3)),
+        "B": 0,
+        "path_eq": [],
+        "path_set": [],
+        "beta_lower": [],
+        "beta_upper": [],
+        "beta_prior": [],
+        "beta_prior_args": np.zeros((0, 3)),
+        "KX": 0,
+        "X": empty,
+        "BX": 0,
+        "xcoef_eq": [],
+        "xcoef_col": [],
+        "xcoef_lower": [],
+        "xcoef_upper": [],
+        "xcoef_prior": [],
+        "xcoef_prior_args": np.zeros((0, 3)),
+        "alpha_prior": [NORMAL] * n_out,
+        "alpha_prior_args": np.tile([0.0, 5.0, 0.0], (n_out, 1)),
+        "sigma_prior": [HALF_NORMAL] * n_out,
+        "sigma_prior_args": np.tile([1.0, 0.0, 0.0], (n_out, 1)),
+        "G": 0,
+        "gamma_from": [],
+        "gamma_to": [],
+        "gamma_lower": [],
+        "gamma_upper": [],
+        "gamma_prior": [],
+        "gamma_prior_args": np.zeros((0, 3)),
+        "nu_prior": [],
+        "nu_prior_args": np.zeros((0, 3)),
+        "C": 0,
+        "cross_to": [],
+        "cross_from": [],
+        "cross_lag0": [],
+        "cross_x": empty,
+        "psi_lower": [],
+        "psi_upper": [],
+        "psi_prior": [],
+        "psi_prior_args": np.zeros((0, 3)),
+        "correlated": 0,
+        "lkj_eta": 2.0,
+        "prior_only": 0,
+        "save_mu": 1,
+        "use_jacobian": 1,
+    }
+
+
+def add_mediators(
+    data: dict[str, Any], values: np.ndarray, observed: np.ndarray, types: list[int]
+) -> None:
+    """Mediators (columns of values; unobserved cells are set to 0) ahead of the outcomes."""
+    n_med = len(types)
+    n_eq = n_med + data["K"]
+    data.update(
+        D=n_med,
+        med_value=np.where(observed == 1, np.nan_to_num(values), 0.0),
+        med_observed=observed.astype(int),
+        med_type=types,
+        alpha_prior=[NORMAL] * n_eq,
+        alpha_prior_args=np.tile([0.0, 5.0, 0.0], (n_eq, 1)),
+        sigma_prior=[HALF_NORMAL] * n_eq,
+        sigma_prior_args=np.tile([1.0, 0.0, 0.0], (n_eq, 1)),
+        nu_prior=[HALF_NORMAL] * n_med,
+        nu_prior_args=np.tile([1.0, 0.0, 0.0], (n_med, 1)),
+    )
+
+
+def add_sets(
+    data: dict[str, Any],
+    sets: list[tuple[int, str, int, str]],
+    priors: list[tuple[int, list[float]]],
+) -> None:
+    """Feature sets (channel 1-based, adstock, l_max, saturation) with their theta priors."""
+    starts, lower, upper = [], [], []
+    for _, adstock, _, saturation in sets:
+        starts.append(len(lower) + 1)
+        for form in (transforms.ADSTOCKS[adstock], transforms.SATURATIONS[saturation]):
+            lower += [p.lower for p in form.params]
+            upper += [p.upper for p in form.params]
+    data.update(
+        Q=len(sets),
+        set_channel=[s[0] for s in sets],
+        adstock_type=[transforms.ADSTOCKS[s[1]].code for s in sets],
+        l_max=[s[2] for s in sets],
+        saturation_type=[transforms.SATURATIONS[s[3]].code for s in sets],
+        theta_start=starts,
+        P=len(lower),
+        theta_lower=lower,
+        theta_upper=upper,
+        theta_prior=[p[0] for p in priors],
+        theta_prior_args=np.array([p[1] for p in priors]).reshape(-1, 3),
+    )
+
+
+def coefficient_block(
+    prefix: str, n: int, lower: float, prior: tuple[int, list[float]]
+) -> dict[str, Any]:
+    """Bounds and priors of n coefficients sharing one prior."""
+    return {
+        f"{prefix}_lower": [lower] * n,
+        f"{prefix}_upper": [np.inf] * n,
+        f"{prefix}_prior": [prior[0]] * n,
+        f"{prefix}_prior_args": np.tile(prior[1], (n, 1)),
+    }
+
+
+# ---------------------------------------------------------------------------
+# (a) The conditional algebra against the explicit joint normal
+
+
+def algebra_case() -> tuple[dict[str, Any], network.NetworkParams, dict[str, np.ndarray]]:
+    """Three mediators (exact, noisy, latent), two correlated outcomes, X terms and a
+    cross-effect; no media, so the structural means are easy to write out here."""
+    rng = np.random.default_rng(7)
+    rows = 9
+    fit = np.arange(7)  # two holdout rows
+    y = rng.normal(size=(rows, 2))
+    data = blank_data(y, fit, [], 1)
+    observed = np.ones((rows, 3), dtype=int)
+    observed[[1, 4, 5], 1] = 0  # the noisy mediator is seen in some rows only
+    observed[3, 0] = 0  # an exact mediator missing in one row
+    observed[:, 2] = 0
+    values = rng.normal(size=(rows, 3))
+    add_mediators(data, values, observed, [1, 2, 3])
+    x = rng.normal(size=(rows, 2))
+    cross_x = rng.normal(size=(rows, 1))
+    data.update(
+        KX=2,
+        X=x,
+        BX=4,
+        xcoef_eq=[1, 2, 4, 5],
+        xcoef_col=[1, 2, 1, 2],
+        **coefficient_block("xcoef", 4, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        G=4,
+        gamma_from=[1, 2, 3, 2],
+        gamma_to=[1, 1, 2, 2],
+        **coefficient_block("gamma", 4, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        C=1,
+        cross_to=[2],
+        cross_from=[1],
+        cross_lag0=[1],
+        cross_x=cross_x,
+        **coefficient_block("psi", 1, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        correlated=1,
+    )
+    r = np.array([[1.0, 0.35], [0.35, 1.0]])
+    params = network.NetworkParams(
+        alpha=np.array([0.2, -0.1, 0.3, 0.5, -0.4]),
+        beta=np.zeros(0),
+        theta=np.zeros(0),
+        xcoef=np.array([0.7, -0.3, 0.4, 0.2]),
+        sigma=np.array([0.8, 0.6, 0.9, 0.5, 0.7]),
+        gamma=np.array([0.6, -0.5, 0.8, 0.3]),
+        nu=np.array([0.45]),
+        psi=np.array([-0.25]),
+        R=r,
+    )
+    # Structural means written out: mediators, and outcomes without their mediator terms.
+    m = params.alpha[:3] + np.column_stack([0.7 * x[:, 0], -0.3 * x[:, 1], np.zeros(rows)])
+    mu0 = params.alpha[3:] + np.column_stack([0.4 * x[:, 0], 0.2 * x[:, 1] - 0.25 * cross_x[:, 0]])
+    gam = np.array([[0.6, 0.0], [-0.5, 0.3], [0.0, 0.8]])
+    return data, params, {"m": m, "mu0": mu0, "gamma": gam, "values": values}
+
+
+def test_conditional_algebra_matches_the_joint_normal() -> None:
+    data, params, known = algebra_case()
+    m, mu0, gam = known["m"], known["mu0"], known["gamma"]
+    sigma_med, sd_y = params.sigma[:3], params.sigma[3:]
+    nu_med = np.array([0.0, 0.45, 0.0])
+    base = params.R * np.outer(sd_y, sd_y)
+    means = network.structural_means(data, params)
+    ll = network.log_likelihood(data, params)
+    np.testing.assert_allclose(means.mu[:, :3], m, atol=1e-12)
+    observed = np.asarray(data["med_observed"]) == 1
+    observed[:, 2] = False
+    for t in range(data["T"]):
+        seen = np.flatnonzero(observed[t])
+        # The joint normal of (M, M_obs[seen], y): M_obs = M + nu eps, y = mu0 + gam' M + e.
+        a = np.vstack([np.eye(3), np.eye(3)[seen], gam.T])  # loadings on M
+        noise = np.zeros((len(a), len(a)))
+        noise[3 : 3 + len(seen), 3 : 3 + len(seen)] = np.diag(nu_med[seen] ** 2)
+        noise[3 + len(seen) :, 3 + len(seen) :] = base
+        cov = a @ np.diag(sigma_med**2) @ a.T + noise
+        mean = np.concatenate([m[t], m[t, seen], mu0[t] + gam.T @ m[t]])
+        obs = np.concatenate([known["values"][t, seen], data["Y"][t]])
+        hidden, shown = np.arange(3), np.arange(3, len(a))
+        # M given the observations (Schur complement).
+        gain = cov[np.ix_(hidden, shown[: len(seen)])] @ np.linalg.inv(
+            cov[np.ix_(shown[: len(seen)], shown[: len(seen)])]
+        )
+        cond_mean = m[t] + gain @ (obs[: len(seen)] - mean[3 : 3 + len(seen)])
+        cond_cov = cov[:3, :3] - gain @ cov[np.ix_(shown[: len(seen)], hidden)]
+        np.testing.assert_allclose(means.med_mean[t], cond_mean, atol=1e-12)
+        np.testing.assert_allclose(means.med_var[t], np.diag(cond_cov), atol=1e-12)
+        np.testing.assert_allclose(cond_cov - np.diag(np.diag(cond_cov)), 0.0, atol=1e-12)
+        # Outcomes given the observations: the twin's row covariance.
+        s_oo = cov[np.ix_(shown[: len(seen)], shown[: len(seen)])]
+        s_yo = cov[np.ix_(shown[len(seen) :], shown[: len(seen)])]
+        y_cov = cov[np.ix_(shown[len(seen) :], shown[len(seen) :])] - s_yo @ np.linalg.solve(
+            s_oo, s_yo.T
+        )
+        np.testing.assert_allclose(ll.cov[t], y_cov, atol=1e-12)
+        if t not in data["fit_rows"] - 1:
+            continue
+        n = int(np.flatnonzero(data["fit_rows"] - 1 == t)[0])
+        joint = stats.multivariate_normal(mean[shown], cov[np.ix_(shown, shown)]).logpdf(obs)
+        assert ll.log_lik[n] == pytest.approx(joint, abs=1e-10)
+        y_mean = mu0[t] + gam.T @ means.med_mean[t]
+        for k in range(2):
+            marginal = stats.norm(y_mean[k], np.sqrt(y_cov[k, k])).logpdf(data["Y"][t, k])
+            assert ll.log_lik_outcome[n, k] == pytest.approx(marginal, abs=1e-10)
+            # without the mediators' observations: the y block of the joint normal alone
+            at = 3 + len(seen) + k
+            alone = stats.norm(mean[at], np.sqrt(cov[at, at])).logpdf(data["Y"][t, k])
+            assert ll.log_lik_marginal[n, k] == pytest.approx(alone, abs=1e-10)
+
+
+def test_conditional_moments_match_monte_carlo() -> None:
+    """E[M | M_obs] and Var[M | M_obs] of a noisy mediator, by simulation near one value."""
+    rng = np.random.default_rng(3)
+    sigma, nu, m, seen = 0.8, 0.5, 0.3, 1.1
+    true = m + sigma * rng.standard_normal(2_000_000)
+    obs = true + nu * rng.standard_normal(true.size)
+    near = np.abs(obs - seen) < 0.01
+    mean, var = network.conditional_mediators(
+        np.array([[m]]),
+        np.array([[seen]]),
+        np.array([[network.NOISY]]),
+        np.array([sigma]),
+        np.array([nu]),
+    )
+    assert true[near].mean() == pytest.approx(mean[0, 0], abs=0.01)
+    assert true[near].var() == pytest.approx(var[0, 0], rel=0.05)
+
+
+def test_centred_intercepts_are_the_fitted_average_of_non_x_terms() -> None:
+    data, params, _ = algebra_case()
+    centred = network.centred_intercepts(data, params)
+    means = network.structural_means(data, params)
+    fit = data["fit_rows"] - 1
+    x_terms = np.zeros((data["T"], 5))
+    for j, (e, c) in enumerate(zip(data["xcoef_eq"], data["xcoef_col"], strict=True)):
+        x_terms[:, e - 1] += params.xcoef[j] * data["X"][:, c - 1]
+    expected = (means.mu - x_terms)[fit].mean(axis=0)
+    np.testing.assert_allclose(centred, expected, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# (b) Stan against the twin
+
+
+@pytest.fixture(scope="module")
+def network_model(toolchain):  # type: ignore[no-untyped-def]
+    """The network program, compiled once for this module."""
+    cmdstanpy = pytest.importorskip("cmdstanpy")
+    from mmm_runner.backend import cache
+
+    compiled = cache.compile_model(PROGRAM, toolchain, include_paths=[ROOT / "stan"])
+    cmdstanpy.set_cmdstan_path(str(toolchain.path))
+    return cmdstanpy.CmdStanModel(exe_file=str(compiled.exe))
+
+
+def combined_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """Every feature at once: exact, noisy and latent mediators, two correlated outcomes,
+    lagged and modulated contemporaneous cross-effects, shared and own feature sets,
+    every adstock and saturation form, X terms and holdout rows."""
+    frame, _ = sn.simulate_combined(weeks=60, observation="partial", promotion=True)
+    full, _ = sn.simulate_combined(weeks=60, observation="full", promotion=True)
+    rows = len(frame)
+    fit = np.arange(2, rows - 6)  # the halo needs two earlier weeks; six holdout weeks
+    y = np.column_stack(
+        [standardise(frame[c].to_numpy(), fit)[0] for c in ("product_a", "product_b")]
+    )
+    media = [
+        frame[c].to_numpy() / media_scale(frame[c]) for c in ("tv", "search", "social", "display")
+    ]
+    data = blank_data(y, fit, media, 10)
+    survey = frame["awareness"].to_numpy()
+    exact = standardise(full["awareness"].to_numpy(), fit)[0]
+    values = np.column_stack(
+        [(survey - np.nanmean(survey)) / np.nanstd(survey), exact, np.zeros(rows)]
+    )
+    observed = np.column_stack(
+        [~np.isnan(survey), np.arange(rows) < rows - 3, np.zeros(rows, dtype=bool)]
+    ).astype(int)
+    add_mediators(data, values, observed, [2, 1, 3])
+    sets = [
+        (1, "geometric", 10, "hill"),  # tv -> mediators
+        (1, "delayed", 6, "logistic"),  # tv -> outcomes
+        (2, "none", 1, "michaelis_menten"),  # search
+        (3, "weibull", 8, "tanh"),  # social
+        (4, "geometric", 4, "none"),  # display -> mediators
+    ]
+    theta = np.array([0.7, 1.1, 1.8, 0.5, 1.5, 0.9, 0.8, 1.4, 3.0, 1.2, 0.4])
+    add_sets(data, sets, [(GAMMA, [2.0, 1.0, 0.0])] * len(theta))
+    paths = [
+        (1, 1),
+        (2, 1),
+        (2, 5),
+        (1, 4),
+        (4, 2),
+        (4, 3),
+        (5, 2),
+        (5, 3),
+        (4, 4),
+        (5, 4),
+        (1, 5),
+    ]
+    lag2 = np.concatenate([[0.0, 0.0], y[:-2, 0]])
+    promo = frame["promo_b"].to_numpy()
+    trend = np.linspace(-1, 1, rows)
+    data.update(
+        B=len(paths),
+        path_eq=[p[0] for p in paths],
+        path_set=[p[1] for p in paths],
+        **coefficient_block("beta", len(paths), 0.0, (HALF_NORMAL, [1.0, 0.0, 0.0])),
+        KX=2,
+        X=np.column_stack([promo, trend]),
+        BX=3,
+        xcoef_eq=[5, 4, 1],
+        xcoef_col=[1, 2, 2],
+        **coefficient_block("xcoef", 3, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        G=5,
+        gamma_from=[1, 1, 2, 3, 3],
+        gamma_to=[1, 2, 1, 1, 2],
+        **coefficient_block("gamma", 5, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        C=2,
+        cross_to=[2, 1],
+        cross_from=[1, 2],
+        cross_lag0=[0, 1],
+        cross_x=np.column_stack([lag2, promo * y[:, 1]]),
+        **coefficient_block("psi", 2, -np.inf, (NORMAL, [0.0, 0.5, 0.0])),
+        correlated=1,
+    )
+    params = network.NetworkParams(
+        alpha=np.array([0.1, -0.2, 0.05, 0.3, -0.1]),
+        beta=np.array([0.8, 0.5, 0.3, 0.6, 0.4, 0.2, 0.7, 0.3, 0.25, 0.35, 0.45]),
+        theta=theta,
+        xcoef=np.array([0.6, 0.1, -0.2]),
+        sigma=np.array([0.5, 0.4, 0.6, 0.7, 0.8]),
+        gamma=np.array([0.4, 0.3, 0.2, 0.5, -0.3]),
+        nu=np.array([0.35]),
+        psi=np.array([0.2, -0.3]),
+        R=np.array([[1.0, 0.4], [0.4, 1.0]]),
+    )
+    return data, params
+
+
+def single_outcome_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """No mediators, one outcome, no cross-effects, no X: the degenerate end."""
+    frame, _ = sn.simulate_multivariate(weeks=40)
+    fit = np.arange(36)
+    y = standardise(frame["product_a"].to_numpy(), fit)[0][:, None]
+    media = [frame["tv"].to_numpy() / media_scale(frame["tv"])]
+    data = blank_data(y, fit, media, 6)
+    add_sets(
+        data,
+        [(1, "geometric", 6, "logistic")],
+        [(BETA, [2.0, 2.0, 0.0]), (GAMMA, [2.0, 2.0, 0.0])],
+    )
+    data.update(
+        B=1,
+        path_eq=[1],
+        path_set=[1],
+        **coefficient_block("beta", 1, 0.0, (HALF_NORMAL, [1.0, 0.0, 0.0])),
+    )
+    params = network.NetworkParams(
+        alpha=np.array([-0.3]),
+        beta=np.array([1.2]),
+        theta=np.array([0.5, 1.3]),
+        xcoef=np.zeros(0),
+        sigma=np.array([0.6]),
+        gamma=np.zeros(0),
+        nu=np.zeros(0),
+        psi=np.zeros(0),
+        R=np.eye(1),
+    )
+    return data, params
+
+
+def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]:
+    """The program's parameters (its sampling scale) for the given stated values."""
+    typical = network.typical_levels(data, params.theta)
+    out: dict[str, Any] = {
+        "alpha_c": network.centred_intercepts(data, params),
+        "theta": params.theta,
+        "beta_eff": params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1],
+        "xcoef": params.xcoef,
+        "sigma": params.sigma,
+        "gamma": params.gamma,
+        "nu": params.nu,
+        "psi": params.psi,
+    }
+    if data["correlated"] and data["K"] > 1:
+        out["L_R"] = [np.linalg.cholesky(params.R)]
+    return out
+
+
+@pytest.mark.stan
+@pytest.mark.parametrize("case", [combined_case, single_outcome_case], ids=["combined", "single"])
+def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data, params = case()
+    fit = network_model.sample(
+        data=data,
+        inits=inits(data, params),
+        fixed_param=True,
+        chains=1,
+        iter_sampling=1,
+        sig_figs=18,
+        seed=1,
+        output_dir=tmp_path,
+        show_progress=False,
+    )
+    means = network.structural_means(data, params)
+    ll = network.log_likelihood(data, params)
+    # cmdstanpy leaves out variables of size zero (no mediators: med_mean).
+    draw = {
+        name: fit.stan_variable(name)[0] if name in fit.stan_variables() else np.zeros(0)
+        for name in (
+            "alpha",
+            "beta",
+            "log_lik",
+            "log_lik_outcome",
+            "log_lik_marginal",
+            "med_mean",
+            "mu_out",
+            "R",
+        )
+    }
+    np.testing.assert_allclose(draw["alpha"], params.alpha, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["beta"], params.beta, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["R"], params.R, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["mu_out"], means.mu, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(
+        draw["med_mean"].reshape(means.med_mean.shape), means.med_mean, rtol=0, atol=1e-8
+    )
+    np.testing.assert_allclose(draw["log_lik"], ll.log_lik, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["log_lik_outcome"], ll.log_lik_outcome, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["log_lik_marginal"], ll.log_lik_marginal, rtol=0, atol=1e-8)
+    assert np.isfinite(fit.stan_variable("y_rep")).all()
+
+
+# ---------------------------------------------------------------------------
+# (c) Recovery of a nested model
+
+
+def nested_recovery_data(
+    observation: Literal["full", "partial"] = "full",
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """104 weeks of sales with awareness as a mediator, three channels.
+
+    Transforms get priors centred on their truth (the test is about the
+    network's coefficients, not about learning carry-over from two years).
+    Returns the data and the true coefficients on the modelling scale.
+    """
+    channels = ("tv", "search", "social")
+    frame, truth = sn.simulate_nested(weeks=104, observation=observation, channels=channels)
+    rows = len(frame)
+    fit = np.arange(rows)
+    y, _, sd_y = standardise(frame["sales"].to_numpy(), fit)
+    survey = frame["awareness"].to_numpy()
+    seen = ~np.isnan(survey)
+    sd_m = float(survey[seen].std())
+    aware = (survey - survey[seen].mean()) / sd_m
+    media = [frame[c].to_numpy() / truth["media_scale"][c] for c in channels]
+    data = blank_data(y[:, None], fit, media, 10)
+    add_mediators(data, aware[:, None], seen[:, None], [1 if observation == "full" else 2])
+    sales = truth["outcomes"]["sales"]["media"]
+    awareness = truth["mediators"]["awareness"]["media"]
+    # (equation, channel, its truth block): awareness paths first, then sales paths.
+    paths = [(1, "tv", awareness), (1, "social", awareness)] + [(2, c, sales) for c in channels]
+    sets, priors = [], []
+    for _, channel, block in paths:
+        spec = block[channel]
+        sets.append(
+            (
+                channels.index(channel) + 1,
+                "geometric",
+                spec["adstock"]["l_max"],
+                spec["saturation"]["type"],
+            )
+        )
+        decay = spec["adstock"]["decay"]
+        priors.append((BETA, [30 * decay, 30 * (1 - decay), 0.0]))
+        (value,) = (v for k, v in spec["saturation"].items() if k != "type")
+        priors.append((GAMMA, [20.0, 20.0 / value, 0.0]))
+    add_sets(data, sets, priors)
+    price = standardise(frame["price"].to_numpy(), fit)[0]
+    data.update(
+        B=len(paths),
+        path_eq=[p[0] for p in paths],
+        path_set=list(range(1, len(paths) + 1)),
+        **coefficient_block("beta", len(paths), 0.0, (HALF_NORMAL, [2.0, 0.0, 0.0])),
+        KX=1,
+        X=price[:, None],
+        BX=1,
+        xcoef_eq=[2],
+        xcoef_col=[1],
+        **coefficient_block("xcoef", 1, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        G=1,
+        gamma_from=[1],
+        gamma_to=[1],
+        **coefficient_block("gamma", 1, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        save_mu=0,
+    )
+    true = {
+        f"beta[{i + 1}]": block[c]["beta"] / (sd_m if eq == 1 else sd_y)
+        for i, (eq, c, block) in enumerate(paths)
+    }
+    true["gamma[1]"] = truth["gamma"]["awareness"]["sales"] * sd_m / sd_y
+    return data, true
+
+
+@pytest.mark.stan
+def test_nested_fit_recovers_its_coefficients(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data, true = nested_recovery_data()
+    started = time.perf_counter()
+    fit = network_model.sample(
+        data=data,
+        chains=2,
+        parallel_chains=2,
+        iter_warmup=300,
+        iter_sampling=300,
+        seed=20240611,
+        output_dir=tmp_path,
+        show_progress=False,
+    )
+    seconds = time.perf_counter() - started
+    draws = fit.draws(concat_chains=False)  # (draw, chain, column)
+    for name, value in true.items():
+        column = draws[:, :, fit.column_names.index(name)]
+        low, high = np.quantile(column, [0.05, 0.95])
+        assert low <= value <= high, f"{name}: truth {value:.3f} outside {low:.3f}..{high:.3f}"
+        rhat = float(az.rhat(column.T))
+        assert rhat < 1.05, f"{name}: R-hat {rhat:.3f}"
+    assert seconds < 120
