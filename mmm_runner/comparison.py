@@ -200,6 +200,7 @@ def _summary_row(record: RunRecord) -> dict[str, Any]:
         "status": record.state or manifest.get("status", "damaged"),
         "model_class": manifest.get("model_class", model.get("class", "")),
         "terms": _terms(record),
+        "lift_tests": len(((config or {}).get("calibration") or {}).get("lift_tests") or []),
         "fit_method": manifest.get("fit_method", ""),
         "data_sha256": str(manifest.get("data", {}).get("sha256", ""))[:12],
         "worst_gate": _worst_gate(record.tables.get("gates")),

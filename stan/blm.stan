@@ -20,6 +20,7 @@ functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
   #include functions/media.stanfunctions
+  #include functions/calibration.stanfunctions
 }
 data {
   int<lower=1> N; // periods in the fit
@@ -58,6 +59,18 @@ data {
   array[n_labels] int<lower=1, upper=D> label_dim; // each label's dimension
   array[M] int<lower=0, upper=1> is_pooled; // 1: the term's coefficient is pooled
 
+  // lift tests (calibration): measured lifts on the modelling scale (KPI / sd)
+  int<lower=0> n_tests;
+  array[n_tests] int<lower=1, upper=M> test_channel;
+  array[n_tests] int<lower=1> test_group; // the group it ran in (1 for one series)
+  array[n_tests] int<lower=1> test_from; // its first row in the stacked lag matrices
+  array[n_tests] int<lower=1> test_len; // its measured periods
+  int<lower=0> n_test_rows;
+  matrix[n_test_rows, L] test_lag_with; // the channel's scaled lags with the change
+  matrix[n_test_rows, L] test_lag_without; // and as it ran
+  vector[n_tests] test_lift;
+  vector<lower=0>[n_tests] test_se;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -93,8 +106,8 @@ parameters {
          upper=scale_finite(beta_upper[free_idx],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[free_idx])>[M - M_pool] beta_eff_free;
-  vector<lower=beta_lower[(M + 1) : (M + K)],
-         upper=beta_upper[(M + 1) : (M + K)]>[K] beta_x; // X coefficients
+  vector<lower=tail(beta_lower, K),
+         upper=tail(beta_upper, K)>[K] beta_x; // X coefficients
   real<lower=0> sigma; // noise scale
   vector[D > 0 ? 1 : 0] pool_mu; // log-scale level shared by pooled terms
   vector[n_labels] pool_z; // standardised label effects
@@ -160,10 +173,17 @@ model {
       mu += X[1 : N] * beta_x;
     }
     y ~ normal(mu, sigma);
+    if (n_tests > 0) {
+      test_lift ~ normal(test_lifts(to_matrix(beta[1 : M]', 1, M), {theta}, test_channel,
+                          test_group, test_from, test_len, test_lag_with,
+                          test_lag_without, adstock_type, l_max,
+                          saturation_type, theta_start), test_se);
+    }
   }
 }
 generated quantities {
   real alpha; // intercept
+  vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
   vector[N] log_lik; // pointwise log likelihood of the fitted periods
   array[T] real y_rep; // posterior predictive draws, fitted and holdout
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
@@ -182,5 +202,9 @@ generated quantities {
     if (save_mu) {
       mu_out = mu;
     }
+    lift_pred = test_lifts(to_matrix(beta[1 : M]', 1, M), {theta}, test_channel,
+                            test_group, test_from, test_len, test_lag_with,
+                            test_lag_without, adstock_type, l_max,
+                            saturation_type, theta_start);
   }
 }

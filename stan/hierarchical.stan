@@ -32,6 +32,7 @@ functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
   #include functions/media.stanfunctions
+  #include functions/calibration.stanfunctions
   #include functions/groups.stanfunctions
 }
 data {
@@ -88,6 +89,18 @@ data {
   array[C] int<lower=0, upper=M + K> cross_term; // 0: intercept, else index into beta
   int<lower=0, upper=1> cross_centred; // 1: centred level offsets, 0: non-centred
 
+  // lift tests (calibration): measured lifts on the modelling scale (KPI / sd)
+  int<lower=0> n_tests;
+  array[n_tests] int<lower=1, upper=M> test_channel;
+  array[n_tests] int<lower=1> test_group; // the group it ran in (1 for one series)
+  array[n_tests] int<lower=1> test_from; // its first row in the stacked lag matrices
+  array[n_tests] int<lower=1> test_len; // its measured periods
+  int<lower=0> n_test_rows;
+  matrix[n_test_rows, L] test_lag_with; // the channel's scaled lags with the change
+  matrix[n_test_rows, L] test_lag_without; // and as it ran
+  vector[n_tests] test_lift;
+  vector<lower=0>[n_tests] test_se;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   int<lower=0, upper=1> use_jacobian; // 0 for MAP without Jacobians
@@ -127,7 +140,7 @@ parameters {
          upper=scale_finite(beta_upper[1 : M],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta[1]))>[M] beta_eff;
-  vector<lower=beta_lower[(M + 1) : J], upper=beta_upper[(M + 1) : J]>[K] beta_x;
+  vector<lower=tail(beta_lower, K), upper=tail(beta_upper, K)>[K] beta_x;
   vector<lower=0>[varying_intercept] tau_level; // sd of the group intercepts
   vector[varying_intercept ? G : 0] level; // each group's mean fitted value
   vector<lower=0>[V] tau_eff; // group sds of varying terms (media: typical level)
@@ -232,6 +245,13 @@ model {
   if (!prior_only) {
     vector[T] mu = alpha_g[group] + effects;
     y ~ normal(mu[fit_rows], sigma[group[fit_rows]]);
+    if (n_tests > 0) {
+      test_lift ~ normal(test_lifts(B[ : , 1 : M], theta, test_channel, test_group,
+                                    test_from, test_len, test_lag_with,
+                                    test_lag_without, adstock_type, l_max,
+                                    saturation_type, theta_start),
+                         test_se);
+    }
   }
 }
 generated quantities {
@@ -241,6 +261,7 @@ generated quantities {
   vector[N] log_lik; // pointwise log likelihood of the fitted rows
   array[T] real y_rep; // posterior predictive draws, every row
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
   // each crossed effect's value at each level, modelling scale: the
   // intercept's offset, or the population coefficient plus the offset
   vector[Z] cross_level;
@@ -274,5 +295,8 @@ generated quantities {
     if (save_mu) {
       mu_out = mu;
     }
+    lift_pred = test_lifts(beta_g[ : , 1 : M], theta, test_channel, test_group,
+                           test_from, test_len, test_lag_with, test_lag_without,
+                           adstock_type, l_max, saturation_type, theta_start);
   }
 }

@@ -51,6 +51,12 @@ class Nested(ModelClass):
                 "class nested needs at least one mediator",
                 "list model.mediators (name, channels, observation), or use class blm",
             )
+        if spec.lift_tests:
+            out.add(
+                ("calibration", "lift_tests"),
+                "lift tests do not calibrate class nested yet",
+                "drop the calibration section, or fit the KPI with class blm",
+            )
         if model.population is not None:
             out.add(
                 ("model", "population"),

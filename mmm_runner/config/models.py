@@ -671,6 +671,52 @@ class FitConfig(Section):
     force_recompile: bool = Field(False, description="Rebuild the Stan program even if cached.")
 
 
+class LiftTest(Section):
+    """An experiment that measured a channel's incremental KPI (a geo or conversion lift
+    test): it calibrates the model through the lift the model predicts for the same
+    spend change."""
+
+    name: str | None = Field(None, description="Label in reports (default: test1, test2, ...).")
+    channel: str = Field(description="The media channel whose spend the test changed.")
+    start: dt.date = Field(description="First period of the spend change.")
+    end: dt.date = Field(description="Last period of the spend change.")
+    measured_until: dt.date | None = Field(
+        None,
+        description="Last period over which the lift was measured (default `end`; later to "
+        "include the carry-over after the test).",
+    )
+    spend_change: float = Field(
+        description="Extra spend over the test window (negative for a go-dark test), spread "
+        "evenly over its periods, in the channel's spend units.",
+    )
+    lift: float = Field(description="Measured incremental KPI over the measured periods.")
+    se: float = Field(gt=0, description="Standard error of the measured lift.")
+    group: str | None = Field(
+        None, description="Panels: the group (geo) the test ran in; required for panels."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LiftTest:
+        if self.end < self.start:
+            raise ValueError("`end` is before `start`")
+        if self.measured_until is not None and self.measured_until < self.end:
+            raise ValueError(
+                "`measured_until` is before `end`: the lift is measured from "
+                "`start` to at least `end`"
+            )
+        if self.spend_change == 0:
+            raise ValueError("`spend_change` is 0: the test changed nothing")
+        return self
+
+
+class CalibrationConfig(Section):
+    """Experiments that calibrate the model."""
+
+    lift_tests: list[LiftTest] = Field(
+        default_factory=list, description="Lift tests, each a likelihood term on the model's lift."
+    )
+
+
 class RunConfig(Section):
     """A whole run: data, model, priors, fit, diagnostics and decisions."""
 
@@ -698,6 +744,9 @@ class RunConfig(Section):
     decomposition: Switch = Field(default_factory=Switch, description="KPI decomposition and ROI.")
     budget: BudgetConfig | None = Field(None, description="Budget optimisation scenario.")
     cv: CvConfig | None = Field(None, description="Time-series cross-validation.")
+    calibration: CalibrationConfig | None = Field(
+        None, description="Experiments (lift tests) that calibrate the model."
+    )
 
     @field_validator("priors", "boundaries", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from mmm_runner.config.models import (
     YEAR,
     CalendarConfig,
     ControlConfig,
+    LiftTest,
     MediaChannel,
     RunConfig,
     TrendConfig,
@@ -165,6 +166,7 @@ class ModelSpec:
     population: str | None = None  # population column: KPI (and media) modelled per capita
     per_capita: tuple[str, ...] = ()  # media modelled per capita
     mediators: tuple[MediatorSpec, ...] = ()  # nested class
+    lift_tests: tuple[LiftTest, ...] = ()  # experiments that calibrate the model
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -310,7 +312,9 @@ def resolve(
         group_transforms=model.hierarchical.transforms == "group",
         budget_effects=model.hierarchical.budget_effects,
         mediators=_mediators(config, out),
+        lift_tests=tuple(config.calibration.lift_tests) if config.calibration else (),
     )
+    _lift_tests(config, out, spec)
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
     _kpi_value(config, out, spec)
@@ -509,6 +513,40 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 ("model", "hierarchical", "cre", i),
                 f"'{name}' is not a media or control term of the model",
                 did_you_mean(name, terms),
+            )
+
+
+def _lift_tests(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
+    """Lift tests name a paid channel of the model; the model's lift must be the KPI's
+    (identity response, totals)."""
+    if not spec.lift_tests:
+        return
+    paid = {m.name for m in spec.media if not m.organic}
+    organic = {m.name for m in spec.media if m.organic}
+    for i, test in enumerate(spec.lift_tests):
+        if test.channel in organic:
+            out.add(
+                ("calibration", "lift_tests", i, "channel"),
+                f"'{test.channel}' is organic: it has no spend for a test to change",
+                "lift tests calibrate paid channels",
+            )
+        elif test.channel not in paid:
+            out.add(
+                ("calibration", "lift_tests", i, "channel"),
+                f"'{test.channel}' is not a media channel of the model",
+                did_you_mean(test.channel, paid),
+            )
+    unsupported = [
+        (spec.log_response, "a log-response model", "use response: identity"),
+        (spec.population is not None, "a per-capita model", "remove model.population"),
+    ]
+    for flag, what, fix in unsupported:
+        if flag:
+            out.add(
+                ("calibration", "lift_tests"),
+                f"lift tests calibrate models whose channel effects add to the KPI; not yet "
+                f"{what}",
+                f"{fix}, or drop the calibration section",
             )
 
 

@@ -150,6 +150,7 @@ def check_data(
         _warnings(c, frame)
     _changepoints(c, frame)
     _calendar(c, frame)
+    _lift_tests(c, frame)
     _budget(c, frame)
     _cv(c, frame)
     checked = profile(frame, loaded, spec)
@@ -317,6 +318,67 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
                 f"level {unseen[0]!r} occurs only in held-out rows: its effect cannot be "
                 "learnt from the fit",
                 "merge it into another level, or hold out fewer periods",
+            )
+
+
+def _lift_tests(c: _Checker, frame: pd.DataFrame) -> None:
+    """A lift test ran in one group of a panel, inside the modelled periods, and a
+    go-dark test cannot remove more spend than the channel had."""
+    data = c.config.data
+    group = data.group_column
+    media = {m.name: m for m in c.spec.media}
+    for i, test in enumerate(c.spec.lift_tests):
+        at: Loc = ("calibration", "lift_tests", i)
+        if test.channel not in media:
+            continue  # the config check names it
+        rows = frame
+        if group is not None:
+            if test.group is None:
+                c.config_problem(
+                    (*at, "group"),
+                    f"a panel's lift test names its group ({group})",
+                    f"set group: to the {group} the test ran in",
+                )
+                continue
+            labels = frame[group].astype(str)
+            if str(test.group) not in set(labels):
+                c.config_problem(
+                    (*at, "group"),
+                    f"{group} '{test.group}' is not in {c.file}",
+                    difflib_hint(str(test.group), sorted(set(labels))),
+                )
+                continue
+            rows = frame[labels == str(test.group)]
+        elif test.group is not None:
+            c.config_problem((*at, "group"), "the data have no groups", "remove `group`")
+            continue
+        first, last = rows[data.date_column].min(), rows[data.date_column].max()
+        until = pd.Timestamp(test.measured_until or test.end)
+        if pd.Timestamp(test.start) < first or until > last:
+            c.config_problem(
+                (*at, "start" if pd.Timestamp(test.start) < first else "measured_until"),
+                f"the test's periods ({test.start} to {until.date()}) are not all inside the "
+                f"modelled periods ({first.date()} to {last.date()})",
+                "move the test window inside data.start/data.end and the data",
+            )
+            continue
+        window = rows[
+            (rows[data.date_column] >= pd.Timestamp(test.start))
+            & (rows[data.date_column] <= pd.Timestamp(test.end))
+        ]
+        if window.empty:
+            c.config_problem(
+                (*at, "start"), "no period of the data falls in the test window", "check the dates"
+            )
+            continue
+        spend_column = media[test.channel].spend_column
+        spent = float(pd.to_numeric(window[spend_column], errors="coerce").sum())
+        if test.spend_change < 0 and -test.spend_change > spent * (1 + 1e-9):
+            c.config_problem(
+                (*at, "spend_change"),
+                f"the test removes {-test.spend_change:,.2f} of spend but '{spend_column}' "
+                f"holds {spent:,.2f} in the test window",
+                "a go-dark test removes at most what was spent (spend_change: -spent)",
             )
 
 

@@ -1023,6 +1023,7 @@ def label_truth(series: Series) -> dict[str, dict[str, Any]]:
 def simulate_all() -> list[Simulated]:
     """Every shipped dataset, from its default seed."""
     # These build on this module's parts, so they are imported here.
+    from mmm_runner.data.simulate_calibration import confounded_example
     from mmm_runner.data.simulate_crossed import simulate_geo_product
     from mmm_runner.data.simulate_events import simulate_weekly_events
     from mmm_runner.data.simulate_geo import simulate_geo_population
@@ -1036,6 +1037,7 @@ def simulate_all() -> list[Simulated]:
         simulate_geo_population(),
         simulate_geo_product(),
         simulate_nested_example(),
+        confounded_example(),
     ]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, lag_matrices
-from mmm_runner.model import transforms
+from mmm_runner.model import calibration, transforms
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,7 @@ def blm_data(
         "y": design.y[design.fitted],
         **model_fields(design, spec, names),
         **_pooling_fields(spec),
+        **calibration.stan_fields(design, spec, names.window),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
@@ -223,6 +224,7 @@ def hierarchical_data(
         "tau_intercept_prior_args": prior_code(spec.group_intercept_sd_prior)[1],
         "centred": int(spec.centred(int(rows_per_group.min()))),
         **_crossed_fields(design, spec, names),
+        **calibration.stan_fields(design, spec, names.window),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

@@ -500,3 +500,40 @@ def mediation_paths(totals: pd.DataFrame, kpi: str) -> Figure:
         fontsize=10,
     )
     return fig
+
+
+def lift_tests(table: pd.DataFrame) -> Figure:
+    """Each lift test: the measured lift (±1.645 standard errors) beside the model's lift
+    (90% interval)."""
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(table) + 1.5))
+    y = np.arange(len(table))
+    measured = table["measured_lift"].to_numpy(dtype=float)
+    se = table["measured_se"].to_numpy(dtype=float)
+    ax.errorbar(
+        measured,
+        y + 0.15,
+        xerr=1.645 * se,
+        fmt="o",
+        color="black",
+        capsize=3,
+        label="measured (90%)",
+    )
+    model = table["model_lift"].to_numpy(dtype=float)
+    err = np.vstack([model - table["model_q05"], table["model_q95"] - model])
+    ax.errorbar(
+        model,
+        y - 0.15,
+        xerr=np.clip(err, 0, None),
+        fmt="s",
+        color="tab:blue",
+        capsize=3,
+        label="model (90%)",
+    )
+    ax.set_yticks(y, [f"{t} ({c})" for t, c in zip(table["test"], table["channel"], strict=True)])
+    ax.set_ylim(-0.6, len(table) - 0.4)
+    ax.axvline(0, color="0.5", linewidth=0.8)
+    ax.set_xlabel("lift over the measured periods (KPI)")
+    ax.set_title("Lift tests: measured and as the calibrated model predicts them")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

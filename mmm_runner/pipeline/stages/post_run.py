@@ -8,6 +8,7 @@ import numpy as np
 
 from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
+from mmm_runner.analysis.calibration import lift_table
 from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs, response_unit
 from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import Fit, RunContext, StageResult
@@ -52,6 +53,10 @@ def _decomposition(
         constants.ROI: roi,
         **ctx.model_class.extra_tables(fit.post, fit.decomposition, design, ctx.spec, fit.names),
     }
+    if ctx.spec.lift_tests:
+        lifts = lift_table(fit.post, design, ctx.spec, fit.names, fit.decomposition.curves)
+        tables[constants.CALIBRATION] = lifts
+        jobs.append(("calibration.png", "lift_tests", (lifts,)))
     for name, table in tables.items():
         write_csv(table, folder / name)
     jobs += ctx.model_class.extra_figures(tables, ctx.spec)

@@ -1,0 +1,101 @@
+"""Lift tests as the Stan programs take them, and the model's lift in NumPy.
+
+A lift test changed one channel's spend over some periods (in one group of a
+panel) and measured the KPI it added over its measured periods. The model's
+lift for the same change is the channel's coefficient times its saturated
+adstock with the change minus as it ran, summed over the measured periods:
+carry-over into and out of the test window is included because the lags are
+those of the whole series. Spend changes become media changes at the channel's
+own media-per-spend ratio (exposure channels), then the media scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mmm_runner.config.models import LiftTest
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design, lag_matrices
+
+Array = npt.NDArray[np.float64]
+Rows = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class PlacedTest:
+    """A lift test located in the design: its channel, group and rows."""
+
+    name: str
+    test: LiftTest
+    channel: int  # index into spec.media
+    group: int  # index into design.group_names
+    changed: Rows  # rows whose media the test changed
+    measured: Rows  # rows over which the lift was measured
+    media_change: float  # per changed period, in the channel's media units
+
+
+def label(i: int, test: LiftTest) -> str:
+    return test.name or f"test{i + 1}"
+
+
+def place(design: Design, spec: ModelSpec) -> list[PlacedTest]:
+    """Every lift test of the spec located in the design (validated beforehand)."""
+    placed = []
+    dates = design.dates
+    for i, test in enumerate(spec.lift_tests):
+        m = spec.media_names.index(test.channel)
+        g = design.group_names.index(str(test.group)) if test.group is not None else 0
+        own = design.group == g
+        day = dates.normalize()
+        until = test.measured_until or test.end
+        changed = np.flatnonzero(own & (day >= _ts(test.start)) & (day <= _ts(test.end)))
+        measured = np.flatnonzero(own & (day >= _ts(test.start)) & (day <= _ts(until)))
+        fitted = own & design.fitted
+        spent = float(design.spend[fitted, m].sum())
+        ratio = float(design.media[fitted, m].sum()) / spent if spent > 0 else 1.0
+        per_period = test.spend_change / max(len(changed), 1) * ratio
+        placed.append(PlacedTest(label(i, test), test, m, g, changed, measured, per_period))
+    return placed
+
+
+def _ts(day: Any) -> np.datetime64:
+    return np.datetime64(day, "ns")
+
+
+def changed_media(design: Design, test: PlacedTest) -> Array:
+    """The design's media with the test's change (never below zero)."""
+    media = design.media.copy()
+    column = media[test.changed, test.channel] + test.media_change
+    media[test.changed, test.channel] = np.maximum(column, 0.0)
+    return media
+
+
+def stan_fields(design: Design, spec: ModelSpec, window: int) -> dict[str, Any]:
+    """The lift-test fields of the blm and hierarchical programs."""
+    tests = place(design, spec)
+    base = lag_matrices(design, window) if tests else np.zeros((0, design.n_rows, window))
+    with_rows, without_rows, starts = [], [], []
+    at = 1
+    for test in tests:
+        lags = lag_matrices(replace(design, media=changed_media(design, test)), window)
+        with_rows.append(lags[test.channel][test.measured])
+        without_rows.append(base[test.channel][test.measured])
+        starts.append(at)
+        at += len(test.measured)
+    stack = (lambda parts: np.vstack(parts)) if tests else (lambda _: np.zeros((0, window)))
+    return {
+        "n_tests": len(tests),
+        "test_channel": [t.channel + 1 for t in tests],
+        "test_group": [t.group + 1 for t in tests],
+        "test_from": starts,
+        "test_len": [len(t.measured) for t in tests],
+        "n_test_rows": at - 1,
+        "test_lag_with": stack(with_rows),
+        "test_lag_without": stack(without_rows),
+        "test_lift": [t.test.lift / design.y_sd for t in tests],
+        "test_se": [t.test.se / design.y_sd for t in tests],
+    }

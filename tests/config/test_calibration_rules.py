@@ -1,0 +1,161 @@
+"""Lift tests without a compiler: what validate refuses (located), and the lag matrices
+the programs receive (the test's change and its carry-over, nothing else)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from mmm_runner import classes
+from mmm_runner.data.design import build_design, lag_matrices
+from mmm_runner.model import calibration
+from mmm_runner.validation import Validation, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST = {
+    "channel": "search",
+    "start": "2024-03-04",
+    "end": "2024-03-25",
+    "measured_until": "2024-04-15",
+    "spend_change": 4000.0,
+    "lift": 9000.0,
+    "se": 1500.0,
+}
+
+
+def _config(tmp_path: Path, shipped: str, test: dict[str, Any], edit: Any = None) -> Path:
+    config = yaml.safe_load((ROOT / "config" / shipped).read_text())
+    config["data"]["path"] = str(ROOT / "data" / Path(config["data"]["path"]).name)
+    config["calibration"] = {"lift_tests": [test]}
+    if edit:
+        edit(config)
+    path = tmp_path / "calibrated.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False, width=1000))
+    return path
+
+
+def _errors(result: Validation) -> list[tuple[str, str]]:
+    return [(p.location, p.message) for p in result.errors]
+
+
+@pytest.mark.parametrize(
+    ("shipped", "change", "where", "message"),
+    [
+        (
+            "single_market.yaml",
+            {"channel": "podcast"},
+            "calibration.lift_tests[0].channel",
+            "not a media channel",
+        ),
+        ("single_market.yaml", {"se": 0}, "calibration.lift_tests[0].se", "greater than 0"),
+        (
+            "single_market.yaml",
+            {"end": "2024-02-01"},
+            "calibration.lift_tests[0]",
+            "`end` is before `start`",
+        ),
+        (
+            "single_market.yaml",
+            {"spend_change": 0},
+            "calibration.lift_tests[0]",
+            "changed nothing",
+        ),
+        (
+            "single_market.yaml",
+            {"start": "2019-01-07"},
+            "calibration.lift_tests[0].start",
+            "not all inside",
+        ),
+        (
+            "single_market.yaml",
+            {"measured_until": "2031-01-06"},
+            "calibration.lift_tests[0].measured_until",
+            "not all inside",
+        ),
+        (
+            "single_market.yaml",
+            {"spend_change": -1e9},
+            "calibration.lift_tests[0].spend_change",
+            "the test removes",
+        ),
+        ("single_market.yaml", {"group": "north"}, "calibration.lift_tests[0].group", "no groups"),
+        ("single_market_log.yaml", {}, "calibration.lift_tests", "not yet a log-response model"),
+        (
+            "panel_hierarchical.yaml",
+            {},
+            "calibration.lift_tests[0].group",
+            "names its group (market)",
+        ),
+        (
+            "panel_hierarchical.yaml",
+            {"group": "nort"},
+            "calibration.lift_tests[0].group",
+            "'nort' is not in",
+        ),
+        (
+            "weekly_events.yaml",
+            {"channel": "newsletter"},
+            "calibration.lift_tests[0].channel",
+            "organic",
+        ),
+    ],
+)
+def test_mistakes_are_located(
+    tmp_path: Path, shipped: str, change: dict[str, Any], where: str, message: str
+) -> None:
+    result = validate(_config(tmp_path, shipped, {**TEST, **change}))
+    located = [m for loc, m in _errors(result) if loc == where]
+    assert any(message in m for m in located), _errors(result)
+
+
+def _setup(path: Path) -> tuple[Any, Any]:
+    result = validate(path)
+    assert result.ok, _errors(result)
+    assert result.spec is not None
+    assert result.loaded is not None
+    assert result.frame is not None
+    return result.spec, build_design(result.frame, result.loaded.config, result.spec)
+
+
+@pytest.mark.parametrize(
+    ("shipped", "group"), [("single_market.yaml", None), ("panel_hierarchical.yaml", "north")]
+)
+def test_lag_matrices_carry_the_change_and_nothing_else(
+    tmp_path: Path, shipped: str, group: str | None
+) -> None:
+    spec, design = _setup(_config(tmp_path, shipped, {**TEST, "group": group}))
+    data = classes.get(spec.model_class).stan_data(design, spec)
+    [placed] = calibration.place(design, spec)
+    assert data["n_tests"] == 1
+    assert data["test_group"] == [placed.group + 1]
+    assert design.group_names[placed.group] == (group or "all")
+    assert len(placed.changed) == 4  # four Mondays in the window
+    assert len(placed.measured) == 7  # and three weeks after it
+    window = data["L"]
+    base = lag_matrices(design, window)[placed.channel][placed.measured]
+    np.testing.assert_allclose(data["test_lag_without"], base)
+    extra = data["test_lag_with"] - data["test_lag_without"]
+    # the extra media (spend change / 4 per week, over the media scale) at every lag it
+    # reaches: lag l of measured week i holds week i - l's extra
+    per_week = TEST["spend_change"] / 4 / design.media_scale[placed.channel]
+    for i in range(7):
+        for lag in range(window):
+            inside = 0 <= i - lag < 4
+            assert extra[i, lag] == pytest.approx(per_week if inside else 0.0)
+    assert data["test_lift"] == [pytest.approx(TEST["lift"] / design.y_sd)]
+    assert data["test_se"] == [pytest.approx(TEST["se"] / design.y_sd)]
+
+
+def test_a_config_without_tests_gives_empty_fields(tmp_path: Path) -> None:
+    result = validate(ROOT / "config" / "single_market.yaml")
+    assert result.spec is not None
+    assert result.loaded is not None
+    assert result.frame is not None
+    design = build_design(result.frame, result.loaded.config, result.spec)
+    data = classes.get("blm").stan_data(design, result.spec)
+    assert data["n_tests"] == 0
+    assert data["test_lag_with"].shape == (0, data["L"])

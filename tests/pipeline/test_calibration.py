@@ -1,0 +1,178 @@
+"""Lift tests against known truth: on a market where TV spend follows unobserved demand,
+the uncalibrated fit credits TV with demand's effect and misses its true ROI; the go-dark
+test's likelihood term brings the calibrated fit's ROI interval over the truth. The
+model's lift in NumPy (calibration.csv) equals the Stan program's ``lift_pred``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mmm_runner import constants
+from mmm_runner.data.simulate_calibration import simulate_confounded
+
+from .conftest import run_config
+
+pytestmark = pytest.mark.stan
+
+
+def _config(data: Path, lift_test: dict[str, Any] | None) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "name": "confounded",
+        "seed": 7,
+        "data": {"path": str(data), "date_column": "date", "frequency": "weekly"},
+        "model": {
+            "formula": "sales ~ tv + search",
+            "media": [
+                {
+                    "name": "tv",
+                    "adstock": {"type": "geometric", "l_max": 6},
+                    "saturation": {"type": "hill"},
+                },
+                {
+                    "name": "search",
+                    "adstock": {"type": "geometric", "l_max": 4},
+                    "saturation": {"type": "michaelis_menten"},
+                },
+            ],
+        },
+        "fit": {"chains": 2, "warmup": 500, "samples": 500},
+        "budget": None,
+    }
+    if lift_test is not None:
+        config["calibration"] = {"lift_tests": [{"name": "tv_go_dark", **lift_test}]}
+    return config
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("calibration")
+    frame, truth = simulate_confounded()
+    frame.to_csv(tmp / "confounded.csv", index=False)
+    out = {}
+    for name, test in (("plain", None), ("calibrated", truth["lift_test"])):
+        path = tmp / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(_config(tmp / "confounded.csv", test), sort_keys=False))
+        out[name] = run_config(path, tmp / name)
+    return out["plain"], out["calibrated"], truth
+
+
+def _roi(run: Path) -> pd.Series:
+    roi = pd.read_csv(run / "30_post_run" / constants.ROI)
+    return roi[(roi["group"] == "all") & (roi["channel"] == "tv")].iloc[0]
+
+
+def test_the_lift_test_moves_tv_roi_onto_the_truth(
+    runs: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    plain, calibrated, truth = runs
+    true_roi = truth["media"]["tv"]["roi"]
+    before, after = _roi(plain), _roi(calibrated)
+    assert not before["roi_q05"] <= true_roi <= before["roi_q95"], before
+    assert before["roi_q05"] > true_roi  # demand's effect credited to TV
+    assert after["roi_q05"] <= true_roi <= after["roi_q95"], after
+
+
+def test_calibration_table_agrees_with_the_stan_program(
+    runs: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    import cmdstanpy
+
+    _, calibrated, truth = runs
+    table = pd.read_csv(calibrated / "30_post_run" / constants.CALIBRATION)
+    row = table.iloc[0]
+    assert row["test"] == "tv_go_dark"
+    assert row["measured_lift"] == pytest.approx(truth["lift_test"]["lift"])
+    # one test against 156 weeks of confounded data: the fit meets it part way
+    assert abs(row["z"]) < 3
+    fit = cmdstanpy.from_csv(
+        sorted(str(p) for p in (calibrated / "20_model_fit" / "stan_csv").glob("*.csv"))
+    )
+    sales_sd = float(pd.read_csv(calibrated.parent.parent / "confounded.csv")["sales"].std(ddof=0))
+    stan_lift = fit.stan_variable("lift_pred")[:, 0] * sales_sd
+    # the CSV keeps six significant digits
+    assert row["model_lift"] == pytest.approx(float(np.mean(stan_lift)), rel=1e-4)
+    assert (calibrated / "30_post_run" / "calibration.png").exists()
+
+
+def test_a_panel_tests_lift_in_numpy_is_the_hierarchical_programs(tmp_path: Path) -> None:
+    """A lift test in one market of the shipped panel, with group-specific transforms:
+    the program's lift_pred at fixed parameters equals model_lifts on the same draw."""
+    from mmm_runner.analysis.calibration import model_lifts
+    from mmm_runner.analysis.effects import media_curves
+    from mmm_runner.analysis.posterior import Posterior
+    from mmm_runner.backend import cache, toolchain
+    from mmm_runner.data.design import build_design
+    from mmm_runner.model import programs, stan_data
+    from mmm_runner.validation import validate
+
+    from .conftest import ROOT, replay
+
+    config = yaml.safe_load((ROOT / "config" / "panel_hierarchical.yaml").read_text())
+    config["data"]["path"] = str(ROOT / "data" / "panel.csv")
+    config["model"]["hierarchical"]["transforms"] = "group"
+    config["calibration"] = {
+        "lift_tests": [
+            {
+                "channel": "search",
+                "group": "north",
+                "start": "2024-03-04",
+                "end": "2024-03-25",
+                "measured_until": "2024-04-15",
+                "spend_change": 4000.0,
+                "lift": 9000.0,
+                "se": 1500.0,
+            }
+        ]
+    }
+    path = tmp_path / "panel.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = validate(path)
+    assert result.ok, [p.render() for p in result.errors]
+    spec = result.spec
+    assert spec is not None
+    assert result.loaded is not None
+    assert result.frame is not None
+    design = build_design(result.frame, result.loaded.config, spec)
+    names = stan_data.layout(design, spec)
+    data = stan_data.hierarchical_data(design, spec)
+    rng = np.random.default_rng(5)
+    lower, upper = np.array(data["theta_lower"]), np.array(data["theta_upper"])
+    theta = [
+        lower + rng.uniform(0.2, 0.8, len(lower)) * (np.minimum(upper, lower + 3) - lower)
+        for _ in range(design.n_groups)
+    ]
+    n_groups, varying = design.n_groups, data["V"]
+    inits = {
+        "alpha_c": 0.1,
+        "theta": theta,
+        "beta_eff": rng.uniform(0.2, 0.6, data["M"]),
+        "beta_x": rng.normal(0, 0.1, data["K"]),
+        "tau_level": [0.5],
+        "level": rng.normal(0, 0.3, n_groups),
+        "tau_eff": [0.2] * varying,
+        "z": rng.normal(0, 1, (n_groups, varying)),
+        "sigma": [0.5] * n_groups,
+    }
+    exe = cache.compile_model(programs.program("hierarchical"), toolchain.locate()).exe
+    point = replay(exe, data, inits, tmp_path)
+    post = Posterior(
+        point.stan_variable("alpha"),
+        point.stan_variable("beta"),
+        point.stan_variable("theta"),
+        point.stan_variable("sigma"),
+        point.stan_variable("alpha_g"),
+        point.stan_variable("beta_g"),
+        point.stan_variable("tau"),
+        1,
+    )
+    curves = media_curves(post, design, spec, names)
+    lifts = model_lifts(post, design, spec, names, curves)
+    stan_lift = point.stan_variable("lift_pred")[0, 0] * design.y_sd
+    assert lifts["test1"][0] == pytest.approx(stan_lift, rel=1e-8)
+    assert stan_lift > 0
