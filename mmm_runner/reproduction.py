@@ -83,6 +83,7 @@ SKIPPED_NAMES = frozenset(
     {constants.RUN_LOG, "session_info.json", constants.CONFIG_AS_GIVEN, "compile_record.json"}
 )
 SKIPPED_SUFFIXES = frozenset({".png", ".txt"})
+PLANS = "80_plans"  # mmm forecast writes here (mmm_runner.planning)
 # What the manifest says about the environment: reported when it changed.
 ENVIRONMENT = (
     ("data", "sha256"),
@@ -137,9 +138,9 @@ def reproduce(
     """
     manifest = read_manifest(run_dir)
     _check_config_copies(run_dir, manifest)
-    config = _resolved_config(run_dir)
+    config = resolved_config(run_dir)
     data_path = (data or Path(manifest.get("data", {}).get("path", ""))).resolve()
-    _check_data(data_path, manifest)
+    check_run_data(data_path, manifest)
     config["data"]["path"] = str(data_path)
     with tempfile.TemporaryDirectory(prefix="mmm_reproduce_") as scratch:
         config_file = Path(scratch) / f"{config.get('name', 'run')}.yaml"
@@ -217,7 +218,8 @@ def _check_config_copies(run_dir: Path, manifest: dict[str, Any]) -> None:
         )
 
 
-def _resolved_config(run_dir: Path) -> dict[str, Any]:
+def resolved_config(run_dir: Path) -> dict[str, Any]:
+    """The run's resolved config as a document (without its record of the fitted model)."""
     path = run_dir / METADATA / constants.CONFIG_RESOLVED
     if not path.is_file():
         raise UsageError(
@@ -230,7 +232,8 @@ def _resolved_config(run_dir: Path) -> dict[str, Any]:
     return document
 
 
-def _check_data(path: Path, manifest: dict[str, Any]) -> None:
+def check_run_data(path: Path, manifest: dict[str, Any]) -> None:
+    """UsageError unless the run's data file is where it is looked for, unchanged."""
     data = manifest.get("data", {})
     if not path.is_file():
         raise UsageError(
@@ -298,6 +301,8 @@ def compare_folders(original: Path, rerun: Path) -> Reproduction:
 def _artefacts(run_dir: Path) -> Iterator[str]:
     for path in sorted(run_dir.rglob("*")):
         if not path.is_file() or "stan_csv" in path.parts or path.name == "reproduction.json":
+            continue
+        if PLANS in path.parts:  # forecasts made from the run later are not the run's own
             continue
         if path.name in SKIPPED_NAMES or path.suffix in SKIPPED_SUFFIXES:
             continue

@@ -71,6 +71,15 @@ data {
   vector[n_tests] test_lift;
   vector<lower=0>[n_tests] test_se;
 
+  // ROI priors: a prior on roi = beta[m] * (roi_weight[r] * s_m) in place of beta[m]'s
+  // own; roi_weight holds each fitted period's KPI value per window spend, times the
+  // KPI sd (0 outside the window), so roi is in the units of roi.csv
+  int<lower=0> n_roi;
+  array[n_roi] int<lower=1, upper=M> roi_channel;
+  matrix[n_roi, N] roi_weight;
+  array[n_roi] int<lower=1> roi_prior;
+  matrix[n_roi, 3] roi_prior_args;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -79,6 +88,8 @@ data {
 }
 transformed data {
   int T = N + N_pred;
+  array[M] int roi_on = rep_array(0, M); // 1: the channel's prior is on its ROI
+  roi_on[roi_channel] = rep_array(1, n_roi);
   row_vector[N] fit_mean = rep_row_vector(1.0 / N, N);
   int M_pool = sum(is_pooled);
   array[M - M_pool] int free_idx; // media with their own prior
@@ -146,8 +157,17 @@ model {
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
   for (j in 1 : (M + K)) {
-    if (j > M || !is_pooled[j]) {
+    if (j > M || (!is_pooled[j] && !roi_on[j])) {
       beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    }
+  }
+  for (r in 1 : n_roi) {
+    // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
+    // log c turns it into beta's density, so the implied ROI prior is the stated one
+    real c = roi_weight[r] * S[1 : N, roi_channel[r]];
+    beta[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
+    if (use_jacobian) {
+      target += log(c);
     }
   }
   if (D > 0) {

@@ -74,6 +74,8 @@ def prior_posterior_pairs(
     """Prior and posterior draws of each media coefficient and transform parameter."""
     pairs: dict[str, tuple[Array, Array]] = {}
     for j, name in enumerate(spec.media_names):
+        if name in spec.roi_channels:
+            continue  # its prior is on its ROI, not on the coefficient
         coef = spec.coefficients[name]
         prior = Truncated(coef.prior, coef.lower, coef.upper).sample(PRIOR_DRAWS, seed=j)
         pairs[f"beta[{name}]"] = (prior, post.beta_stated[:, j])

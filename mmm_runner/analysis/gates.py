@@ -209,7 +209,7 @@ def _boundary(i: GateInputs, t: Thresholds) -> Gate:
     worst_share, worst = 0.0, ""
     for j, term in enumerate(i.names.beta_terms):
         coef = i.spec.coefficients[term]
-        if math.isinf(coef.lower) and math.isinf(coef.upper):
+        if (math.isinf(coef.lower) and math.isinf(coef.upper)) or term in i.spec.roi_channels:
             continue
         prior = Truncated(coef.prior, coef.lower, coef.upper)
         cdf = prior.cdf(i.post.beta_stated[:, j])
@@ -267,6 +267,8 @@ def _contraction(i: GateInputs, t: Thresholds) -> Gate:
         return skipped("prior_contraction", t.prior_contraction, f"not applicable to {i.method}")
     worst, worst_name = math.inf, ""
     for j, name in enumerate(i.spec.media_names):
+        if name in i.spec.roi_channels:
+            continue  # its prior is on its ROI, not on the coefficient
         coef = i.spec.coefficients[name]
         prior_var = Truncated(coef.prior, coef.lower, coef.upper).variance(seed=j)
         contraction = 1 - float(np.var(i.post.beta_stated[:, j])) / prior_var

@@ -265,7 +265,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
     ]
     for name, coef in spec.coefficients.items():
         columns = [j for j, term in enumerate(names.beta_terms) if term == name]
-        if not columns:
+        if not columns or name in spec.roi_channels:
             continue
         panels.append(
             _panel(

@@ -434,3 +434,14 @@ def write_data(path: Path, data: dict[str, Any]) -> Path:
     with replacing(path) as tmp:
         cmdstanpy.write_stan_json(str(tmp), data)
     return path
+
+
+def read_mcmc(csv_files: list[Path]) -> Draws:
+    """The draws of finished MCMC chains from their Stan CSVs (a run's ``stan_csv``)."""
+    import cmdstanpy
+
+    result = cmdstanpy.from_csv([str(p) for p in csv_files], method="sample")
+    if not isinstance(result, cmdstanpy.CmdStanMCMC):
+        raise SamplingError(f"{csv_files[0].parent} holds no MCMC draws")
+    draws = result.draws(concat_chains=False).transpose(1, 0, 2)  # chain, draw, column
+    return Draws("mcmc", _variables(result, draws), csv_files=list(csv_files))

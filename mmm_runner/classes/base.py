@@ -49,6 +49,8 @@ class ModelClass(ABC):
     summary: ClassVar[str]  # one line for docs and `mmm validate`
     panel: ClassVar[bool] = False  # fits several groups (data.group_column)
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
+    roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
+    forecasts: ClassVar[bool] = True  # mmm forecast can extend its design to a plan
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -60,6 +62,12 @@ class ModelClass(ABC):
                 ("model", "pooling"),
                 "model.pooling applies only to model.class pooled",
                 "remove it or set model.class: pooled",
+            )
+        if spec.roi_priors and not self.roi_priors:
+            out.add(
+                ("calibration", "roi_priors"),
+                f"ROI priors apply to classes blm and pooled for now, not {self.name}",
+                "state the prior on the coefficient (priors:), or use class blm",
             )
         if config.model.mediators and not self.mediators:
             out.add(

@@ -14,6 +14,7 @@ class Blm(ModelClass):
     name = "blm"
     program = "blm.stan"
     summary = "single market: media with adstock and saturation, controls, trend, seasonality"
+    roi_priors = True
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return stan_data.blm_data(design, spec, **options)

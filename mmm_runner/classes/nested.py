@@ -40,6 +40,7 @@ class Nested(ModelClass):
     program = "network.stan"
     summary = "media -> mediators (e.g. brand awareness) -> KPI, with direct effects"
     mediators = True
+    forecasts = False  # the mediators' future values are not in a plan yet
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

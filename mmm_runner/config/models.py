@@ -709,11 +709,35 @@ class LiftTest(Section):
         return self
 
 
+class RoiPrior(Section):
+    """A prior on a channel's ROI in business units, in place of the prior on its
+    coefficient."""
+
+    channel: str = Field(description="The paid media channel.")
+    prior: str = Field(
+        description="Distribution of the ROI: KPI (money with model.kpi_value) per unit of "
+        "spend over the window, e.g. lognormal(0.5, 0.3)."
+    )
+    start: dt.date | None = Field(None, description="First period of the window (default: all).")
+    end: dt.date | None = Field(None, description="Last period of the window (default: all).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RoiPrior:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError("`end` is before `start`")
+        return self
+
+
 class CalibrationConfig(Section):
-    """Experiments that calibrate the model."""
+    """Experiments and business priors that calibrate the model."""
 
     lift_tests: list[LiftTest] = Field(
         default_factory=list, description="Lift tests, each a likelihood term on the model's lift."
+    )
+    roi_priors: list[RoiPrior] = Field(
+        default_factory=list,
+        description="Priors on channels' ROI (class blm), each in place of the channel's "
+        "coefficient prior.",
     )
 
 

@@ -8,6 +8,7 @@ are collected (not raised one by one) so `mmm validate` can report them all.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import math
@@ -103,6 +104,17 @@ class MediaTerm:
 
 
 @dataclass(frozen=True)
+class RoiSpec:
+    """A prior on a channel's ROI over a window (the coefficient prior it replaces is not
+    used)."""
+
+    channel: str
+    prior: Distribution
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class MediatorSpec:
     """A mediator of the nested class, with its priors resolved."""
 
@@ -167,6 +179,7 @@ class ModelSpec:
     per_capita: tuple[str, ...] = ()  # media modelled per capita
     mediators: tuple[MediatorSpec, ...] = ()  # nested class
     lift_tests: tuple[LiftTest, ...] = ()  # experiments that calibrate the model
+    roi_priors: tuple[RoiSpec, ...] = ()  # priors on ROI in place of coefficient priors
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -187,6 +200,11 @@ class ModelSpec:
         population = [self.population] if self.population else []
         mediators = [m.column for m in self.mediators if m.column]
         return tuple(dict.fromkeys([*names, *self.controls, *value, *population, *mediators]))
+
+    @property
+    def roi_channels(self) -> frozenset[str]:
+        """Channels whose prior is on their ROI (their coefficient prior is not used)."""
+        return frozenset(r.channel for r in self.roi_priors)
 
     @property
     def gaps_allowed(self) -> tuple[str, ...]:
@@ -313,6 +331,7 @@ def resolve(
         budget_effects=model.hierarchical.budget_effects,
         mediators=_mediators(config, out),
         lift_tests=tuple(config.calibration.lift_tests) if config.calibration else (),
+        roi_priors=_roi_priors(config, out),
     )
     _lift_tests(config, out, spec)
     _group_rules(config, out, spec)
@@ -514,6 +533,52 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 f"'{name}' is not a media or control term of the model",
                 did_you_mean(name, terms),
             )
+
+
+def _roi_priors(config: RunConfig, out: Collector) -> tuple[RoiSpec, ...]:
+    """ROI priors: one per paid channel, on a model whose channel effects add to the KPI."""
+    if config.calibration is None or not config.calibration.roi_priors:
+        return ()
+    model = config.model
+    paid = {m.name for m in model.media if not m.organic}
+    resolved, seen = [], set()
+    for i, item in enumerate(config.calibration.roi_priors):
+        at: Loc = ("calibration", "roi_priors", i)
+        if item.channel not in paid:
+            out.add(
+                (*at, "channel"),
+                f"'{item.channel}' is not a paid media channel",
+                did_you_mean(item.channel, paid),
+            )
+            continue
+        if item.channel in seen:
+            out.add((*at, "channel"), f"'{item.channel}' has two ROI priors", "keep one")
+            continue
+        seen.add(item.channel)
+        if item.channel in model.pooling.labels:
+            out.add(
+                (*at, "channel"),
+                f"'{item.channel}' is pooled: its prior comes from its pool",
+                "remove it from model.pooling.labels or drop the ROI prior",
+            )
+        try:
+            dist = notation.parse_distribution(item.prior)
+        except notation.NotationError as exc:
+            out.add((*at, "prior"), exc.message, exc.fix, repr(item.prior))
+            continue
+        resolved.append(RoiSpec(item.channel, dist, item.start, item.end))
+    if resolved and (
+        model.response == "log"
+        or model.population is not None
+        or (model.formula is not None and model.formula.replace(" ", "").startswith("log("))
+    ):
+        out.add(
+            ("calibration", "roi_priors"),
+            "ROI priors need channel effects that add to the KPI; not yet a log-response "
+            "or per-capita model",
+            "use response: identity, or drop the ROI priors",
+        )
+    return tuple(resolved)
 
 
 def _lift_tests(config: RunConfig, out: Collector, spec: ModelSpec) -> None:

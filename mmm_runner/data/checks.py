@@ -151,6 +151,7 @@ def check_data(
     _changepoints(c, frame)
     _calendar(c, frame)
     _lift_tests(c, frame)
+    _roi_windows(c, frame)
     _budget(c, frame)
     _cv(c, frame)
     checked = profile(frame, loaded, spec)
@@ -318,6 +319,28 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
                 f"level {unseen[0]!r} occurs only in held-out rows: its effect cannot be "
                 "learnt from the fit",
                 "merge it into another level, or hold out fewer periods",
+            )
+
+
+def _roi_windows(c: _Checker, frame: pd.DataFrame) -> None:
+    """An ROI prior's window holds fitted periods in which the channel spent."""
+    train = _train(c, frame)
+    dates = train[c.config.data.date_column]
+    spend_of = {m.name: m.spend_column for m in c.spec.media}
+    for i, roi in enumerate(c.spec.roi_priors):
+        inside = pd.Series(True, index=train.index)
+        if roi.start is not None:
+            inside &= dates >= pd.Timestamp(roi.start)
+        if roi.end is not None:
+            inside &= dates <= pd.Timestamp(roi.end)
+        spent = float(
+            pd.to_numeric(train.loc[inside, spend_of[roi.channel]], errors="coerce").sum()
+        )
+        if not spent > 0:
+            c.config_problem(
+                ("calibration", "roi_priors", i),
+                f"'{roi.channel}' spent nothing in the fitted periods of the ROI prior's window",
+                "widen the window (start, end) to periods with spend",
             )
 
 

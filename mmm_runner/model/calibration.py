@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mmm_runner.config.models import LiftTest
-from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.config.resolve import ModelSpec, RoiSpec
 from mmm_runner.data.design import Design, lag_matrices
 
 Array = npt.NDArray[np.float64]
@@ -98,4 +98,36 @@ def stan_fields(design: Design, spec: ModelSpec, window: int) -> dict[str, Any]:
         "test_lag_without": stack(without_rows),
         "test_lift": [t.test.lift / design.y_sd for t in tests],
         "test_se": [t.test.se / design.y_sd for t in tests],
+    }
+
+
+def roi_window(design: Design, roi: RoiSpec) -> npt.NDArray[np.bool_]:
+    """The fitted periods of an ROI prior's window."""
+    day = design.dates.normalize()
+    inside = np.ones(design.n_rows, dtype=bool)
+    if roi.start is not None:
+        inside &= day >= _ts(roi.start)
+    if roi.end is not None:
+        inside &= day <= _ts(roi.end)
+    return np.asarray(inside & design.fitted)
+
+
+def roi_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
+    """The ROI-prior fields of the blm program: each fitted period's KPI value per unit
+    of the window's spend, times the KPI sd, so that beta times the weighted saturation
+    is the ROI that roi.csv reports over the window."""
+    fitted = np.flatnonzero(design.fitted)
+    weights = np.zeros((len(spec.roi_priors), len(fitted)))
+    for r, roi in enumerate(spec.roi_priors):
+        m = spec.media_names.index(roi.channel)
+        window = roi_window(design, roi)
+        spend = float(design.spend[window, m].sum())
+        weights[r] = np.where(window[fitted], design.y_sd * design.kpi_value[fitted] / spend, 0.0)
+    codes = [(r.prior.spec.code, list(r.prior.stan_args())) for r in spec.roi_priors]
+    return {
+        "n_roi": len(spec.roi_priors),
+        "roi_channel": [spec.media_names.index(r.channel) + 1 for r in spec.roi_priors],
+        "roi_weight": weights,
+        "roi_prior": [code for code, _ in codes],
+        "roi_prior_args": np.array([args for _, args in codes], dtype=float).reshape(-1, 3),
     }

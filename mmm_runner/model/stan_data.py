@@ -183,6 +183,7 @@ def blm_data(
         **model_fields(design, spec, names),
         **_pooling_fields(spec),
         **calibration.stan_fields(design, spec, names.window),
+        **calibration.roi_fields(design, spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

@@ -537,3 +537,31 @@ def lift_tests(table: pd.DataFrame) -> Figure:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plan_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
+    """The KPI's history (actual and fitted mean) and the plan's forecast (mean, 90%
+    predictive band), summed over groups."""
+    past = history.groupby("date")[["actual", "expected"]].sum(min_count=1)
+    future = (
+        forecast.assign(date=pd.to_datetime(forecast["date"]))
+        .groupby("date")[["kpi_mean", "kpi_q05", "kpi_q95"]]
+        .sum()
+    )
+    past = past[past.index < future.index.min()]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(past.index, past["actual"], color="black", linewidth=1, label="actual")
+    ax.plot(past.index, past["expected"], color="tab:blue", linewidth=1, label="fitted mean")
+    ax.fill_between(
+        future.index,
+        future["kpi_q05"],
+        future["kpi_q95"],
+        color="tab:orange",
+        **BAND,
+        label="forecast (90%)",
+    )
+    ax.plot(future.index, future["kpi_mean"], color="tab:orange", label="forecast mean")
+    ax.set_title("KPI under the plan (groups summed; band: 90% per period)")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -159,3 +159,77 @@ def test_a_config_without_tests_gives_empty_fields(tmp_path: Path) -> None:
     data = classes.get("blm").stan_data(design, result.spec)
     assert data["n_tests"] == 0
     assert data["test_lag_with"].shape == (0, data["L"])
+
+
+@pytest.mark.parametrize(
+    ("shipped", "priors", "where", "message"),
+    [
+        (
+            "single_market.yaml",
+            [{"channel": "podcast", "prior": "lognormal(0, 1)"}],
+            "calibration.roi_priors[0].channel",
+            "not a paid media channel",
+        ),
+        (
+            "single_market.yaml",
+            [{"channel": "tv", "prior": "lognormal(0, 1)"}] * 2,
+            "calibration.roi_priors[1].channel",
+            "two ROI priors",
+        ),
+        (
+            "single_market.yaml",
+            [{"channel": "tv", "prior": "lognormal(0, -1)"}],
+            "calibration.roi_priors[0].prior",
+            "",
+        ),
+        (
+            "single_market.yaml",
+            [{"channel": "tv", "prior": "lognormal(0, 1)", "start": "2030-01-07"}],
+            "calibration.roi_priors[0]",
+            "spent nothing",
+        ),
+        (
+            "single_market_log.yaml",
+            [{"channel": "tv", "prior": "lognormal(0, 1)"}],
+            "calibration.roi_priors",
+            "not yet a log-response",
+        ),
+        (
+            "panel_hierarchical.yaml",
+            [{"channel": "tv", "prior": "lognormal(0, 1)"}],
+            "calibration.roi_priors",
+            "not hierarchical",
+        ),
+    ],
+)
+def test_roi_prior_mistakes_are_located(
+    tmp_path: Path, shipped: str, priors: list[dict[str, Any]], where: str, message: str
+) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = {"roi_priors": priors}
+
+    result = validate(_config(tmp_path, shipped, TEST, edit))
+    located = [m for loc, m in _errors(result) if loc == where]
+    assert located, _errors(result)
+    assert any(message in m for m in located), _errors(result)
+
+
+def test_roi_weights_turn_the_saturated_media_into_roi_csv_units(tmp_path: Path) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = {
+            "roi_priors": [
+                {"channel": "search", "prior": "lognormal(0, 0.5)", "end": "2023-12-25"}
+            ]
+        }
+
+    spec, design = _setup(_config(tmp_path, "single_market.yaml", TEST, edit))
+    data = classes.get("blm").stan_data(design, spec)
+    assert data["n_roi"] == 1
+    m = spec.media_names.index("search")
+    assert data["roi_channel"] == [m + 1]
+    fitted = design.fitted
+    window = fitted & (design.dates <= "2023-12-25")
+    weight = data["roi_weight"][0]
+    # spend-weighted: sum over the window of weight * (media effect / y_sd) is contribution / spend
+    assert weight[~window[fitted]].sum() == 0
+    assert weight[window[fitted]] == pytest.approx(design.y_sd / design.spend[window, m].sum())
