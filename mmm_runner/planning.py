@@ -98,7 +98,7 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
         design,
         layout(design, spec),
         model_class.posterior(draws, spec),
-        _future_rows(design, future),
+        future,
         config.seed,
     )
 
@@ -112,7 +112,7 @@ def forecast(run_dir: Path, plan_path: Path, name: str | None = None) -> Forecas
     kpi_draws = _predictive(parts.parts, parts.expected, post, design, inputs.seed)
     kpi = _kpi_table(design, rows, parts.expected, kpi_draws)
     contributions = _contribution_table(design, rows, parts.contributions)
-    summary = _summary(design, spec.media_names, rows, parts.contributions, kpi_draws)
+    summary = _summary(design, spec, rows, parts.contributions, kpi_draws)
     label = name or Path(plan_path).stem
     folder = _write(
         Path(run_dir).resolve(),
@@ -220,6 +220,14 @@ def read_plan(path: Path, result: Validation) -> pd.DataFrame:
     if bad:
         problems.append(Problem(f"{where}:{data.date_column}:row {_rows(bad)}", "not a date"))
     categorical = set(spec.categorical)
+    nonnegative = {*spec.media_names, *_spend_columns(spec)}
+    positive = {c for c in (spec.population, spec.kpi_value) if isinstance(c, str)}
+    if data.group_column is not None:
+        empty = list(plan.index[plan[data.group_column].isna()])
+        if empty:
+            problems.append(
+                Problem(f"{where}:{data.group_column}:row {_rows(empty)}", "the group is empty")
+            )
     for column in needed:
         if column in (data.date_column, data.group_column) or column in categorical:
             continue
@@ -229,12 +237,19 @@ def read_plan(path: Path, result: Validation) -> pd.DataFrame:
             problems.append(
                 Problem(f"{where}:{column}:row {_rows(broken)}", "not a finite number")
             )
-        elif column in _spend_columns(spec) and (values < 0).any():
+        elif column in nonnegative and (values < 0).any():
             rows = list(plan.index[values < 0])
-            problems.append(Problem(f"{where}:{column}:row {_rows(rows)}", "negative spend"))
+            what = "negative spend" if column in _spend_columns(spec) else "negative media"
+            problems.append(Problem(f"{where}:{column}:row {_rows(rows)}", what))
+        elif column in positive and (values <= 0).any():
+            rows = list(plan.index[values <= 0])
+            problems.append(Problem(f"{where}:{column}:row {_rows(rows)}", "must be above 0"))
         plan[column] = values
+    modelled = result.frame
+    if data.start is not None:  # warm-up rows carry media only: their levels have no effect
+        modelled = modelled[modelled[data.date_column] >= pd.Timestamp(data.start)]
     for column in categorical:
-        known = set(result.frame[column].astype(str))
+        known = set(modelled[column].astype(str))
         unknown = list(plan.index[~plan[column].astype(str).isin(known)])
         if unknown:
             problems.append(
@@ -300,7 +315,12 @@ def _dates_follow(plan: pd.DataFrame, result: Validation, where: str) -> list[Pr
             last = frame[data.date_column].max()
         dates = part[data.date_column].sort_values()
         expected = pd.DatetimeIndex([last + (i + 1) * step for i in range(len(dates))])
-        if not (pd.DatetimeIndex(dates.to_numpy()) == expected).all():
+        given = pd.DatetimeIndex(dates.to_numpy())
+        if data.frequency == "monthly":  # month-end data: compare months, not days
+            follows = bool((_months(given) == _months(expected)).all())
+        else:
+            follows = bool((given == expected).all())
+        if not follows:
             first = dates.iloc[0].date() if len(dates) else "?"
             problems.append(
                 Problem(
@@ -312,11 +332,15 @@ def _dates_follow(plan: pd.DataFrame, result: Validation, where: str) -> list[Pr
     return problems
 
 
+def _months(dates: pd.DatetimeIndex) -> npt.NDArray[np.int64]:
+    return np.asarray(dates.year * 12 + dates.month, dtype=np.int64)
+
+
 def _extended(
     result: Validation, plan: pd.DataFrame
 ) -> tuple[pd.DataFrame, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """The run's checked frame (to data.end) with the plan appended and sorted; which rows
-    the run fitted; which rows are the plan's."""
+    """The run's checked frame (to data.end) with the plan appended and sorted; which of
+    its rows the run fitted; which of the design's rows are the plan's."""
     assert result.loaded is not None
     assert result.frame is not None
     data = result.loaded.config.data
@@ -341,12 +365,9 @@ def _extended(
         own = inside if labels is None else inside & (labels == label).to_numpy()
         index = np.flatnonzero(own)
         fitted[index[: len(index) - data.holdout]] = True
-    return joined, fitted, future
-
-
-def _future_rows(design: Design, future: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-    """The plan's rows in the design (the design keeps every row from data.start on)."""
-    return future[len(future) - design.n_rows :]
+    # the design keeps the rows from data.start on (in this order): the plan's among them
+    kept = (dates >= pd.Timestamp(data.start)).to_numpy() if data.start else np.ones_like(future)
+    return joined, fitted, future[kept]
 
 
 # --- the forecast ------------------------------------------------------------------------
@@ -410,21 +431,24 @@ def _interval(values: Array) -> dict[str, float]:
 
 def _summary(
     design: Design,
-    channels: tuple[str, ...],
+    spec: ModelSpec,
     rows: Any,
     contributions: dict[str, Array],
     kpi: Array,
 ) -> dict[str, Any]:
+    first = rows[design.group[rows] == design.group[rows].min()] if len(rows) else rows
+    channels = {}
+    for j, media in enumerate(spec.media):
+        # national media run once for every group: their spend counts once (as in roi.csv)
+        paid = first if media.scope == "national" and design.n_groups > 1 else rows
+        channels[media.name] = {
+            "spend": float(design.spend[paid, j].sum()),
+            "contribution": _interval(contributions[media.name][:, rows].sum(axis=1)),
+        }
     return {
         "periods": len(np.unique(design.dates[rows])),
         "kpi_total": _interval(kpi[:, rows].sum(axis=1)),
-        "channels": {
-            name: {
-                "spend": float(design.spend[rows, j].sum()),
-                "contribution": _interval(contributions[name][:, rows].sum(axis=1)),
-            }
-            for j, name in enumerate(channels)
-        },
+        "channels": channels,
     }
 
 

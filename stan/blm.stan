@@ -163,12 +163,11 @@ model {
   }
   for (r in 1 : n_roi) {
     // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
-    // log c turns it into beta's density, so the implied ROI prior is the stated one
+    // log c makes it beta's density (part of the prior, so MAP keeps it too), so
+    // the implied ROI prior is the stated one
     real c = roi_weight[r] * S[1 : N, roi_channel[r]];
     beta[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
-    if (use_jacobian) {
-      target += log(c);
-    }
+    target += log(c);
   }
   if (D > 0) {
     // Pooled effects at the typical level are lognormal around their labels.

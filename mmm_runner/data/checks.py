@@ -385,6 +385,15 @@ def _lift_tests(c: _Checker, frame: pd.DataFrame) -> None:
                 "move the test window inside data.start/data.end and the data",
             )
             continue
+        fitted_until = _train(c, rows)[data.date_column].max()
+        if until > fitted_until:
+            c.config_problem(
+                (*at, "measured_until"),
+                f"the test is measured until {until.date()}, past the last fitted period "
+                f"({fitted_until.date()}): held-out periods cannot inform the fit",
+                "hold out fewer periods (data.holdout) or drop the test",
+            )
+            continue
         window = rows[
             (rows[data.date_column] >= pd.Timestamp(test.start))
             & (rows[data.date_column] <= pd.Timestamp(test.end))

@@ -35,7 +35,7 @@ class PlacedTest:
     group: int  # index into design.group_names
     changed: Rows  # rows whose media the test changed
     measured: Rows  # rows over which the lift was measured
-    media_change: float  # per changed period, in the channel's media units
+    media_change: Array  # per changed period, in the channel's media units
 
 
 def label(i: int, test: LiftTest) -> str:
@@ -43,7 +43,14 @@ def label(i: int, test: LiftTest) -> str:
 
 
 def place(design: Design, spec: ModelSpec) -> list[PlacedTest]:
-    """Every lift test of the spec located in the design (validated beforehand)."""
+    """The lift tests whose measured periods are all fitted, located in the design
+    (validated beforehand; a cross-validation fold leaves out those that reach past its
+    fitted periods, which a held-out period must not inform).
+
+    A cut (negative change) is spread over the test's periods in proportion to their
+    spend, so cutting everything that was spent takes the channel fully dark; added spend
+    is spread evenly.
+    """
     placed = []
     dates = design.dates
     for i, test in enumerate(spec.lift_tests):
@@ -54,11 +61,18 @@ def place(design: Design, spec: ModelSpec) -> list[PlacedTest]:
         until = test.measured_until or test.end
         changed = np.flatnonzero(own & (day >= _ts(test.start)) & (day <= _ts(test.end)))
         measured = np.flatnonzero(own & (day >= _ts(test.start)) & (day <= _ts(until)))
+        if not len(measured) or not design.fitted[measured].all():
+            continue
         fitted = own & design.fitted
         spent = float(design.spend[fitted, m].sum())
         ratio = float(design.media[fitted, m].sum()) / spent if spent > 0 else 1.0
-        per_period = test.spend_change / max(len(changed), 1) * ratio
-        placed.append(PlacedTest(label(i, test), test, m, g, changed, measured, per_period))
+        window = design.spend[changed, m]
+        if test.spend_change < 0 and window.sum() > 0:
+            shares = window / window.sum()
+        else:
+            shares = np.full(len(changed), 1.0 / max(len(changed), 1))
+        change = test.spend_change * shares * ratio
+        placed.append(PlacedTest(label(i, test), test, m, g, changed, measured, change))
     return placed
 
 
@@ -117,17 +131,23 @@ def roi_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
     of the window's spend, times the KPI sd, so that beta times the weighted saturation
     is the ROI that roi.csv reports over the window."""
     fitted = np.flatnonzero(design.fitted)
-    weights = np.zeros((len(spec.roi_priors), len(fitted)))
-    for r, roi in enumerate(spec.roi_priors):
-        m = spec.media_names.index(roi.channel)
+    # a cross-validation fold whose fitted periods miss a window's spend keeps the
+    # channel's coefficient prior (validation ensures the full run has that spend)
+    priors = [r for r in spec.roi_priors if _window_spend(design, spec, r) > 0]
+    weights = np.zeros((len(priors), len(fitted)))
+    for r, roi in enumerate(priors):
         window = roi_window(design, roi)
-        spend = float(design.spend[window, m].sum())
+        spend = _window_spend(design, spec, roi)
         weights[r] = np.where(window[fitted], design.y_sd * design.kpi_value[fitted] / spend, 0.0)
-    codes = [(r.prior.spec.code, list(r.prior.stan_args())) for r in spec.roi_priors]
+    codes = [(r.prior.spec.code, list(r.prior.stan_args())) for r in priors]
     return {
-        "n_roi": len(spec.roi_priors),
-        "roi_channel": [spec.media_names.index(r.channel) + 1 for r in spec.roi_priors],
+        "n_roi": len(priors),
+        "roi_channel": [spec.media_names.index(r.channel) + 1 for r in priors],
         "roi_weight": weights,
         "roi_prior": [code for code, _ in codes],
         "roi_prior_args": np.array([args for _, args in codes], dtype=float).reshape(-1, 3),
     }
+
+
+def _window_spend(design: Design, spec: ModelSpec, roi: RoiSpec) -> float:
+    return float(design.spend[roi_window(design, roi), spec.media_names.index(roi.channel)].sum())
