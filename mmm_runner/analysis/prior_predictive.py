@@ -294,6 +294,45 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
         intercept = effect.split("|")[0] == "intercept"  # crossed: "intercept|geo"
         dist = spec.group_intercept_sd_prior if intercept else spec.group_sd_prior
         panels.append(_panel(f"sd_{effect}", "group_sd", dist, "", (0.0, inf), post.tau[:, e]))
+    return panels + _mediator_panels(post, spec)
+
+
+def _mediator_panels(post: Posterior, spec: ModelSpec) -> list[PriorPanel]:
+    """Nested class: each mediator's effect on the KPI, its channels' effects on it, its
+    noise and (surveys) observation noise, on the modelling scale as the priors state them."""
+    inf = math.inf
+    panels = []
+    at, partial = 0, 0
+    signs = {name: spec.coefficients[name].lower >= 0 for name in spec.media_names}
+    for d, m in enumerate(spec.mediators):
+        effect = m.effect
+        panels.append(
+            _panel(
+                f"{m.name}->{spec.kpi}",
+                "mediator",
+                effect.prior,
+                effect.source,
+                (effect.lower, effect.upper),
+                post.pool["gamma"][:, d],
+            )
+        )
+        for channel, prior in zip(m.channels, m.media_priors, strict=True):
+            lower = 0.0 if signs[channel] else -inf
+            draws = post.pool["beta_med"][:, at]
+            panels.append(
+                _panel(f"{channel}->{m.name}", "mediator", prior, "", (lower, inf), draws)
+            )
+            at += 1
+        sigma = post.pool["sigma_med"][:, d]
+        panels.append(_panel(f"sigma[{m.name}]", "noise", m.sigma_prior, "", (0.0, inf), sigma))
+        if m.observation == "partial":
+            noise = post.pool["nu"][:, partial]
+            panels.append(
+                _panel(
+                    f"{m.name}.observation_noise", "noise", m.noise_prior, "", (0.0, inf), noise
+                )
+            )
+            partial += 1
     return panels
 
 

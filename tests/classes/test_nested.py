@@ -331,3 +331,33 @@ def test_quantities_name_every_path_on_the_original_scale(tmp_path: Path) -> Non
     np.testing.assert_allclose(quantities["awareness->sales"][2], gamma * design.y_sd / sd)
     total = quantities["tv"][2]
     np.testing.assert_allclose(quantities["tv.direct"][2] + quantities["tv.indirect"][2], total)
+
+
+def test_prior_panels_show_the_mediators_priors_on_their_own_draws(tmp_path: Path) -> None:
+    from mmm_runner.analysis.prior_predictive import prior_panels
+
+    def partial(config: dict[str, Any]) -> None:
+        _mediator(config).update(observation="partial", effect_prior="normal(0.3, 0.1)")
+
+    frame = pd.read_csv(ROOT / "data" / "nested.csv")
+    frame.loc[frame.index % 4 != 0, "awareness"] = np.nan
+    result, design, names = _setup(_config(tmp_path, partial, frame))
+    spec = result.spec
+    assert spec is not None
+    model_class = classes.get("nested")
+    variables = _synthetic(model_class.stan_data(design, spec))
+    variables.pop("mu")
+    variables["nu"] = np.full((2, 3, 1), 0.2)
+    post = model_class.posterior(Draws("mcmc", variables), spec)
+    panels = {p.parameter: p for p in prior_panels(post, spec, names)}
+    gamma = panels["awareness->sales"]
+    assert str(gamma.dist) == "normal(0.3, 0.1)"
+    assert gamma.lower == 0.0  # effect_sign: positive
+    np.testing.assert_allclose(gamma.draws, variables["gamma"].reshape(-1))
+    np.testing.assert_allclose(
+        panels["social->awareness"].draws, variables["beta"].reshape(6, -1)[:, 5]
+    )
+    assert panels["awareness.observation_noise"].draws.tolist() == [0.2] * 6
+    assert "sigma[awareness]" in panels
+    # the channels' own panels show their direct paths, as their priors state
+    np.testing.assert_allclose(panels["tv"].draws, variables["beta"].reshape(6, -1)[:, 0])
