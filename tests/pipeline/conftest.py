@@ -48,6 +48,14 @@ def replay(exe: Path, data: dict[str, Any], inits: dict[str, Any], out: Path) ->
     )
 
 
+def panel_posterior(point: Any) -> Any:
+    """The hierarchical program's replayed draw as the NumPy analysis takes it."""
+    from mmm_runner.analysis.posterior import Posterior
+
+    names = ("alpha", "beta", "theta", "sigma", "alpha_g", "beta_g", "tau")
+    return Posterior(*(point.stan_variable(n) for n in names), 1)
+
+
 def run_config(config: Path, out: Path, reporter: Any = None) -> Path:
     outcome = execute(config, RunOptions(output_dir=out), reporter)
     return outcome.run_dir

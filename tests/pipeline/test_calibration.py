@@ -105,13 +105,12 @@ def test_a_panel_tests_lift_in_numpy_is_the_hierarchical_programs(tmp_path: Path
     the program's lift_pred at fixed parameters equals model_lifts on the same draw."""
     from mmm_runner.analysis.calibration import model_lifts
     from mmm_runner.analysis.effects import media_curves
-    from mmm_runner.analysis.posterior import Posterior
     from mmm_runner.backend import cache, toolchain
     from mmm_runner.data.design import build_design
     from mmm_runner.model import programs, stan_data
     from mmm_runner.validation import validate
 
-    from .conftest import ROOT, replay
+    from .conftest import ROOT, panel_posterior, replay
 
     config = yaml.safe_load((ROOT / "config" / "panel_hierarchical.yaml").read_text())
     config["data"]["path"] = str(ROOT / "data" / "panel.csv")
@@ -161,16 +160,7 @@ def test_a_panel_tests_lift_in_numpy_is_the_hierarchical_programs(tmp_path: Path
     }
     exe = cache.compile_model(programs.program("hierarchical"), toolchain.locate()).exe
     point = replay(exe, data, inits, tmp_path)
-    post = Posterior(
-        point.stan_variable("alpha"),
-        point.stan_variable("beta"),
-        point.stan_variable("theta"),
-        point.stan_variable("sigma"),
-        point.stan_variable("alpha_g"),
-        point.stan_variable("beta_g"),
-        point.stan_variable("tau"),
-        1,
-    )
+    post = panel_posterior(point)
     curves = media_curves(post, design, spec, names)
     lifts = model_lifts(post, design, spec, names, curves)
     stan_lift = point.stan_variable("lift_pred")[0, 0] * design.y_sd

@@ -14,13 +14,12 @@ import yaml
 
 from mmm_runner import constants
 from mmm_runner.analysis import effects
-from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.backend import cache, toolchain
 from mmm_runner.data.design import build_design
 from mmm_runner.model import programs, stan_data
 from mmm_runner.validation import validate
 
-from .conftest import ROOT, replay, run_config
+from .conftest import ROOT, panel_posterior, replay, run_config
 
 pytestmark = pytest.mark.stan
 
@@ -101,16 +100,7 @@ def test_group_coefficients_are_their_levels_and_match_the_stan_program(
     data = stan_data.hierarchical_data(design, spec, save_mu=True)
     inits: dict[str, Any] = {name: v[name][123] for name in PARAMETERS}
     point = replay(_compiled().exe, data, inits, tmp_path)
-    post = Posterior(
-        point.stan_variable("alpha"),
-        point.stan_variable("beta"),
-        point.stan_variable("theta"),
-        point.stan_variable("sigma"),
-        point.stan_variable("alpha_g"),
-        point.stan_variable("beta_g"),
-        point.stan_variable("tau"),
-        1,
-    )
+    post = panel_posterior(point)
     mu = effects.linear_predictor(post, design, spec, names)
     np.testing.assert_allclose(mu[0], point.stan_variable("mu_out")[0], rtol=0, atol=1e-8)
     # levels are zero-sum around the population value: the average level's

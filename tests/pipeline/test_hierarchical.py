@@ -19,13 +19,12 @@ import yaml
 
 from mmm_runner import constants
 from mmm_runner.analysis import effects
-from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.backend import cache, toolchain
 from mmm_runner.data.design import build_design
 from mmm_runner.model import programs, stan_data
 from mmm_runner.validation import validate
 
-from .conftest import ROOT, replay, run_config
+from .conftest import ROOT, panel_posterior, replay, run_config
 
 pytestmark = pytest.mark.stan
 
@@ -154,16 +153,7 @@ def test_panel_predictor_and_group_effects_match_the_stan_program(
         inits,
         tmp_path,
     )
-    post = Posterior(
-        point.stan_variable("alpha"),
-        point.stan_variable("beta"),
-        point.stan_variable("theta"),
-        point.stan_variable("sigma"),
-        point.stan_variable("alpha_g"),
-        point.stan_variable("beta_g"),
-        point.stan_variable("tau"),
-        1,
-    )
+    post = panel_posterior(point)
     mu = effects.linear_predictor(post, design, spec, names)
     np.testing.assert_allclose(mu[0], point.stan_variable("mu_out")[0], rtol=0, atol=1e-8)
 
