@@ -51,3 +51,22 @@ def median(values: list[float]) -> float:
 
 def show(label: str, value: str) -> None:
     print(f"{label:<48} {value}")
+
+
+def sampling_seconds(
+    configs: dict[str, Path], folder: Path, repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[dict[str, float]]]]:
+    """Each config's sampling seconds over ``repeat`` rounds (after one warm-up run that
+    compiles its program), and its gates' values per round, by check."""
+    for config in configs.values():
+        timed_run(config, folder / "warm", "--no-plots")
+    seconds: dict[str, list[float]] = {name: [] for name in configs}
+    gates: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
+    for _ in range(repeat):
+        for name, config in configs.items():
+            _, run = timed_run(config, folder / name, "--no-plots")
+            seconds[name].append(float(stage_summary(run, "20_model_fit")["fit_seconds"]))
+            rows = (run / "40_diagnostics" / "gates.csv").read_text().splitlines()[1:]
+            values = {row.split(",")[0]: row.split(",")[1] for row in rows}
+            gates[name].append({k: float(v) for k, v in values.items() if v})
+    return seconds, gates

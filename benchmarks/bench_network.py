@@ -19,9 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
-from _common import ROOT, median, show, stage_summary, timed_run
+from _common import ROOT, median, sampling_seconds, show
 
 from mmm_runner.data.simulate_network import simulate_nested
 
@@ -73,19 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        configs = _configs(folder)
-        for config in configs.values():  # compile both programs before timing
-            timed_run(config, folder / "warm", "--no-plots")
-        seconds: dict[str, list[float]] = {name: [] for name in configs}
-        rhat: dict[str, list[float]] = {name: [] for name in configs}
-        for _ in range(args.repeat):
-            for name, config in configs.items():
-                _, run = timed_run(config, folder / name, "--no-plots")
-                seconds[name].append(float(stage_summary(run, "20_model_fit")["fit_seconds"]))
-                gates = (run / "40_diagnostics" / "gates.csv").read_text().splitlines()
-                rhat[name].append(
-                    float(next(g for g in gates if g.startswith("rhat,")).split(",")[1])
-                )
+        seconds, gates = sampling_seconds(_configs(folder), folder, args.repeat)
     base = median(seconds["blm"])
     print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
     for name, values in seconds.items():
@@ -94,7 +81,7 @@ def main() -> None:
         show(
             name,
             f"{median(values):6.1f} s  {ratio:4.2f}x blm{guide}  "
-            f"max R-hat {np.max(rhat[name]):.3f}",
+            f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}",
         )
 
 

@@ -92,12 +92,12 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
     window = config.data.model_copy(update={"end": None})
     design = build_design(frame, config.model_copy(update={"data": window}), spec, fitted)
     csv_files = sorted((run_dir / "20_model_fit" / "stan_csv").glob("*.csv"))
-    draws = model_class.kpi_draws(read_mcmc(csv_files))
+    draws = model_class.kpi_draws(read_mcmc(csv_files), design, spec)
     return PlanInputs(
         spec,
         design,
         layout(design, spec),
-        model_class.posterior(draws, spec),
+        model_class.posterior(draws, design, spec),
         future,
         config.seed,
     )

@@ -279,8 +279,8 @@ def sample_prior(
         csv_dir,
         progress=reporter.sampling,
     )
-    result = model_class.kpi_draws(result)
-    post = model_class.posterior(result, spec)
+    result = model_class.kpi_draws(result, design, spec)
+    post = model_class.posterior(result, design, spec)
     decomposed = model_class.decompose(post, design, spec, names)
     roi = roi_table(decomposed.contributions, design, spec)
     overall = roi[roi["group"] == "all"]
@@ -302,7 +302,7 @@ def sample_prior(
 def _prior_data(sample: PriorSample) -> PosteriorData:
     """The draws in ArviZ's prior groups: prior, prior_predictive, sample_stats_prior."""
     model_class = classes.get(sample.spec.model_class)
-    variables = model_class.posterior_variables(sample.draws.variables, sample.spec)
+    variables = model_class.posterior_variables(sample.draws.variables, sample.design, sample.spec)
     coords = model_class.coordinates(sample.spec, sample.names)
     groups = to_inference_data(sample.draws, sample.design, sample.names, variables, coords).groups
     renamed = {

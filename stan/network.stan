@@ -33,14 +33,19 @@
 // factored once per such pattern (once in all when every mediator is
 // observed exactly or there is none).
 //
-// Cross-effects enter as data: cross_x holds the source outcome's observed
-// value at the lag (times an optional modulator, e.g. a promotion flag). For
-// lagged effects this is the usual conditional likelihood. For
-// contemporaneous ones (cross_lag0) the outcomes of a row are
+// Cross-effects: cross_x[t, c] is the source outcome's observed value at the
+// lag, uncentred (Y + y_offset: the outcome over its sd), times an optional
+// modulator (e.g. a promotion flag; a modulated effect exists only where the
+// flag is on, so the source must not be centred); 0 in the first lag rows,
+// which have no earlier value. For lagged effects this is the usual
+// conditional likelihood. For
+// contemporaneous ones (lag 0) the outcomes of a row are
 // y = Psi0 y + rest, whose joint density carries |det(I - Psi0)|; the config
 // validation refuses cycles among contemporaneous effects, so Psi0 can be
 // ordered strictly triangular, det(I - Psi0) = 1 and the density above is
-// the exact joint one.
+// the exact joint one. Held-out rows are forecasts: there the predictive
+// draws (and mu_out) take a source's value from the draws of earlier
+// held-out rows, never from the data, in the outcome order given.
 //
 // Parameterised for NUTS like stan/blm.stan, with priors on the stated
 // parameters (alpha, beta) and the Jacobian added:
@@ -129,8 +134,10 @@ data {
   int<lower=0> C;
   array[C] int<lower=1> cross_to;
   array[C] int<lower=1> cross_from;
-  array[C] int<lower=0, upper=1> cross_lag0; // 1: contemporaneous (see the header)
-  matrix[T, C] cross_x;
+  array[C] int<lower=0> cross_lag; // 0: contemporaneous (see the header)
+  matrix[T, C] cross_mod; // modulator of each row (ones when there is none)
+  vector[K] y_offset; // each outcome's mean over its sd: Y + y_offset is uncentred
+  array[K] int<lower=1, upper=K> outcome_order; // contemporaneous sources first
   vector[C] psi_lower;
   vector[C] psi_upper;
   array[C] int<lower=1> psi_prior;
@@ -148,6 +155,9 @@ transformed data {
   array[Q] matrix[T, L] X_set = X_lag[set_channel]; // each set's channel
   row_vector[T] fit_mean = rep_row_vector(0, T);
   fit_mean[fit_rows] = rep_row_vector(1.0 / N, N);
+  array[T] int is_fit = rep_array(0, T);
+  is_fit[fit_rows] = rep_array(1, N);
+  matrix[T, C] cross_x = cross_values(Y, y_offset, cross_from, cross_lag, cross_mod);
 
   // Observation states and the patterns of rows sharing them.
   array[T, D] int state = mediator_states(med_type, med_observed);
@@ -296,6 +306,9 @@ generated quantities {
   // unused): what a model of the outcome without mediators predicts, for LOO
   matrix[N, K] log_lik_marginal;
   vector[N] log_lik; // joint log density of a fitted row: outcomes and observed mediators
+  // the outcomes' joint log density with the mediators integrated out (what a model
+  // of the outcomes without mediators predicts), for the pipeline's LOO
+  vector[N] log_lik_outcomes;
   matrix[T, K] y_rep; // posterior predictive outcomes
   matrix[T, D] med_rep; // draws of the mediators' true values
   matrix[T, D] med_mean; // E[M | obs]
@@ -334,12 +347,15 @@ generated quantities {
     for (k in 1 : K) {
       sd_marginal[k] = sqrt(dot_self(L_base[k]) + dot_self(Gam[ : , k] .* sigma_med));
     }
+    matrix[K, K] L_marginal = outcome_cholesky(L_base, Gam, rep_array(2, D),
+                                               sigma_med, nu_med);
     for (n in 1 : N) {
       int t = fit_rows[n];
       row_vector[K] mu_marginal = mu_y[t];
       if (D > 0) {
         mu_marginal -= (med_mean[t] - means.2[t, 1 : D]) * Gam;
       }
+      log_lik_outcomes[n] = multi_normal_cholesky_lpdf(Y[t]' | mu_marginal', L_marginal);
       for (k in 1 : K) {
         real sd_k = sqrt(dot_self(L_pat[pattern[t], k]));
         log_lik_outcome[n, k] = normal_lpdf(Y[t, k] | mu_y[t, k], sd_k);
@@ -354,7 +370,9 @@ generated quantities {
                                                     obs_sd[obs_d[i]]);
     }
     // Predictive draws: the mediators' true values given their observations,
-    // then the outcomes given those values.
+    // then the outcomes given those values. In held-out rows a cross-effect's
+    // source is the draw (or, for mu, the forecast mean) of its row, not data.
+    matrix[T, K] y_mean = mu_y;
     for (t in 1 : T) {
       vector[D] v = mediator_variance(state[t], sigma_med, nu_med);
       for (d in 1 : D) {
@@ -363,11 +381,25 @@ generated quantities {
       }
       row_vector[K] shift = D > 0 ? (med_rep[t] - med_mean[t]) * Gam
                                   : rep_row_vector(0, K);
-      y_rep[t] = mu_y[t] + shift
-                 + multi_normal_cholesky_rng(rep_vector(0, K), L_base)';
+      row_vector[K] noise = shift
+                            + multi_normal_cholesky_rng(rep_vector(0, K),
+                                                        L_base)';
+      if (is_fit[t] || C == 0) {
+        y_rep[t] = mu_y[t] + noise;
+      } else {
+        for (k in outcome_order) {
+          y_mean[t, k] += forecast_shift(y_mean, Y, is_fit, y_offset, t, k,
+                                         cross_to, cross_from, cross_lag,
+                                         cross_mod, cross_x, psi);
+          y_rep[t, k] = mu_y[t, k] + noise[k]
+                        + forecast_shift(y_rep, Y, is_fit, y_offset, t, k,
+                                         cross_to, cross_from, cross_lag,
+                                         cross_mod, cross_x, psi);
+        }
+      }
     }
     if (save_mu) {
-      mu_out = means.2;
+      mu_out = append_col(means.2[ : , 1 : D], y_mean);
     }
   }
 }

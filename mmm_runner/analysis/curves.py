@@ -76,6 +76,8 @@ def prior_posterior_pairs(
     for j, name in enumerate(spec.media_names):
         if name in spec.roi_channels:
             continue  # its prior is on its ROI, not on the coefficient
+        if np.isnan(post.beta_stated[:, j]).all():
+            continue  # no coefficient of its own (a channel acting only through mediators)
         coef = spec.coefficients[name]
         prior = Truncated(coef.prior, coef.lower, coef.upper).sample(PRIOR_DRAWS, seed=j)
         pairs[f"beta[{name}]"] = (prior, post.beta_stated[:, j])

@@ -30,6 +30,7 @@ from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
+from mmm_runner.model import network_data
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -267,6 +268,8 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
         columns = [j for j, term in enumerate(names.beta_terms) if term == name]
         if not columns or name in spec.roi_channels:
             continue
+        if np.isnan(post.beta_stated[:, columns]).all():
+            continue  # no coefficient of its own (a channel acting only through mediators)
         panels.append(
             _panel(
                 name,
@@ -298,30 +301,30 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
 
 
 def _mediator_panels(post: Posterior, spec: ModelSpec) -> list[PriorPanel]:
-    """Nested class: each mediator's effect on the KPI, its channels' effects on it, its
-    noise and (surveys) observation noise, on the modelling scale as the priors state them."""
+    """Network classes: each mediator's effect on each outcome it moves, its channels'
+    effects on it, its noise and (surveys) observation noise, and each cross-effect, on
+    the modelling scale as the priors state them."""
     inf = math.inf
     panels = []
-    at, partial = 0, 0
-    signs = {name: spec.coefficients[name].lower >= 0 for name in spec.media_names}
-    for d, m in enumerate(spec.mediators):
-        effect = m.effect
+    outcomes = network_data.outcome_names(spec)
+    for g, (d, k) in enumerate(network_data.gamma_links(spec)):
+        effect = spec.mediators[d].effect
         panels.append(
             _panel(
-                f"{m.name}->{spec.kpi}",
+                f"{spec.mediators[d].name}->{outcomes[k]}",
                 "mediator",
                 effect.prior,
                 effect.source,
                 (effect.lower, effect.upper),
-                post.pool["gamma"][:, d],
+                post.pool["gamma"][:, g],
             )
         )
+    at, partial = 0, 0
+    for d, m in enumerate(spec.mediators):
         for channel, prior in zip(m.channels, m.media_priors, strict=True):
-            lower = 0.0 if signs[channel] else -inf
+            bounds = network_data.media_bounds(spec.coefficients[channel])
             draws = post.pool["beta_med"][:, at]
-            panels.append(
-                _panel(f"{channel}->{m.name}", "mediator", prior, "", (lower, inf), draws)
-            )
+            panels.append(_panel(f"{channel}->{m.name}", "mediator", prior, "", bounds, draws))
             at += 1
         sigma = post.pool["sigma_med"][:, d]
         panels.append(_panel(f"sigma[{m.name}]", "noise", m.sigma_prior, "", (0.0, inf), sigma))
@@ -333,6 +336,18 @@ def _mediator_panels(post: Posterior, spec: ModelSpec) -> list[PriorPanel]:
                 )
             )
             partial += 1
+    for x, c in enumerate(spec.cross_effects):
+        e = c.effect
+        panels.append(
+            _panel(
+                f"psi[{network_data.cross_label(c)}]",
+                "cross",
+                e.prior,
+                e.source,
+                (e.lower, e.upper),
+                post.pool["psi"][:, x],
+            )
+        )
     return panels
 
 

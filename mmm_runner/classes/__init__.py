@@ -10,10 +10,12 @@ from __future__ import annotations
 from mmm_runner.classes.base import ModelClass
 from mmm_runner.classes.blm import Blm
 from mmm_runner.classes.hierarchical import Hierarchical
-from mmm_runner.classes.nested import Nested
+from mmm_runner.classes.nested import Combined, Multivariate, Nested
 from mmm_runner.classes.pooled import Pooled
 
-REGISTRY: dict[str, ModelClass] = {cls.name: cls() for cls in (Blm, Hierarchical, Pooled, Nested)}
+REGISTRY: dict[str, ModelClass] = {
+    cls.name: cls() for cls in (Blm, Hierarchical, Pooled, Nested, Multivariate, Combined)
+}
 
 
 def get(name: str) -> ModelClass:

@@ -51,6 +51,7 @@ class ModelClass(ABC):
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
     roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
     forecasts: ClassVar[bool] = True  # mmm forecast can extend its design to a plan
+    several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -72,9 +73,29 @@ class ModelClass(ABC):
         if config.model.mediators and not self.mediators:
             out.add(
                 ("model", "mediators"),
-                f"model.mediators needs model.class nested, not {self.name}",
-                "set model.class: nested, or remove model.mediators",
+                f"model.mediators needs model.class nested or combined, not {self.name}",
+                "set model.class: nested (combined with several outcomes), or remove "
+                "model.mediators",
             )
+        if not self.several_outcomes:
+            self._one_outcome_rules(config, spec, out)
+
+    def _one_outcome_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+        model = config.model
+        several = [
+            (("model", "outcomes"), bool(model.outcomes) or len(spec.outcomes) > 1),
+            (("model", "cross_effects"), bool(model.cross_effects)),
+            (("model", "correlated_errors"), model.correlated_errors is not None),
+        ]
+        for where, present in several:
+            if present:
+                out.add(
+                    where,
+                    f"{where[-1]} need several outcomes: model.class multivariate (or "
+                    f"combined, with mediators), not {self.name}",
+                    "set model.class: multivariate, or remove " + ".".join(where),
+                )
+                return
 
     def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
         """Problems of the data that only this class has (the frame is checked and sorted)."""
@@ -111,22 +132,25 @@ class ModelClass(ABC):
         parameters as their priors state them).
         """
 
-    def kpi_draws(self, draws: Draws) -> Draws:
+    def kpi_draws(self, draws: Draws, design: Design, spec: ModelSpec) -> Draws:
         """The draws with the KPI's ``log_lik``, ``y_rep`` and ``mu_out`` as the pipeline
         reads them (programs with several equations pick the KPI's here)."""
+        del design, spec  # one equation: its draws are the KPI's
         return draws
 
     def coordinates(self, spec: ModelSpec, names: Layout) -> dict[str, list[str]]:
         """Labels of the class's own posterior dimensions (beyond the shared ones)."""
         return {}
 
-    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
+    def posterior_variables(
+        self, variables: dict[str, Array], design: Design, spec: ModelSpec
+    ) -> Variables:
         """The posterior group's variables, with their dimensions, for the netCDF."""
         return base_variables(variables)
 
-    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
+    def posterior(self, draws: Draws, design: Design, spec: ModelSpec) -> Posterior:
         """The draws flattened over chains, in the layout the NumPy analysis works on."""
-        del spec  # the additive classes need no more than the draws
+        del design, spec  # the additive classes need no more than the draws
         return single_posterior(draws)
 
     # --- explain --------------------------------------------------------------

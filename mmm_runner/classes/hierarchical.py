@@ -60,7 +60,9 @@ class Hierarchical(ModelClass):
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return stan_data.hierarchical_data(design, spec, **options)
 
-    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
+    def posterior_variables(
+        self, variables: dict[str, Array], design: Design, spec: ModelSpec
+    ) -> Variables:
         v = variables
         return {
             "alpha": ([], v["alpha"]),
@@ -73,7 +75,7 @@ class Hierarchical(ModelClass):
             "cross_level": (["crossed_level"], _cross_level(v)),
         }
 
-    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
+    def posterior(self, draws: Draws, design: Design, spec: ModelSpec) -> Posterior:
         v = draws.variables
         return Posterior(
             flat(v["alpha"]),

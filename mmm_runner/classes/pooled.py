@@ -69,7 +69,9 @@ class Pooled(Blm):
                     "remove its prior line",
                 )
 
-    def posterior_variables(self, variables: dict[str, Array], spec: ModelSpec) -> Variables:
+    def posterior_variables(
+        self, variables: dict[str, Array], design: Design, spec: ModelSpec
+    ) -> Variables:
         out = base_variables(variables)
         if variables.get("pool_z") is not None and variables["pool_z"].size:
             out.update(
@@ -80,7 +82,7 @@ class Pooled(Blm):
             )
         return out
 
-    def posterior(self, draws: Draws, spec: ModelSpec) -> Posterior:
+    def posterior(self, draws: Draws, design: Design, spec: ModelSpec) -> Posterior:
         v = draws.variables
         post = single_posterior(draws)
         pool = {k: flat(v[k]) for k in POOL_VARIABLES if k in v and v[k].size}

@@ -53,6 +53,10 @@ def show(result: Validation) -> None:
         rows.insert(3, ("varying", "; ".join(s["varying"])))
     if s.get("mediators"):
         rows.insert(3, ("mediators", "; ".join(s["mediators"])))
+    if s.get("outcomes"):
+        rows.insert(2, ("outcomes", "; ".join(s["outcomes"])))
+    if s.get("cross_effects"):
+        rows.insert(3, ("cross", "; ".join(s["cross_effects"])))
     if s["holdout"]:
         rows.append(("holdout", f"last {s['holdout']} periods"))
     for label, value in rows:

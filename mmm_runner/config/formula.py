@@ -15,7 +15,7 @@ seasonality and holiday/event components, configured under ``model.trend``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TREND = "trend"
 SEASON = "season"
@@ -54,6 +54,7 @@ class Formula:
     intercept: bool
     parts: tuple[RandomPart, ...] = ()  # the (terms | group) parts, in order
     factors: tuple[str, ...] = ()  # terms written factor(column): categorical
+    outcomes: tuple[str, ...] = ()  # `a + b ~ ...`: several KPI columns (response is "")
 
     @property
     def varying(self) -> tuple[str, ...]:
@@ -80,9 +81,31 @@ def parse_formula(text: str) -> Formula:
             "write it as kpi ~ term + term, e.g. revenue ~ tv + search + trend + season",
         )
     lhs, rhs = text.split("~")
-    response, log_response = _parse_response(lhs)
+    outcomes = _parse_outcomes(lhs)
+    response, log_response = ("", False) if outcomes else _parse_response(lhs)
     parser = _Terms(rhs, offset=len(lhs) + 1)
-    return parser.parse(response, log_response)
+    parsed = parser.parse(response, log_response)
+    for name in outcomes:
+        if name in parsed.terms or name in parsed.varying:
+            raise FormulaError(f"the outcome '{name}' cannot also be a term", len(lhs) + 1)
+    return replace(parsed, outcomes=outcomes)
+
+
+def _parse_outcomes(lhs: str) -> tuple[str, ...]:
+    """The outcomes of a left side `a + b` (several KPI columns), or () for one KPI."""
+    if "+" not in lhs:
+        return ()
+    names = [part.strip() for part in lhs.split("+")]
+    for name in names:
+        if not _NAME.fullmatch(name):
+            raise FormulaError(
+                f"the left of '~' must be KPI columns joined by '+', found '{lhs.strip()}'",
+                0,
+                "write e.g. sales_a + sales_b ~ tv + search (log outcomes are not supported)",
+            )
+    if len(set(names)) < len(names):
+        raise FormulaError("an outcome is named twice on the left of '~'", 0, "name each once")
+    return tuple(names)
 
 
 def _parse_response(lhs: str) -> tuple[str, bool]:

@@ -18,7 +18,7 @@ from mmm_runner.model import transforms
 
 AdstockType = Literal["none", "geometric", "delayed", "weibull"]
 SaturationType = Literal["none", "hill", "logistic", "michaelis_menten", "tanh"]
-ModelClass = Literal["blm", "hierarchical", "pooled", "nested"]
+ModelClass = Literal["blm", "hierarchical", "pooled", "nested", "multivariate", "combined"]
 Frequency = Literal["daily", "weekly", "monthly"]
 FitMethod = Literal["mcmc", "map", "laplace", "pathfinder"]
 Policy = Literal["explore", "publish", "strict"]
@@ -297,6 +297,11 @@ class MediatorConfig(Section):
         description="partial: prior of the observation noise sd of the survey, in mediator "
         "standard deviations (default half_normal(0.5)).",
     )
+    outcomes: list[str] | None = Field(
+        None,
+        description="Class combined: the outcomes it moves, each with its own gamma "
+        "(default: every outcome).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -310,6 +315,72 @@ class MediatorConfig(Section):
         if self.observation != "partial" and self.noise_prior is not None:
             raise ValueError("`noise_prior` applies to observation: partial")
         return self
+
+
+class OutcomeConfig(Section):
+    """An outcome of the multivariate and combined classes: one KPI column (e.g. one
+    product's sales) with its own media and control coefficients."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", max_length=60)] = Field(
+        description="Name of the outcome in reports (and its data column unless `column`)."
+    )
+    column: str | None = Field(None, description="Data column of the outcome (default: `name`).")
+    value: float = Field(
+        1.0,
+        gt=0,
+        description="Weight of one unit of this outcome in the total that reports, ROI and "
+        "the budget use (e.g. its margin per unit; default 1: the plain sum).",
+    )
+    channels: list[str] | None = Field(
+        None, description="Media acting directly on this outcome (default: every channel)."
+    )
+    controls: list[str] | None = Field(
+        None,
+        description="Controls in this outcome's equation (default: every control; trend, "
+        "seasonality and calendar terms are in every equation).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return _name_shorthand(value)
+
+
+CrossType = Literal["halo", "cannibalisation", "cannibalization", "free"]
+
+
+class CrossEffectConfig(Section):
+    """A cross-effect between outcomes: ``psi * modulator_t * from_{t - lag}`` is added to
+    outcome ``to`` (the guide's equations (10) and (11))."""
+
+    source: str = Field(alias="from", description="The outcome whose sales act (a name).")
+    to: str = Field(description="The outcome they act on (a name).")
+    lag: int = Field(
+        0, ge=0, le=104, description="Periods between cause and effect (0: the same period)."
+    )
+    type: CrossType = Field(
+        "free",
+        description="halo: psi >= 0 (the source lifts the target); cannibalisation: psi <= 0 "
+        "(it takes from it); free: either sign.",
+    )
+    modulator: str | None = Field(
+        None,
+        description="A data column multiplying the effect, e.g. the source's promotion "
+        "flag: the effect exists only where it is non-zero.",
+    )
+    prior: str | None = Field(
+        None,
+        description="Prior of psi in target standard deviations per source standard "
+        "deviation (default normal(0, 0.3); half of it for halo and cannibalisation).",
+    )
+
+
+class CorrelatedErrorsConfig(Section):
+    """Correlated outcome errors: Sigma = diag(sigma) R diag(sigma), R ~ LKJ(eta)."""
+
+    eta: float = Field(
+        2.0, gt=0, description="LKJ shape: 1 is uniform over correlations, larger shrinks to 0."
+    )
 
 
 class TrendConfig(Section):
@@ -492,6 +563,21 @@ class ModelConfig(Section):
         description="Class nested: mediators between media and the KPI, each with its own "
         "equation; the KPI equation adds their effects (gamma) to the media's direct ones.",
     )
+    outcomes: list[OutcomeConfig] = Field(
+        default_factory=list,
+        description="Classes multivariate and combined: the KPI columns fitted jointly, each "
+        "with its own coefficients (a formula's left side `a + b` names them too).",
+    )
+    cross_effects: list[CrossEffectConfig] = Field(
+        default_factory=list,
+        description="Classes multivariate and combined: effects of one outcome on another "
+        "(halo, cannibalisation).",
+    )
+    correlated_errors: CorrelatedErrorsConfig | None = Field(
+        None,
+        description="Classes multivariate and combined: correlated outcome errors with an "
+        "LKJ prior (`true` for eta 2).",
+    )
     pooling: PoolingConfig = Field(
         default_factory=PoolingConfig, description="Pooled class settings."
     )
@@ -512,9 +598,16 @@ class ModelConfig(Section):
         "its units.",
     )
 
+    @field_validator("correlated_errors", mode="before")
+    @classmethod
+    def _correlated_shorthand(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        return None if value is False else value
+
     @model_validator(mode="after")
     def _kpi_given(self) -> ModelConfig:
-        if self.formula is None and self.kpi is None:
+        if self.formula is None and self.kpi is None and not self.outcomes:
             raise ValueError("give the KPI column in `kpi`, or a `formula` such as 'kpi ~ tv'")
         if self.formula is None and not self.media:
             raise ValueError("list at least one channel under `media`, or give a `formula`")

@@ -52,7 +52,11 @@ DEFAULT_PRIORS = {
     # of a survey that observes the mediator in some periods
     "mediator_effect": "normal(0, 1)",
     "observation_noise": "half_normal(0.5)",
+    # multivariate and combined classes: one outcome's (uncentred) value over its sd moving
+    # another's, in its sds; half of it with the sign of a halo or cannibalisation
+    "cross_effect": "normal(0, 0.3)",
 }
+TOTAL = "total"  # the name of the outcomes' value-weighted total when model.kpi is not set
 
 
 @functools.cache
@@ -130,6 +134,28 @@ class MediatorSpec:
 
 
 @dataclass(frozen=True)
+class OutcomeSpec:
+    """An outcome of the multivariate and combined classes."""
+
+    name: str
+    column: str
+    value: float  # weight of one unit in the total (reports, ROI, budget)
+    channels: tuple[str, ...]  # media acting directly on it
+    controls: tuple[str, ...]  # controls in its equation
+
+
+@dataclass(frozen=True)
+class CrossSpec:
+    """A cross-effect ``psi * modulator_t * source_{t - lag}`` into ``target``."""
+
+    source: str
+    target: str
+    lag: int
+    modulator: str | None
+    effect: Coefficient  # psi: prior and sign bounds (modelling scale)
+
+
+@dataclass(frozen=True)
 class CrossedPart:
     """Effects that vary by a grouping column other than the group (crossed pooling)."""
 
@@ -177,7 +203,12 @@ class ModelSpec:
     kpi_value: float | str | None = None  # money per KPI unit: a constant or a column
     population: str | None = None  # population column: KPI (and media) modelled per capita
     per_capita: tuple[str, ...] = ()  # media modelled per capita
-    mediators: tuple[MediatorSpec, ...] = ()  # nested class
+    mediators: tuple[MediatorSpec, ...] = ()  # nested and combined classes
+    # multivariate and combined classes: the KPI is the outcomes' value-weighted total
+    outcomes: tuple[OutcomeSpec, ...] = ()
+    cross_effects: tuple[CrossSpec, ...] = ()
+    lkj_eta: float | None = None  # correlated outcome errors: the LKJ shape; None: independent
+    mediator_outcomes: tuple[tuple[str, ...], ...] = ()  # per mediator: the outcomes it moves
     lift_tests: tuple[LiftTest, ...] = ()  # experiments that calibrate the model
     roi_priors: tuple[RoiSpec, ...] = ()  # priors on ROI in place of coefficient priors
 
@@ -195,11 +226,18 @@ class ModelSpec:
     @property
     def columns(self) -> tuple[str, ...]:
         """Data columns the model reads (KPI, media, spend, controls)."""
-        names = [self.kpi, *self.media_names, *(m.spend_column for m in self.media)]
+        names = [*self.kpi_columns, *self.media_names, *(m.spend_column for m in self.media)]
         value = [self.kpi_value] if isinstance(self.kpi_value, str) else []
         population = [self.population] if self.population else []
         mediators = [m.column for m in self.mediators if m.column]
-        return tuple(dict.fromkeys([*names, *self.controls, *value, *population, *mediators]))
+        modulators = [c.modulator for c in self.cross_effects if c.modulator]
+        extra = [*value, *population, *mediators, *modulators]
+        return tuple(dict.fromkeys([*names, *self.controls, *extra]))
+
+    @property
+    def kpi_columns(self) -> tuple[str, ...]:
+        """The data columns behind the KPI: its own, or the outcomes' whose total it is."""
+        return tuple(o.column for o in self.outcomes) or (self.kpi,)
 
     @property
     def roi_channels(self) -> frozenset[str]:
@@ -219,6 +257,9 @@ class ModelSpec:
         base += len(self.transform_params) + len(self.cre)
         for m in self.mediators:  # intercept, noise, gamma, its paths (and survey noise)
             base += 3 + len(m.channels) + (m.observation == "partial")
+        for o in self.outcomes[1:]:  # each further outcome: intercept, noise, its terms
+            base += 2 + len(o.channels) + len(o.controls) + trend_cols + season
+        base += len(self.cross_effects)
         if self.calendar is not None:  # at least one column per event and holiday term
             base += len(self.calendar.events) + len(self.calendar.holidays or ())
         if self.group is not None and n_groups > 1:
@@ -330,6 +371,10 @@ def resolve(
         group_transforms=model.hierarchical.transforms == "group",
         budget_effects=model.hierarchical.budget_effects,
         mediators=_mediators(config, out),
+        outcomes=_outcomes(config, out, terms, media, controls),
+        cross_effects=_cross_effects(config, out),
+        lkj_eta=model.correlated_errors.eta if model.correlated_errors else None,
+        mediator_outcomes=_mediator_outcomes(config, terms),
         lift_tests=tuple(config.calibration.lift_tests) if config.calibration else (),
         roi_priors=_roi_priors(config, out),
     )
@@ -353,6 +398,7 @@ class _Terms:
     varying: tuple[str, ...]
     varying_intercept: bool
     crossed: tuple[CrossedPart, ...]
+    outcomes: tuple[str, ...] = ()  # the formula's left side `a + b` (several KPI columns)
 
 
 def _terms(config: RunConfig, out: Collector) -> _Terms | None:
@@ -361,10 +407,10 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
         h = model.hierarchical
         trend = model.trend if model.trend.type != "none" else None
         season_on = model.seasonality is None or bool(model.seasonality)
-        assert model.kpi is not None  # guaranteed by ModelConfig
+        assert model.kpi is not None or model.outcomes  # guaranteed by ModelConfig
         group = config.data.group_column
         return _Terms(
-            model.kpi,
+            model.kpi or TOTAL,
             False,
             list(model.media),
             list(model.controls),
@@ -385,7 +431,7 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
             ("model", "formula"), f"{exc.message}\n      {model.formula}\n      {pointer}", exc.fix
         )
         return None
-    if model.kpi is not None and model.kpi != parsed.response:
+    if model.kpi is not None and not parsed.outcomes and model.kpi != parsed.response:
         out.add(
             ("model", "kpi"),
             f"model.kpi is '{model.kpi}' but model.formula models '{parsed.response}'",
@@ -481,7 +527,7 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
                 f"add '+ {name}' outside the parentheses too",
             )
     return _Terms(
-        parsed.response,
+        (model.kpi or TOTAL) if parsed.outcomes else parsed.response,
         parsed.log_response,
         media,
         controls,
@@ -490,6 +536,7 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
         own.terms if own else (),
         own.intercept if own else False,
         crossed,
+        parsed.outcomes,
     )
 
 
@@ -674,6 +721,91 @@ def _mediators(config: RunConfig, out: Collector) -> tuple[MediatorSpec, ...]:
             )
         )
     return tuple(resolved)
+
+
+def _outcomes(
+    config: RunConfig,
+    out: Collector,
+    terms: _Terms,
+    media: list[MediaChannel],
+    controls: list[ControlConfig],
+) -> tuple[OutcomeSpec, ...]:
+    """The outcomes of the config (and of a formula's left side `a + b`); the network
+    classes check the rest."""
+    model = config.model
+    given = {o.name: o for o in model.outcomes}
+    if terms.outcomes and model.outcomes and set(terms.outcomes) != set(given):
+        out.add(
+            ("model", "outcomes"),
+            f"model.outcomes lists {', '.join(given)} but the formula's left side has "
+            f"{', '.join(terms.outcomes)}",
+            "name the same outcomes in both, or drop one of them",
+        )
+    names = list(terms.outcomes) or list(given)
+    channels = tuple(m.name for m in media)
+    all_controls = tuple(c.name for c in controls)
+    resolved = []
+    for i, name in enumerate(names):
+        o = given.get(name)
+        at = ("model", "outcomes", i)
+        own_channels = tuple(o.channels) if o and o.channels is not None else channels
+        own_controls = tuple(o.controls) if o and o.controls is not None else all_controls
+        for key, listed, known, role in (
+            ("channels", own_channels, channels, "a media channel"),
+            ("controls", own_controls, all_controls, "a control"),
+        ):
+            for j, item in enumerate(listed):
+                if item not in known:
+                    out.add(
+                        (*at, key, j),
+                        f"'{item}' is not {role} of the model",
+                        did_you_mean(item, list(known)),
+                    )
+        resolved.append(
+            OutcomeSpec(
+                name,
+                (o.column if o and o.column else name),
+                o.value if o else 1.0,
+                own_channels,
+                own_controls,
+            )
+        )
+    return tuple(resolved)
+
+
+def _cross_effects(config: RunConfig, out: Collector) -> tuple[CrossSpec, ...]:
+    """The cross-effects with their priors and sign bounds (the classes check the names)."""
+    bounds = {
+        "free": (-INF, INF),
+        "halo": (0.0, INF),
+        "cannibalisation": (-INF, 0.0),
+        "cannibalization": (-INF, 0.0),
+    }
+    resolved = []
+    for i, c in enumerate(config.model.cross_effects):
+        prior = default("cross_effect")
+        if c.prior is not None:
+            try:
+                prior = notation.parse_distribution(c.prior)
+            except notation.NotationError as exc:
+                out.add(("model", "cross_effects", i, "prior"), exc.message, exc.fix, c.prior)
+        lower, upper = bounds[c.type]
+        source = "default" if c.prior is None else f"model.cross_effects[{i}]"
+        name = f"{c.source}->{c.to}"
+        effect = Coefficient(name, "control", prior, lower, upper, source)
+        resolved.append(CrossSpec(c.source, c.to, c.lag, c.modulator, effect))
+    return tuple(resolved)
+
+
+def _mediator_outcomes(config: RunConfig, terms: _Terms) -> tuple[tuple[str, ...], ...]:
+    """The outcomes each mediator moves (every outcome unless listed; the KPI alone when
+    there are no outcomes)."""
+    names = tuple(terms.outcomes) or tuple(o.name for o in config.model.outcomes)
+    default_outcomes = names or (terms.kpi,)
+    return tuple(
+        tuple(m.outcomes) if m.outcomes is not None else default_outcomes
+        for m in config.model.mediators
+    )
 
 
 def _varying_terms(

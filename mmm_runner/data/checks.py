@@ -92,6 +92,18 @@ def column_locations(loaded: LoadedConfig, spec: ModelSpec) -> dict[str, Loc]:
     model = cfg.model
     formula: Loc = ("model", "formula")
     where: dict[str, Loc] = {spec.kpi: formula if model.formula else ("model", "kpi")}
+    listed = {o.name: i for i, o in enumerate(model.outcomes)}
+    for outcome in spec.outcomes:
+        i = listed.get(outcome.name)
+        own_column = i is not None and model.outcomes[i].column is not None
+        where[outcome.column] = (
+            ("model", "outcomes", i, "column" if own_column else "name")
+            if i is not None
+            else formula
+        )
+    for i, cross in enumerate(model.cross_effects):
+        if cross.modulator:
+            where.setdefault(cross.modulator, ("model", "cross_effects", i, "modulator"))
     if isinstance(spec.kpi_value, str):
         where[spec.kpi_value] = ("model", "kpi_value")
     if spec.population:
@@ -125,7 +137,7 @@ def check_data(
     c = _Checker(loaded, spec, data_path)
     frame = frame.copy()
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # data row numbers for messages
-    if not _columns_exist(c, frame):
+    if not _columns_exist(c, frame) or not _total_name_free(c, frame):
         return DataCheck(frame, c.problems)
     dates_ok = _parse_dates(c, frame)
     warmup = frame.iloc[0:0]
@@ -154,11 +166,34 @@ def check_data(
     _roi_windows(c, frame)
     _budget(c, frame)
     _cv(c, frame)
+    if spec.outcomes and not any(p.severity == "error" for p in c.problems):
+        frame = with_total(frame, spec)
+        warmup = with_total(warmup, spec)
     checked = profile(frame, loaded, spec)
     if not warmup.empty:  # the design reads the warm-up rows' media for carry-over
         keys = [k for k in (c.config.data.group_column, c.config.data.date_column) if k]
         frame = pd.concat([warmup, frame]).sort_values(keys, kind="stable")
     return DataCheck(frame, c.problems, checked)
+
+
+def _total_name_free(c: _Checker, frame: pd.DataFrame) -> bool:
+    """Several outcomes: the name of their total must not be a column of the data."""
+    if not c.spec.outcomes or c.spec.kpi not in frame.columns:
+        return True
+    c.config_problem(
+        ("model", "kpi"),
+        f"'{c.spec.kpi}' names the outcomes' total, but the data has a column of that name",
+        "set model.kpi to a name the data does not use (e.g. total_sales)",
+    )
+    return False
+
+
+def with_total(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    """The frame with the KPI column of several outcomes: their value-weighted total."""
+    if not spec.outcomes:
+        return frame
+    total = sum(o.value * frame[o.column].astype(float) for o in spec.outcomes)
+    return frame.assign(**{spec.kpi: total})
 
 
 def _calendar(c: _Checker, frame: pd.DataFrame) -> None:
@@ -670,7 +705,7 @@ def _values(c: _Checker, frame: pd.DataFrame, unusable: set[str]) -> None:
             )
     train = _train(c, frame)
     group = c.config.data.group_column
-    names = [n for n in dict.fromkeys((spec.kpi, *spec.controls)) if n not in unusable]
+    names = [n for n in dict.fromkeys((*spec.kpi_columns, *spec.controls)) if n not in unusable]
     # A control constant within a group still varies across groups; the KPI may not be
     # constant in any group.
     values = _block(train, names)
@@ -678,7 +713,7 @@ def _values(c: _Checker, frame: pd.DataFrame, unusable: set[str]) -> None:
     by_group = values.groupby(train[group].to_numpy()).std(ddof=0) if group else None
     for name in values.columns:
         constant = overall[name] == 0
-        if by_group is not None and name == spec.kpi:
+        if by_group is not None and name in spec.kpi_columns:
             constant = bool((by_group[name] == 0).any())
         if constant:
             c.config_problem(
@@ -975,4 +1010,20 @@ def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[
         "columns": columns,
         "varying": pooling,
         "mediators": mediators,
+        "outcomes": [
+            f"{o.name} (value {o.value:g}; {', '.join(o.channels) or 'no channels'})"
+            for o in spec.outcomes
+        ],
+        "cross_effects": [
+            f"{c.source} -> {c.target}, lag {c.lag}"
+            + (f", times {c.modulator}" if c.modulator else "")
+            + (
+                " (halo)"
+                if c.effect.lower >= 0
+                else " (cannibalisation)"
+                if c.effect.upper <= 0
+                else ""
+            )
+            for c in spec.cross_effects
+        ],
     }

@@ -9,7 +9,7 @@ results back on the original scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +67,10 @@ class Design:
     population: Array | None = None  # (rows,) the KPI is modelled per capita, None: totals
     crossed: tuple[Crossed, ...] = ()  # the columns of crossed pooling, with their levels
     mediators: Array | None = None  # (rows, D) nested class: observations, NaN where none
+    # (rows, K) multivariate and combined classes: the outcomes as given; ``kpi`` is their
+    # value-weighted total
+    outcomes: Array | None = None
+    modulators: dict[str, Array] = field(default_factory=dict)  # cross-effects' modulators
 
     @property
     def n_rows(self) -> int:
@@ -131,7 +135,12 @@ def build_design(
     if fitted is None:
         length = np.bincount(group)[group]
         fitted = position < length - data.holdout
-    kpi = frame[spec.kpi].to_numpy(dtype=float)
+    outcomes = _outcomes(frame, spec)
+    kpi = (
+        frame[spec.kpi].to_numpy(dtype=float)
+        if outcomes is None
+        else outcomes @ np.array([o.value for o in spec.outcomes])
+    )
     population = frame[spec.population].to_numpy(dtype=float) if spec.population else None
     modelled = kpi if population is None else kpi / population
     response = np.log(modelled) if spec.log_response else modelled
@@ -171,7 +180,20 @@ def build_design(
         population=population,
         crossed=_crossed(frame, spec, group, len(names)),
         mediators=_mediators(frame, spec),
+        outcomes=outcomes,
+        modulators={
+            c.modulator: frame[c.modulator].to_numpy(dtype=float)
+            for c in spec.cross_effects
+            if c.modulator
+        },
     )
+
+
+def _outcomes(frame: pd.DataFrame, spec: ModelSpec) -> Array | None:
+    """The outcomes' columns as given (multivariate and combined classes)."""
+    if not spec.outcomes:
+        return None
+    return np.column_stack([frame[o.column].to_numpy(dtype=float) for o in spec.outcomes])
 
 
 def _mediators(frame: pd.DataFrame, spec: ModelSpec) -> Array | None:

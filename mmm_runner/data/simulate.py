@@ -1027,7 +1027,11 @@ def simulate_all() -> list[Simulated]:
     from mmm_runner.data.simulate_crossed import simulate_geo_product
     from mmm_runner.data.simulate_events import simulate_weekly_events
     from mmm_runner.data.simulate_geo import simulate_geo_population
-    from mmm_runner.data.simulate_network import simulate_nested_example
+    from mmm_runner.data.simulate_network import (
+        simulate_combined_example,
+        simulate_multivariate_example,
+        simulate_nested_example,
+    )
 
     return [
         simulate_single_market(),
@@ -1037,6 +1041,8 @@ def simulate_all() -> list[Simulated]:
         simulate_geo_population(),
         simulate_geo_product(),
         simulate_nested_example(),
+        simulate_multivariate_example(),
+        simulate_combined_example(),
         confounded_example(),
     ]
 

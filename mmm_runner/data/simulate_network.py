@@ -415,7 +415,11 @@ def _simulate(
         )
     frame = _frame(weeks, {k: values[k] for k in outcome_names}, media, columns, controls)
     truth = network_truth(name, seed, weeks, network, seen, media, scales, controls, shocks)
-    lines = single_outcome_lines(network, media, scales, controls, shocks, values)
+    lines = (
+        single_outcome_lines(network, media, scales, controls, shocks, values)
+        if len(network.outcomes) == 1
+        else total_lines(network, media, scales, controls, shocks, values)
+    )
     return frame, truth, lines
 
 
@@ -448,6 +452,27 @@ def single_outcome_lines(
     for d, g in gamma.items():
         lines[f"{d}_other"] = g * mediators[d].noise_sd * shocks[d]
     lines["noise"] = values[kpi.name] - sim.sum_lines(lines.values())
+    return lines
+
+
+def total_lines(
+    network: Network,
+    media: Mapping[str, Array],
+    scales: Mapping[str, float],
+    controls: Mapping[str, Array],
+    shocks: Mapping[str, Array],
+    values: Mapping[str, Array],
+) -> dict[str, Array]:
+    """The outcomes' total per week, taken apart: each channel's effect on it (what
+    removing the channel's spend takes away: direct, through mediators and carried by
+    cross-effects) and the rest."""
+    names = [eq.name for eq in network.outcomes]
+    total = sum((values[k] for k in names), start=np.zeros(len(values[names[0]])))
+    lines: dict[str, Array] = {}
+    for channel in media:
+        removed = run_network(network, media, scales, controls, shocks, without=channel)
+        lines[channel] = sum((values[k] - removed[k] for k in names), start=np.zeros_like(total))
+    lines["rest"] = total - sim.sum_lines(lines.values())
     return lines
 
 
@@ -575,13 +600,20 @@ def simulate_multivariate(
     B's promotion weeks with ``promotion``); the products' errors correlate
     0.4.
     """
+    frame, truth, _ = _multivariate(seed, weeks, promotion, channels)
+    return frame, truth
+
+
+def _multivariate(
+    seed: int, weeks: int, promotion: bool, channels: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Array]]:
     outcomes, cross = _products(channels, promotion, {})
     network = Network((), outcomes, {}, cross, ERROR_CORRELATION)
     controls: dict[str, Draw] = {"promo_b": _promo} if promotion else {}
-    frame, truth, _ = _simulate(
+    frame, truth, lines = _simulate(
         "multivariate", seed, weeks, network, channels, controls, "full", 1.0, 0.0
     )
-    return frame, {"model_class": "multivariate", **truth}
+    return frame, {"model_class": "multivariate", **truth}, lines
 
 
 COMBINED_GAMMA = {"product_a": 500.0, "product_b": 300.0}  # sales per awareness point
@@ -594,6 +626,7 @@ def simulate_combined(
     observed_share: float = 0.2,
     promotion: bool = False,
     channels: Sequence[str] = CHANNELS,
+    shared_transforms: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The two products of :func:`simulate_multivariate`, both fed by brand awareness.
 
@@ -601,7 +634,22 @@ def simulate_combined(
     products; intercepts are lowered by the awareness baseline's share so
     sales levels match the multivariate dataset.
     """
-    awareness = awareness_equation(channels, NESTED_AWARENESS_BETAS)
+    frame, truth, _ = _combined(
+        seed, weeks, observation, observed_share, promotion, channels, shared_transforms
+    )
+    return frame, truth
+
+
+def _combined(
+    seed: int,
+    weeks: int,
+    observation: Observation,
+    observed_share: float,
+    promotion: bool,
+    channels: Sequence[str],
+    shared_transforms: bool,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Array]]:
+    awareness = awareness_equation(channels, NESTED_AWARENESS_BETAS, shared_transforms)
     extra = {k: g * awareness.intercept for k, g in COMBINED_GAMMA.items()}
     outcomes, cross = _products(channels, promotion, extra)
     network = Network(
@@ -612,10 +660,10 @@ def simulate_combined(
         ERROR_CORRELATION,
     )
     controls: dict[str, Draw] = {"promo_b": _promo} if promotion else {}
-    frame, truth, _ = _simulate(
+    frame, truth, lines = _simulate(
         "combined", seed, weeks, network, channels, controls, observation, observed_share, 1.5
     )
-    return frame, {"model_class": "combined", **truth}
+    return frame, {"model_class": "combined", **truth}, lines
 
 
 def simulate_nested_example(seed: int = SEEDS["nested"]) -> sim.Simulated:
@@ -625,3 +673,23 @@ def simulate_nested_example(seed: int = SEEDS["nested"]) -> sim.Simulated:
     truth = {**truth, "kpi": "sales", "group_column": None}
     contributions = sim.contribution_frame(sim.weekly_dates(START, len(frame)), lines)
     return sim.Simulated("nested", frame, contributions, truth)
+
+
+def simulate_multivariate_example(seed: int = SEEDS["multivariate"]) -> sim.Simulated:
+    """The shipped ``multivariate`` dataset: two products, a halo from A to B two weeks
+    later and B's promotions taking from A in the same week, correlated errors; the
+    contribution lines are of the products' total."""
+    frame, truth, lines = _multivariate(seed, WEEKS, True, ("tv", "search", "social"))
+    truth = {**truth, "kpi": "total", "group_column": None}
+    contributions = sim.contribution_frame(sim.weekly_dates(START, len(frame)), lines)
+    return sim.Simulated("multivariate", frame, contributions, truth)
+
+
+def simulate_combined_example(seed: int = SEEDS["combined"]) -> sim.Simulated:
+    """The shipped ``combined`` dataset: the two products of the multivariate one, both
+    lifted by brand awareness (observed every week), transforms shared by a channel's
+    paths; the contribution lines are of the products' total."""
+    frame, truth, lines = _combined(seed, WEEKS, "full", 1.0, True, CHANNELS, True)
+    truth = {**truth, "kpi": "total", "group_column": None}
+    contributions = sim.contribution_frame(sim.weekly_dates(START, len(frame)), lines)
+    return sim.Simulated("combined", frame, contributions, truth)

@@ -70,6 +70,7 @@ class NetworkLogLik:
     log_lik: Array  # (N,): outcomes and observed mediator values of a row, jointly
     log_lik_outcome: Array  # (N, K): each outcome on its own, given E[M | obs]
     log_lik_marginal: Array  # (N, K): each outcome on its own, the mediators integrated out
+    log_lik_outcomes: Array  # (N,): the outcomes jointly, the mediators integrated out
     cov: Array  # (T, K, K): outcome covariance of every row
 
 
@@ -192,6 +193,52 @@ def conditional_mediators(
     return mean, np.broadcast_to(var, m.shape).copy()
 
 
+def cross_values(data: Data, y: Array) -> Array:
+    """The cross-effects' regressors from outcomes ``y`` (T, K) on the modelling scale:
+    the modulator times the source's uncentred value (``y + y_offset``) ``lag`` rows
+    earlier, 0 in the first ``lag`` rows, (T, C)."""
+    n_rows, n_cross = y.shape[0], int(data["C"])
+    offset = _floats(data, "y_offset", (y.shape[1],))
+    modulator = _floats(data, "cross_mod", (n_rows, n_cross))
+    out = np.zeros((n_rows, n_cross))
+    for c, (j, lag) in enumerate(
+        zip(_ints(data, "cross_from") - 1, _ints(data, "cross_lag"), strict=True)
+    ):
+        out[lag:, c] = modulator[lag:, c] * (y[: n_rows - lag, j] + offset[j])
+    return out
+
+
+def forecast_means(data: Data, params: NetworkParams, mu: Array) -> Array:
+    """The outcomes' means (T, K) with held-out rows forecast: there a cross-effect's
+    source is its forecast mean (fitted rows: the data), filled row by row in the
+    program's outcome order, as its ``mu_out``."""
+    n_rows, n_med, n_out = _sizes(data)
+    y = _floats(data, "Y", (n_rows, n_out))
+    fitted = np.zeros(n_rows, dtype=bool)
+    fitted[_ints(data, "fit_rows") - 1] = True
+    cross_x = cross_values(data, y)
+    offset = _floats(data, "y_offset", (n_out,))
+    modulator = _floats(data, "cross_mod", (n_rows, int(data["C"])))
+    links = list(
+        zip(
+            _ints(data, "cross_to") - 1,
+            _ints(data, "cross_from") - 1,
+            _ints(data, "cross_lag"),
+            strict=True,
+        )
+    )
+    out = mu[:, n_med:].copy()
+    for t in np.flatnonzero(~fitted):
+        for k in _ints(data, "outcome_order") - 1:
+            for c, (to, j, lag) in enumerate(links):
+                s = t - lag
+                if to == k and s >= 0:
+                    source = y[s, j] if fitted[s] else out[s, j]
+                    change = modulator[t, c] * (source + offset[j]) - cross_x[t, c]
+                    out[t, k] += params.psi[c] * change
+    return out
+
+
 @dataclass(frozen=True)
 class _Parts:
     """The parts of every equation's mean, apart from the intercepts."""
@@ -220,7 +267,7 @@ def _parts(data: Data, params: NetworkParams) -> _Parts:
         mediator_noise(data, params.nu),
     )
     n_cross = int(data["C"])
-    cross_x = _floats(data, "cross_x", (n_rows, n_cross))
+    cross_x = cross_values(data, _floats(data, "Y", (n_rows, n_out)))
     cross_cols = np.arange(1, n_cross + 1)
     cross = term_sums(cross_x, n_out, _ints(data, "cross_to"), cross_cols, params.psi)
     # Outcomes use E[M | obs]; what is left of M is noise in their covariance.
@@ -303,6 +350,7 @@ def log_likelihood(data: Data, params: NetworkParams) -> NetworkLogLik:
         log_lik=joint,
         log_lik_outcome=per_outcome,
         log_lik_marginal=marginal_outcomes(data, params, means, fit),
+        log_lik_outcomes=joint_outcomes(data, params, means, fit),
         cov=cov,
     )
 
@@ -319,3 +367,16 @@ def marginal_outcomes(data: Data, params: NetworkParams, means: NetworkMeans, fi
     var = params.sigma[n_med:] ** 2 + (gam**2 * params.sigma[:n_med, None] ** 2).sum(axis=0)
     y = _floats(data, "Y", (n_rows, n_out))
     return normal_log_density(y[fit], mean[fit], np.sqrt(var)[None, :])
+
+
+def joint_outcomes(data: Data, params: NetworkParams, means: NetworkMeans, fit: Ints) -> Array:
+    """The outcomes' joint log density with the mediators integrated out: mean as in
+    :func:`marginal_outcomes`, covariance ``diag(sigma) R diag(sigma)`` plus
+    ``sigma_d^2 g_d g_d'`` for every mediator d."""
+    n_rows, n_med, n_out = _sizes(data)
+    gam = gamma_matrix(data, params.gamma)
+    mean = means.mu[:, n_med:] - (means.med_mean - means.mu[:, :n_med]) @ gam
+    unobserved = np.broadcast_to(params.sigma[:n_med] ** 2, (n_rows, n_med))
+    cov = outcome_covariances(data, params, unobserved)
+    y = _floats(data, "Y", (n_rows, n_out))
+    return mvn_log_density(y[fit] - mean[fit], cov[fit])

@@ -1,11 +1,13 @@
-"""The Stan data of ``stan/network.stan`` for the nested class.
+"""The Stan data of ``stan/network.stan`` for the classes nested, multivariate and combined.
 
-Equations are the mediators, then the KPI. Every channel has one feature set
-(its adstock and saturation, shared by all its paths); the paths are each
-channel's direct effect on the KPI, then each mediator's channels. The KPI is
-standardised as in the other programs (the design's ``y``); each observed
+Equations are the mediators, then the outcomes (the KPI alone for the nested
+class). Every channel has one feature set (its adstock and saturation, shared
+by all its paths); the paths are each outcome's direct ones (its channels),
+outcome by outcome, then each mediator's channels. Outcomes are standardised
+each on its own fitted rows (one KPI: the design's ``y``); each observed
 mediator is standardised on its observed fitted periods, a latent one keeps
-unit scale (its priors fix it).
+unit scale (its priors fix it). Cross-effects read the source outcome's value
+over its sd, uncentred, so a modulated effect vanishes where its modulator is 0.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mmm_runner.config.notation import INF
-from mmm_runner.config.resolve import ModelSpec, default
+from mmm_runner.config.resolve import Coefficient, CrossSpec, ModelSpec, default
 from mmm_runner.data.design import Design
 from mmm_runner.model import stan_data
 
@@ -24,10 +26,36 @@ Array = npt.NDArray[np.float64]
 TYPES = {"full": 1, "partial": 2, "latent": 3}
 
 
-def nested_paths(spec: ModelSpec) -> list[tuple[str, str]]:
+def outcome_names(spec: ModelSpec) -> list[str]:
+    """The outcome equations' names: the outcomes, or the KPI alone."""
+    return [o.name for o in spec.outcomes] or [spec.kpi]
+
+
+def outcome_channels(spec: ModelSpec) -> list[tuple[str, ...]]:
+    """Per outcome, the channels acting on it directly (every channel for one KPI)."""
+    return [o.channels for o in spec.outcomes] or [spec.media_names]
+
+
+def network_paths(spec: ModelSpec) -> list[tuple[str, str]]:
     """(channel, equation) of every media path, in the program's order."""
-    direct = [(name, spec.kpi) for name in spec.media_names]
+    direct = [
+        (channel, name)
+        for name, channels in zip(outcome_names(spec), outcome_channels(spec), strict=True)
+        for channel in spec.media_names
+        if channel in channels
+    ]
     return direct + [(c, m.name) for m in spec.mediators for c in m.channels]
+
+
+def gamma_links(spec: ModelSpec) -> list[tuple[int, int]]:
+    """(mediator, outcome) of every gamma, 0-based, in the program's order."""
+    names = outcome_names(spec)
+    return [
+        (d, names.index(k))
+        for d, targets in enumerate(spec.mediator_outcomes)
+        for k in names
+        if k in targets
+    ]
 
 
 def mediator_scales(design: Design) -> list[tuple[float, float]]:
@@ -42,7 +70,64 @@ def mediator_scales(design: Design) -> list[tuple[float, float]]:
     return out
 
 
-def nested_data(
+def outcome_scales(design: Design, spec: ModelSpec) -> list[tuple[float, float]]:
+    """(mean, sd) of each outcome over the fitted rows (the KPI's own for one KPI)."""
+    if design.outcomes is None:
+        return [(design.y_mean, design.y_sd)]
+    if not spec.standardise:
+        return [(0.0, 1.0)] * design.outcomes.shape[1]
+    seen = design.outcomes[design.fitted]
+    return [(float(c.mean()), float(c.std()) or 1.0) for c in seen.T]
+
+
+def outcome_values(design: Design, spec: ModelSpec) -> Array:
+    """The outcomes on the modelling scale, (rows, K)."""
+    if design.outcomes is None:
+        return design.y[:, None]
+    scales = np.array(outcome_scales(design, spec))
+    values: Array = (design.outcomes - scales[:, 0]) / scales[:, 1]
+    return values
+
+
+def outcome_weights(design: Design, spec: ModelSpec) -> Array:
+    """What one modelling-scale unit of each outcome is in modelling-scale units of the
+    KPI (the value-weighted total): value_k * sd_k / sd_total; (1,) for one KPI."""
+    if design.outcomes is None:
+        return np.ones(1)
+    sd = np.array([s for _, s in outcome_scales(design, spec)])
+    weights: Array = np.array([o.value for o in spec.outcomes]) * sd / design.y_sd
+    return weights
+
+
+def contemporaneous_order(names: list[str], crosses: tuple[CrossSpec, ...]) -> list[int] | None:
+    """Outcome indices with every same-period source before its target; None if the
+    same-period effects form a cycle."""
+    sources = {
+        k: {names.index(c.source) for c in crosses if c.lag == 0 and c.target == name}
+        for k, name in enumerate(names)
+    }
+    order: list[int] = []
+    while len(order) < len(names):
+        ready = [k for k in range(len(names)) if k not in order and sources[k] <= set(order)]
+        if not ready:
+            return None
+        order.extend(ready)
+    return order
+
+
+def cross_label(c: CrossSpec) -> str:
+    """How reports name a cross-effect: ``a->b``, with its lag when there is one."""
+    lag = f" (lag {c.lag})" if c.lag else ""
+    return f"{c.source}->{c.target}{lag}"
+
+
+def media_bounds(coef: Coefficient) -> tuple[float, float]:
+    """Bounds of a channel's path into a mediator: only the channel's sign carries over
+    (its own bounds are in KPI units)."""
+    return (0.0 if coef.lower >= 0 else -INF), INF
+
+
+def network_data(
     design: Design,
     spec: ModelSpec,
     *,
@@ -50,46 +135,50 @@ def nested_data(
     save_mu: bool = False,
     use_jacobian: bool = True,
 ) -> dict[str, Any]:
-    """The data of ``stan/network.stan`` for one KPI and its mediators."""
+    """The data of ``stan/network.stan``: mediators, outcomes, paths and cross-effects."""
     names = stan_data.layout(design, spec)
     shared = stan_data.model_fields(design, spec, names)
     n_rows, n_media, n_med = design.n_rows, len(spec.media), len(spec.mediators)
+    outcomes = outcome_names(spec)
+    n_out = len(outcomes)
     coefs = [spec.coefficients[term] for term in names.beta_terms]
-    observations = design.mediators if design.mediators is not None else np.zeros((n_rows, 0))
-    scales = mediator_scales(design)
-    # held-out periods are forecasts: their mediator values are not known in advance
-    observed = np.isfinite(observations) & design.fitted[:, None]
-    values = np.zeros((n_rows, n_med))
-    for d, (mean, sd) in enumerate(scales):
-        values[:, d] = np.where(observed[:, d], (observations[:, d] - mean) / sd, 0.0)
     media = list(spec.media_names)
-    path_eq = [n_med + 1] * n_media
-    path_set = list(range(1, n_media + 1))
-    lower = [c.lower for c in coefs[:n_media]]
-    upper = [c.upper for c in coefs[:n_media]]
-    prior = [stan_data.prior_code(c.prior) for c in coefs[:n_media]]
-    for d, m in enumerate(spec.mediators):
-        for channel, media_prior in zip(m.channels, m.media_priors, strict=True):
-            j = media.index(channel)
+    path_eq: list[int] = []
+    path_set: list[int] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    prior = []
+    for channel, equation in network_paths(spec):
+        j = media.index(channel)
+        path_set.append(j + 1)
+        if equation in outcomes:
+            path_eq.append(n_med + outcomes.index(equation) + 1)
+            lower.append(coefs[j].lower)
+            upper.append(coefs[j].upper)
+            prior.append(stan_data.prior_code(coefs[j].prior))
+        else:
+            d = [m.name for m in spec.mediators].index(equation)
+            m = spec.mediators[d]
             path_eq.append(d + 1)
-            path_set.append(j + 1)
-            # only the channel's sign carries over: its bounds are in KPI units
-            lower.append(0.0 if coefs[j].lower >= 0 else -INF)
-            upper.append(INF)
-            prior.append(stan_data.prior_code(media_prior))
-    controls = coefs[n_media:]
-    equations = [*(m.sigma_prior for m in spec.mediators), spec.sigma_prior]
-    effects = [m.effect for m in spec.mediators]
+            low, high = media_bounds(coefs[j])
+            lower.append(low)
+            upper.append(high)
+            prior.append(stan_data.prior_code(m.media_priors[m.channels.index(channel)]))
+    xcoef_eq, xcoef_col, controls = x_terms(design, spec, coefs[n_media:], n_med)
+    equations = [*(m.sigma_prior for m in spec.mediators)] + [spec.sigma_prior] * n_out
+    links = gamma_links(spec)
+    effects = [spec.mediators[d].effect for d, _ in links]
+    crosses = spec.cross_effects
+    order = contemporaneous_order(outcomes, crosses) or list(range(n_out))
+    offsets = [mean / sd for mean, sd in outcome_scales(design, spec)]
     return {
         "T": n_rows,
         "N": int(design.fitted.sum()),
         "fit_rows": (np.flatnonzero(design.fitted) + 1).tolist(),
         "D": n_med,
-        "K": 1,
-        "Y": design.y[:, None],
-        "med_value": values,
-        "med_observed": observed.astype(int),
-        "med_type": [TYPES[m.observation] for m in spec.mediators],
+        "K": n_out,
+        "Y": outcome_values(design, spec),
+        **_mediator_fields(design, spec),
         "M": n_media,
         "L": shared["L"],
         "X_lag": shared["X_lag"],
@@ -105,26 +194,26 @@ def nested_data(
         "KX": len(design.columns),
         "X": design.x,
         "BX": len(controls),
-        "xcoef_eq": [n_med + 1] * len(controls),
-        "xcoef_col": list(range(1, len(controls) + 1)),
+        "xcoef_eq": xcoef_eq,
+        "xcoef_col": xcoef_col,
         **_block(
             "xcoef",
             [c.lower for c in controls],
             [c.upper for c in controls],
             [stan_data.prior_code(c.prior) for c in controls],
         ),
-        # a stated intercept prior is the KPI's; mediators (standardised) keep the default
+        # a stated intercept prior is the outcomes'; mediators (standardised) keep the default
         **_block(
             "alpha",
             None,
             None,
             [stan_data.prior_code(default("intercept"))] * n_med
-            + [stan_data.prior_code(spec.intercept.prior)],
+            + [stan_data.prior_code(spec.intercept.prior)] * n_out,
         ),
         **_block("sigma", None, None, [stan_data.prior_code(p) for p in equations]),
-        "G": n_med,
-        "gamma_from": list(range(1, n_med + 1)),
-        "gamma_to": [1] * n_med,
+        "G": len(links),
+        "gamma_from": [d + 1 for d, _ in links],
+        "gamma_to": [k + 1 for _, k in links],
         **_block(
             "gamma",
             [e.lower for e in effects],
@@ -132,17 +221,66 @@ def nested_data(
             [stan_data.prior_code(e.prior) for e in effects],
         ),
         **_block("nu", None, None, [stan_data.prior_code(m.noise_prior) for m in spec.mediators]),
-        "C": 0,
-        "cross_to": [],
-        "cross_from": [],
-        "cross_lag0": [],
-        "cross_x": np.zeros((n_rows, 0)),
-        **_block("psi", [], [], []),
-        "correlated": 0,
-        "lkj_eta": 1.0,
+        "C": len(crosses),
+        "cross_to": [outcomes.index(c.target) + 1 for c in crosses],
+        "cross_from": [outcomes.index(c.source) + 1 for c in crosses],
+        "cross_lag": [c.lag for c in crosses],
+        "cross_mod": cross_modulators(design, spec),
+        "y_offset": offsets,
+        "outcome_order": [k + 1 for k in order],
+        **_block(
+            "psi",
+            [c.effect.lower for c in crosses],
+            [c.effect.upper for c in crosses],
+            [stan_data.prior_code(c.effect.prior) for c in crosses],
+        ),
+        "correlated": int(spec.lkj_eta is not None and n_out > 1),
+        "lkj_eta": spec.lkj_eta or 1.0,
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
+    }
+
+
+def cross_modulators(design: Design, spec: ModelSpec) -> Array:
+    """Each cross-effect's modulator per row (ones where it has none), (rows, C)."""
+    columns = [
+        np.ones(design.n_rows) if c.modulator is None else design.modulators[c.modulator]
+        for c in spec.cross_effects
+    ]
+    return np.column_stack(columns) if columns else np.zeros((design.n_rows, 0))
+
+
+def x_terms(
+    design: Design, spec: ModelSpec, coefs: list[Coefficient], n_med: int
+) -> tuple[list[int], list[int], list[Coefficient]]:
+    """Each outcome's X coefficients: every trend, season and calendar column, and the
+    columns of its own controls (all controls for one KPI)."""
+    own_controls = [o.controls for o in spec.outcomes] or [spec.controls]
+    eqs, cols, out = [], [], []
+    for k, controls in enumerate(own_controls):
+        for c, (column, coef) in enumerate(zip(design.columns, coefs, strict=True)):
+            if column.term in spec.controls and column.term not in controls:
+                continue
+            eqs.append(n_med + k + 1)
+            cols.append(c + 1)
+            out.append(coef)
+    return eqs, cols, out
+
+
+def _mediator_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
+    """The mediators' observations on their own standardised scale, and their types."""
+    n_rows, n_med = design.n_rows, len(spec.mediators)
+    observations = design.mediators if design.mediators is not None else np.zeros((n_rows, 0))
+    # held-out periods are forecasts: their mediator values are not known in advance
+    observed = np.isfinite(observations) & design.fitted[:, None]
+    values = np.zeros((n_rows, n_med))
+    for d, (mean, sd) in enumerate(mediator_scales(design)):
+        values[:, d] = np.where(observed[:, d], (observations[:, d] - mean) / sd, 0.0)
+    return {
+        "med_value": values,
+        "med_observed": observed.astype(int),
+        "med_type": [TYPES[m.observation] for m in spec.mediators],
     }
 
 

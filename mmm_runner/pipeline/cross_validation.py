@@ -115,7 +115,7 @@ def _fold(
     data_file = fit.write_data(out / "data.json", data)
     seed = config.seed + FOLD_SEED_STRIDE * fold.number
     draws = fit.run_method(method, compiled, tools, str(data_file), config.fit, seed, out)
-    draws = model_class.kpi_draws(draws)
+    draws = model_class.kpi_draws(draws, design, spec)
     predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)
     predictive = predictive.reshape(-1, predictive.shape[-1])
     test = ~design.fitted

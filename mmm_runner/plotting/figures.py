@@ -502,6 +502,81 @@ def mediation_paths(totals: pd.DataFrame, kpi: str) -> Figure:
     return fig
 
 
+def network_paths(effects: pd.DataFrame, cross: pd.DataFrame) -> Figure:
+    """Path diagram of several outcomes: channels (left) to outcomes (right), each arrow
+    labelled with the channel's own contribution to the outcome (direct and through
+    mediators), and cross-effect arrows between outcomes labelled with what they add
+    (means over the fitted periods, in each outcome's units)."""
+    own = effects[effects["path"] == "own"]
+    channels = list(dict.fromkeys(own["channel"]))
+    outcomes = list(dict.fromkeys(own["outcome"]))
+    whole = float(own["mean"].abs().sum()) or 1.0
+    fig, ax = plt.subplots(figsize=(10, 0.9 * max(len(channels), len(outcomes), 3) + 1.5))
+    ax.set_axis_off()
+
+    def rows(count: int) -> Array:
+        return np.linspace(0.9, 0.1, count) if count > 1 else np.array([0.5])
+
+    at = dict(zip(channels, ((0.08, y) for y in rows(len(channels))), strict=True))
+    at.update(zip(outcomes, ((0.8, y) for y in rows(len(outcomes))), strict=True))
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": "0.3"}
+    for name, (x, y) in at.items():
+        ax.text(x, y, name, ha="center", va="center", bbox=box, zorder=3)
+    for channel, outcome, mean in zip(own["channel"], own["outcome"], own["mean"], strict=True):
+        (x0, y0), (x1, y1) = at[str(channel)], at[str(outcome)]
+        ax.annotate(
+            "",
+            xy=(x1 - 0.06, y1),
+            xytext=(x0 + 0.05, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 0.5 + 8 * abs(float(mean)) / whole,
+                "color": "tab:blue",
+                "alpha": 0.5,
+            },
+        )
+        ax.text(
+            x0 + 0.25 * (x1 - x0),
+            y0 + 0.25 * (y1 - y0),
+            f"{float(mean):,.0f}",
+            fontsize=8,
+            ha="center",
+            color="tab:blue",
+        )
+    columns = ("from", "to", "lag", "psi_mean", "added_mean")
+    links = zip(*(cross[c] for c in columns), strict=True)
+    for i, (source, target, lag, psi, added) in enumerate(links):
+        (x0, y0), (x1, y1) = at[str(source)], at[str(target)]
+        bend = 0.5 if i % 2 == 0 else -0.5
+        colour = "tab:green" if float(psi) >= 0 else "tab:red"
+        ax.annotate(
+            "",
+            xy=(x1 + 0.04, y1),
+            xytext=(x0 + 0.04, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "lw": 1.5,
+                "color": colour,
+                "connectionstyle": f"arc3,rad={bend}",
+            },
+        )
+        label = f"{float(added):+,.0f}" + (f" (lag {int(lag)})" if int(lag) else "")
+        ax.text(
+            x0 + 0.12 + (0.05 if bend > 0 else 0.0),
+            (y0 + y1) / 2 + 0.03 * np.sign(bend),
+            label,
+            fontsize=8,
+            color=colour,
+        )
+    ax.set_xlim(0, 1.05)
+    ax.set_title(
+        "Contributions along each path (means over the fitted periods, outcome units): "
+        "blue media, green halo, red cannibalisation",
+        fontsize=10,
+    )
+    return fig
+
+
 def lift_tests(table: pd.DataFrame) -> Figure:
     """Each lift test: the measured lift (±1.645 standard errors) beside the model's lift
     (90% interval)."""

@@ -15,10 +15,11 @@ import yaml
 from mmm_runner import classes
 from mmm_runner.analysis import effects
 from mmm_runner.backend.fit import Draws
-from mmm_runner.data.design import build_design
 from mmm_runner.data.simulate_network import simulate_nested
-from mmm_runner.model import network, network_data, stan_data
-from mmm_runner.validation import Validation, validate
+from mmm_runner.model import network, network_data
+from mmm_runner.validation import validate
+
+from .conftest import errors, setup
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "nested.yaml"
@@ -41,20 +42,6 @@ def _config(tmp_path: Path, edit: Any = None, frame: pd.DataFrame | None = None)
 def _mediator(config: dict[str, Any]) -> dict[str, Any]:
     mediator: dict[str, Any] = config["model"]["mediators"][0]
     return mediator
-
-
-def _errors(result: Validation) -> str:
-    return "\n".join(p.render() for p in result.errors)
-
-
-def _setup(path: Path) -> tuple[Validation, Any, Any]:
-    result = validate(path)
-    assert result.ok, _errors(result)
-    assert result.spec is not None
-    assert result.loaded is not None
-    assert result.frame is not None
-    design = build_design(result.frame, result.loaded.config, result.spec)
-    return result, design, stan_data.layout(design, result.spec)
 
 
 # --- validate -----------------------------------------------------------------------
@@ -81,7 +68,7 @@ def _setup(path: Path) -> tuple[Validation, Any, Any]:
         (
             lambda c: _mediator(c).update(column="sales"),
             "model.mediators[0].column",
-            "which is the KPI",
+            "which is an outcome (KPI)",
         ),
         (
             lambda c: _mediator(c).update(observation="latent"),
@@ -110,7 +97,7 @@ def _setup(path: Path) -> tuple[Validation, Any, Any]:
         (
             lambda c: c["model"].update({"class": "blm"}),
             "model.mediators",
-            "model.mediators needs model.class nested, not blm",
+            "model.mediators needs model.class nested or combined, not blm",
         ),
         (
             lambda c: c["model"].pop("mediators"),
@@ -137,14 +124,14 @@ def _setup(path: Path) -> tuple[Validation, Any, Any]:
 def test_config_mistakes_are_located(tmp_path: Path, edit: Any, where: str, message: str) -> None:
     result = validate(_config(tmp_path, edit))
     located = [p for p in result.errors if p.location == where]
-    assert located, _errors(result)
-    assert any(message in p.message or message in p.fix for p in located), _errors(result)
+    assert located, errors(result)
+    assert any(message in p.message or message in p.fix for p in located), errors(result)
 
 
 def test_a_full_mediator_with_gaps_points_to_partial(tmp_path: Path) -> None:
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[[4, 9], "awareness"] = np.nan
-    text = _errors(validate(_config(tmp_path, frame=frame)))
+    text = errors(validate(_config(tmp_path, frame=frame)))
     assert "nested.csv:awareness:row 5, 10" in text
     assert "observation: partial" in text
 
@@ -156,7 +143,7 @@ def test_a_partial_mediator_may_have_gaps_but_needs_some_surveys(tmp_path: Path)
         _config(tmp_path, lambda c: _mediator(c).update(observation="partial"), frame)
     ).ok
     frame.loc[frame.index > 15, "awareness"] = np.nan  # 4 waves left
-    text = _errors(
+    text = errors(
         validate(_config(tmp_path, lambda c: _mediator(c).update(observation="partial"), frame))
     )
     assert "observed in 4 period(s)" in text
@@ -174,9 +161,9 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
             },
         )
 
-    result, design, _ = _setup(_config(tmp_path, latent))
+    result, design, _ = setup(_config(tmp_path, latent))
     assert result.spec is not None
-    data = network_data.nested_data(design, result.spec)
+    data = network_data.network_data(design, result.spec)
     assert data["med_type"] == [3]
     assert data["med_observed"].sum() == 0
     assert [round(a[0], 3) for a in data["beta_prior_args"][4:]] == [1.0, 0.5, 0.3]
@@ -186,9 +173,9 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
 
 
 def test_stan_data_lays_out_direct_then_mediator_paths() -> None:
-    result, design, _ = _setup(SHIPPED)
+    result, design, _ = setup(SHIPPED)
     assert result.spec is not None
-    data = network_data.nested_data(design, result.spec)
+    data = network_data.network_data(design, result.spec)
     assert data["D"] == 1
     assert data["K"] == 1
     assert data["path_eq"] == [2, 2, 2, 2, 1, 1, 1]  # direct (KPI is equation 2), then awareness
@@ -206,9 +193,9 @@ def test_held_out_mediators_are_not_seen_and_bounds_stay_on_their_paths(tmp_path
         config["data"]["holdout"] = 10
         config["boundaries"] = ["0.2 < tv < 2"]
 
-    result, design, _ = _setup(_config(tmp_path, edit))
+    result, design, _ = setup(_config(tmp_path, edit))
     assert result.spec is not None
-    data = network_data.nested_data(design, result.spec)
+    data = network_data.network_data(design, result.spec)
     held = ~design.fitted
     assert held.sum() == 10
     assert data["med_observed"][held].sum() == 0  # forecasts do not know awareness
@@ -270,14 +257,14 @@ def test_decomposition_adds_up_to_the_programs_kpi_mean(tmp_path: Path, observat
         if observation == "partial"
         else None
     )
-    result, design, names = _setup(_config(tmp_path, edit, frame))
+    result, design, names = setup(_config(tmp_path, edit, frame))
     spec = result.spec
     assert spec is not None
     model_class = classes.get("nested")
     data = model_class.stan_data(design, spec)
     variables = _synthetic(data)
     mu = variables.pop("mu")
-    post = model_class.posterior(Draws("mcmc", variables), spec)
+    post = model_class.posterior(Draws("mcmc", variables), design, spec)
     parts = model_class.decompose(post, design, spec, names)
     kpi_mean = design.y_mean + design.y_sd * mu[..., -1].reshape(post.n_draws, -1)
     np.testing.assert_allclose(parts.expected, kpi_mean, rtol=1e-9, atol=1e-6)
@@ -306,13 +293,13 @@ def test_decomposition_adds_up_to_the_programs_kpi_mean(tmp_path: Path, observat
 
 
 def test_quantities_name_every_path_on_the_original_scale(tmp_path: Path) -> None:
-    result, design, names = _setup(SHIPPED)
+    result, design, names = setup(SHIPPED)
     spec = result.spec
     assert spec is not None
     model_class = classes.get("nested")
     variables = _synthetic(model_class.stan_data(design, spec))
     variables.pop("mu")
-    post = model_class.posterior(Draws("mcmc", variables), spec)
+    post = model_class.posterior(Draws("mcmc", variables), design, spec)
     quantities = model_class.quantities(post, design, spec, names)
     for name in (
         "tv.direct",
@@ -341,14 +328,14 @@ def test_prior_panels_show_the_mediators_priors_on_their_own_draws(tmp_path: Pat
 
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[frame.index % 4 != 0, "awareness"] = np.nan
-    result, design, names = _setup(_config(tmp_path, partial, frame))
+    result, design, names = setup(_config(tmp_path, partial, frame))
     spec = result.spec
     assert spec is not None
     model_class = classes.get("nested")
     variables = _synthetic(model_class.stan_data(design, spec))
     variables.pop("mu")
     variables["nu"] = np.full((2, 3, 1), 0.2)
-    post = model_class.posterior(Draws("mcmc", variables), spec)
+    post = model_class.posterior(Draws("mcmc", variables), design, spec)
     panels = {p.parameter: p for p in prior_panels(post, spec, names)}
     gamma = panels["awareness->sales"]
     assert str(gamma.dist) == "normal(0.3, 0.1)"

@@ -71,8 +71,8 @@ def test_registry_names_match_the_config_choices_and_programs_exist() -> None:
     for name, model_class in classes.REGISTRY.items():
         assert model_class.name == name
         assert programs.program(name).name == model_class.program
-    with pytest.raises(KeyError, match="unknown model class 'multivariate'"):
-        classes.get("multivariate")
+    with pytest.raises(KeyError, match="unknown model class 'tobit'"):
+        classes.get("tobit")
 
 
 def test_nothing_outside_the_registry_branches_on_a_class_name() -> None:
@@ -93,7 +93,7 @@ def test_nothing_outside_the_registry_branches_on_a_class_name() -> None:
         ("single_market.yaml", stan_data.blm_data),
         ("pooled.yaml", stan_data.blm_data),
         ("panel_hierarchical.yaml", stan_data.hierarchical_data),
-        ("nested.yaml", network_data.nested_data),
+        ("nested.yaml", network_data.network_data),
     ],
 )
 def test_stan_data_hook_is_the_programs_builder(config: str, builder: Any) -> None:
@@ -111,12 +111,12 @@ def test_single_market_posterior_hooks_flatten_chain_by_chain() -> None:
     result, design, names = _setup("single_market.yaml")
     blm = classes.get("blm")
     draws = _draws(names, design)
-    post = blm.posterior(draws, result.spec)
+    post = blm.posterior(draws, design, result.spec)
     assert post.n_draws == CHAINS * DRAWS
     assert post.n_chains == CHAINS
     np.testing.assert_array_equal(post.alpha[:DRAWS], draws.variables["alpha"][0])
     np.testing.assert_array_equal(post.beta_g[:, 0, :], post.beta)
-    variables = blm.posterior_variables(draws.variables, result.spec)
+    variables = blm.posterior_variables(draws.variables, design, result.spec)
     assert {k: v[0] for k, v in variables.items()} == {
         "alpha": [],
         "beta": ["coef"],
@@ -142,10 +142,10 @@ def test_hierarchical_posterior_hooks_keep_the_group_axis() -> None:
     result, design, names = _setup("panel_hierarchical.yaml")
     model_class = classes.get("hierarchical")
     draws = _draws(names, design, groups=design.n_groups)
-    post = model_class.posterior(draws, result.spec)
+    post = model_class.posterior(draws, design, result.spec)
     assert post.beta_g.shape == (CHAINS * DRAWS, design.n_groups, len(names.beta))
     assert post.tau.shape[1] == len(names.group_effects)
-    variables = model_class.posterior_variables(draws.variables, result.spec)
+    variables = model_class.posterior_variables(draws.variables, design, result.spec)
     assert variables["beta_g"][0] == ["group", "coef"]
     assert variables["theta"][1].ndim == 4
     quantities = model_class.quantities(post, design, result.spec, names)
@@ -167,7 +167,7 @@ def test_pooled_hooks_add_label_levels_and_their_table() -> None:
         pool_tau=rng.uniform(0.1, 0.3, (CHAINS, DRAWS, dims)),
         pool_sigma=rng.uniform(0.1, 0.3, (CHAINS, DRAWS, 1)),
     )
-    post = model_class.posterior(draws, result.spec)
+    post = model_class.posterior(draws, design, result.spec)
     assert set(post.pool) == {"pool_mu", "pool_z", "pool_tau", "pool_sigma"}
     quantities = model_class.quantities(post, design, result.spec, names)
     dim, label = names.labels[0]
@@ -190,7 +190,7 @@ def test_decomposition_adds_up_to_the_fit(config: str) -> None:
     result, design, names = _setup(config)
     model_class = classes.get(result.spec.model_class)
     groups = design.n_groups if model_class.panel else 0
-    post = model_class.posterior(_draws(names, design, groups=groups), result.spec)
+    post = model_class.posterior(_draws(names, design, groups=groups), design, result.spec)
     parts = model_class.decompose(post, design, result.spec, names)
     total = sum(parts.contributions.values())
     np.testing.assert_allclose(total, parts.expected, rtol=1e-10)
@@ -204,7 +204,7 @@ def test_decomposition_adds_up_to_the_fit(config: str) -> None:
 def test_budget_hook_starts_from_the_last_periods_spend() -> None:
     result, design, names = _setup("single_market.yaml")
     model_class = classes.get("blm")
-    post = model_class.posterior(_draws(names, design), result.spec)
+    post = model_class.posterior(_draws(names, design), design, result.spec)
     parts = model_class.decompose(post, design, result.spec, names)
     response, current = model_class.budget_response(post, design, result.spec, names, parts, 13)
     np.testing.assert_allclose(current, design.spend[-13:].sum(axis=0))

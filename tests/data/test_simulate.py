@@ -38,7 +38,16 @@ GENERATORS: dict[str, Callable[..., simulate.Simulated]] = {
     "geo_population": simulate_geo_population,
 }
 # Every dataset the script writes (weekly_events has a truth of its own shape, checked below).
-WRITTEN = (*NAMES, "weekly_events", "geo_population", "geo_product", "nested", "confounded")
+WRITTEN = (
+    *NAMES,
+    "weekly_events",
+    "geo_population",
+    "geo_product",
+    "nested",
+    "multivariate",
+    "combined",
+    "confounded",
+)
 
 
 class Shipped:

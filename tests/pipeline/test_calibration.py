@@ -215,7 +215,7 @@ def test_an_roi_prior_implies_exactly_the_stated_roi_distribution(tmp_path: Path
     variables = {name: fit.stan_variable(name) for name in ("alpha", "beta", "sigma", "theta")}
     draws = Draws("mcmc", {k: v.reshape(2, -1, *v.shape[1:]) for k, v in variables.items()})
     model_class = classes.get("blm")
-    post = model_class.posterior(draws, spec)
+    post = model_class.posterior(draws, design, spec)
     names = stan_data.layout(design, spec)
     contributions = model_class.decompose(post, design, spec, names).contributions
     fitted = design.fitted

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +89,6 @@ def _priors(*args: str) -> Any:
 
 @pytest.mark.stan
 def test_shipped_priors_pass_a_bad_prior_is_flagged_and_configs_compare(tmp_path: Path) -> None:
-    started = time.perf_counter()
     bad = _bad_config(tmp_path)
     out = tmp_path / "results"
     result = _priors(
@@ -160,7 +158,6 @@ def test_shipped_priors_pass_a_bad_prior_is_flagged_and_configs_compare(tmp_path
     assert json.loads((folder / "60_compare" / constants.STATUS).read_text())["status"] == (
         "skipped"
     )
-    assert time.perf_counter() - started < 60  # budget 30 s on an idle machine
 
 
 def test_an_invalid_config_exits_2_before_any_folder(tmp_path: Path) -> None:

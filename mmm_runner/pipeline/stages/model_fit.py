@@ -57,16 +57,16 @@ def run(ctx: RunContext) -> StageResult:
         csv_dir,
         progress=ctx.reporter.sampling,
     )
-    draws = model_class.kpi_draws(draws)
+    draws = model_class.kpi_draws(draws, design, spec)
     posterior = to_inference_data(
         draws,
         design,
         names,
-        model_class.posterior_variables(draws.variables, spec),
+        model_class.posterior_variables(draws.variables, design, spec),
         model_class.coordinates(spec, names),
     )
     posterior.to_netcdf(folder / constants.POSTERIOR)
-    post = model_class.posterior(draws, spec)
+    post = model_class.posterior(draws, design, spec)
     quantities = model_class.quantities(post, design, spec, names)
     write_csv(summary_table(quantities, post.n_chains), folder / constants.POSTERIOR_SUMMARY)
     decomposed = model_class.decompose(post, design, spec, names)

@@ -1,0 +1,89 @@
+"""Cost of the multivariate and combined classes against the single-KPI model (issue 14).
+
+On the shipped multivariate example (156 weeks, 3 channels, two products) and the
+combined one (4 channels, awareness, two products), MCMC 4 x (1000 + 1000): sampling
+seconds of
+* blm: product A alone with the same media (the single-KPI model),
+* multivariate without cross-effects or correlated errors (one more outcome),
+* multivariate with the two cross-effects (halo at lag 2, modulated cannibalisation),
+* multivariate as shipped (cross-effects and correlated errors),
+* combined as shipped (awareness feeding both products, cross-effects, correlation),
+each the median of ``--repeat`` runs in one session, with its ratio to blm beside the
+reference framework's multipliers (one more outcome ~1.5x, cross-effects ~1.1x, one
+mediator ~1.3x). Target: at or below them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _common import ROOT, median, sampling_seconds, show
+
+GUIDE = {
+    "mv_outcomes": 1.5,
+    "mv_cross": 1.5 * 1.1,
+    "mv_shipped": 1.5 * 1.1,
+    "combined_shipped": 1.5 * 1.1 * 1.3,
+}
+
+
+def _load(name: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())
+    config["data"]["path"] = str(ROOT / "data" / f"{name}.csv")
+    config["budget"] = None
+    return config
+
+
+def _configs(folder: Path) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+
+    def write(name: str, config: dict[str, Any]) -> None:
+        out[name] = folder / f"{name}.yaml"
+        out[name].write_text(yaml.safe_dump(config, sort_keys=False))
+
+    shipped = _load("multivariate")
+    blm = json.loads(json.dumps(shipped))
+    model = blm["model"]
+    model.update({"class": "blm", "formula": "product_a ~ tv + search + social"})
+    for key in ("kpi", "outcomes", "cross_effects", "correlated_errors", "controls"):
+        model.pop(key)
+    write("blm", blm)
+    plain = json.loads(json.dumps(shipped))
+    for key in ("cross_effects", "correlated_errors"):
+        plain["model"].pop(key)
+    write("mv_outcomes", plain)
+    cross = json.loads(json.dumps(shipped))
+    cross["model"].pop("correlated_errors")
+    write("mv_cross", cross)
+    write("mv_shipped", shipped)
+    write("combined_shipped", _load("combined"))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        seconds, gates = sampling_seconds(_configs(folder), folder, args.repeat)
+    base = median(seconds["blm"])
+    print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
+    for name, values in seconds.items():
+        ratio = median(values) / base
+        guide = f"  guide {GUIDE[name]:.2f}x" if name in GUIDE else ""
+        show(
+            name,
+            f"{median(values):6.1f} s  {ratio:4.2f}x blm{guide}  "
+            f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}  "
+            f"divergent {max(g['divergences'] for g in gates[name]):.2%}",
+        )
+
+
+if __name__ == "__main__":
+    main()

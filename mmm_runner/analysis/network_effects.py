@@ -1,0 +1,269 @@
+"""The network classes' reduced form (nested, multivariate, combined) and the channels'
+effects through mediators and cross-effects, on NumPy draws.
+
+The pipeline analyses one KPI: the outcomes' value-weighted total (the KPI itself for
+one outcome). On the modelling scale that total is linear in every outcome, so its
+equation in reduced form has one coefficient per channel (direct plus mediated effects,
+weighted over the outcomes), one per column and one intercept. What is not in it
+becomes decomposition lines: each mediator's movement that media do not explain, and
+each cross-effect's part that media do not explain. A channel's contribution follows its
+effect through the cross-effects, period by period with their lags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmm_runner.analysis.effects import Decomposition
+from mmm_runner.analysis.posterior import Array, Posterior
+from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.design import Design
+from mmm_runner.model import network as twin
+from mmm_runner.model import network_data as nd
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The structure behind a fit: which path, column and gamma belongs where."""
+
+    outcomes: list[str]
+    weights: Array  # (K,) a modelling-scale unit of each outcome in KPI modelling units
+    offset: float  # the total's modelling-scale shift: (sum of value_k mean_k - mean) / sd
+    scales: list[tuple[float, float]]  # (mean, sd) of each outcome
+    paths: list[tuple[str, str]]  # (channel, equation) of each media path
+    links: list[tuple[int, int]]  # (mediator, outcome) of each gamma
+    xcoef: list[tuple[int, int]]  # (outcome, column), 0-based, of each X coefficient
+    n_columns: int  # design columns (the reduced form's X coefficients)
+
+
+def shape_of(design: Design, spec: ModelSpec) -> Shape:
+    scales = nd.outcome_scales(design, spec)
+    weights = nd.outcome_weights(design, spec)
+    values = [o.value for o in spec.outcomes] or [1.0]
+    total_mean = sum(v * mean for v, (mean, _) in zip(values, scales, strict=True))
+    n_med = len(spec.mediators)
+    coefs = [spec.coefficients[c.term] for c in design.columns]
+    eqs, cols, _ = nd.x_terms(design, spec, coefs, n_med)
+    return Shape(
+        nd.outcome_names(spec),
+        weights,
+        (total_mean - design.y_mean) / design.y_sd,
+        scales,
+        nd.network_paths(spec),
+        nd.gamma_links(spec),
+        [(e - n_med - 1, c - 1) for e, c in zip(eqs, cols, strict=True)],
+        len(design.columns),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Reduced form
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """Draws (any leading shape) of the structure and of the KPI's reduced form."""
+
+    alpha: Array  # (...,) the KPI's intercept
+    beta: Array  # (..., M + X) the KPI's coefficients: channels (direct + mediated), columns
+    sigma: Array  # (...,) the KPI's noise sd: of the weighted outcomes' errors
+    direct: Array  # (..., K, M) each outcome's direct media coefficients
+    beta_med: Array  # (..., paths into mediators)
+    gamma: Array  # (..., D, K)
+    via: Array  # (..., D, K, M) each channel's effect on each outcome through each mediator
+    indirect: Array  # (..., D, M) the same on the KPI
+    xcoef: Array  # (..., K, X) each outcome's column coefficients (0 where not in it)
+
+
+def reduced(v: dict[str, Array], shape: Shape, spec: ModelSpec) -> Reduced:
+    lead = v["alpha"].shape[:-1]
+    n_med, n_out, n_media = len(spec.mediators), len(shape.outcomes), len(spec.media)
+    media = list(spec.media_names)
+    mediators = [m.name for m in spec.mediators]
+    direct = np.zeros((*lead, n_out, n_media))
+    med_paths = []
+    beta_into = np.zeros((*lead, n_med, n_media))
+    for b, (channel, target) in enumerate(shape.paths):
+        j = media.index(channel)
+        if target in shape.outcomes:
+            direct[..., shape.outcomes.index(target), j] = v["beta"][..., b]
+        else:
+            beta_into[..., mediators.index(target), j] = v["beta"][..., b]
+            med_paths.append(b)
+    gamma = np.zeros((*lead, n_med, n_out))
+    for g, (d, k) in enumerate(shape.links):
+        gamma[..., d, k] += v["gamma"][..., g]
+    xcoef = np.zeros((*lead, n_out, shape.n_columns))
+    for j, (k, c) in enumerate(shape.xcoef):
+        xcoef[..., k, c] = v["xcoef"][..., j]
+    via = gamma[..., :, :, None] * beta_into[..., :, None, :]
+    w = shape.weights
+    alpha_out = v["alpha"][..., n_med:] + np.einsum(
+        "...dk,...d->...k", gamma, v["alpha"][..., :n_med]
+    )
+    sigma_out = v["sigma"][..., n_med:]
+    corr = v["R"] if "R" in v else np.ones((*lead, 1, 1))
+    cov = corr * sigma_out[..., :, None] * sigma_out[..., None, :]
+    return Reduced(
+        alpha=shape.offset + alpha_out @ w,
+        beta=np.concatenate(
+            [
+                np.einsum("k,...km->...m", w, direct + via.sum(axis=-3)),
+                np.einsum("k,...kc->...c", w, xcoef),
+            ],
+            axis=-1,
+        ),
+        sigma=np.sqrt(np.einsum("k,...kl,l->...", w, cov, w)),
+        direct=direct,
+        beta_med=v["beta"][..., med_paths],
+        gamma=gamma,
+        via=via,
+        indirect=np.einsum("k,...dkm->...dm", w, via),
+        xcoef=xcoef,
+    )
+
+
+def stated(r: Reduced, shape: Shape, spec: ModelSpec) -> Array:
+    """Each coefficient as its prior states it (an outcome's direct path, its column
+    coefficient), the outcomes' draws stacked; where an outcome lacks a term, the draws
+    of the outcomes that have it stand in (NaN for a channel that acts on no outcome
+    directly, only through mediators: its coefficient prior is not used)."""
+    n_media = len(spec.media)
+    per_outcome = np.concatenate([r.direct, r.xcoef], axis=-1)  # (draws, K, M + X)
+    has = np.zeros(per_outcome.shape[1:], dtype=bool)
+    for channel, target in shape.paths:
+        if target in shape.outcomes:
+            has[shape.outcomes.index(target), spec.media_names.index(channel)] = True
+    for k, c in shape.xcoef:
+        has[k, n_media + c] = True
+    stacked = []
+    for k in range(per_outcome.shape[1]):
+        column = per_outcome[:, k, :].copy()
+        for j in np.flatnonzero(~has[k]):
+            donors = np.flatnonzero(has[:, j])
+            column[:, j] = per_outcome[:, donors[0], j] if donors.size else np.nan
+        stacked.append(column)
+    out: Array = np.concatenate(stacked, axis=0)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Channels through the cross-effects
+
+
+@dataclass(frozen=True)
+class Flows:
+    """Each channel's effect on each outcome per draw and row, modelling scale of the
+    outcome: ``own`` its paths (direct and through mediators), ``total`` with what the
+    cross-effects carry on."""
+
+    own: Array  # (draws, K, M, rows)
+    total: Array  # (draws, K, M, rows)
+
+
+def channel_flows(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, curves: Array
+) -> Flows:
+    pool = post.pool
+    per_outcome = pool["direct"] + pool["via"].sum(axis=1)  # (draws, K, M)
+    own = per_outcome[..., None] * curves[:, None, :, :]
+    if not spec.cross_effects:
+        return Flows(own, own)
+    total = own.copy()
+    modulators = nd.cross_modulators(design, spec)
+    order = nd.contemporaneous_order(shape.outcomes, spec.cross_effects) or []
+    links = [
+        (x, shape.outcomes.index(c.target), shape.outcomes.index(c.source), c.lag)
+        for x, c in enumerate(spec.cross_effects)
+    ]
+    for t in range(design.n_rows):
+        for k in order:
+            for x, target, source, lag in links:
+                if target == k and t >= lag:
+                    carried = (
+                        pool["psi"][:, x, None] * modulators[t, x] * total[:, source, :, t - lag]
+                    )
+                    total[:, k, :, t] += carried
+    return Flows(own, total)
+
+
+def cross_values(design: Design, spec: ModelSpec) -> Array:
+    """The cross-effects' regressors (rows, C), as the program builds them."""
+    scales = nd.outcome_scales(design, spec)
+    names = nd.outcome_names(spec)
+    data = {
+        "C": len(spec.cross_effects),
+        "y_offset": [mean / sd for mean, sd in scales],
+        "cross_mod": nd.cross_modulators(design, spec),
+        "cross_from": [names.index(c.source) + 1 for c in spec.cross_effects],
+        "cross_lag": [c.lag for c in spec.cross_effects],
+    }
+    return twin.cross_values(data, nd.outcome_values(design, spec))
+
+
+def cross_lines(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, flows: Flows
+) -> dict[str, Array]:
+    """Each cross-effect's part of the KPI that media do not explain (KPI units): psi
+    times its regressor, less what the channels' effects on its source carry."""
+    if not spec.cross_effects:
+        return {}
+    values = cross_values(design, spec)
+    modulators = nd.cross_modulators(design, spec)
+    out = {}
+    for x, c in enumerate(spec.cross_effects):
+        k, j = shape.outcomes.index(c.target), shape.outcomes.index(c.source)
+        media = np.zeros((post.n_draws, design.n_rows))
+        media[:, c.lag :] = flows.total[:, j, :, : design.n_rows - c.lag].sum(axis=1)
+        media *= modulators[None, :, x]
+        part = post.pool["psi"][:, x, None] * (values[None, :, x] - media)
+        out[f"cross: {nd.cross_label(c)}"] = design.y_sd * shape.weights[k] * part
+    return out
+
+
+def carried_betas(
+    post: Posterior, design: Design, spec: ModelSpec, decomposition: Decomposition
+) -> Array:
+    """The KPI's channel coefficients scaled by how far the cross-effects carried each
+    channel's effect over the fitted periods (contribution with them over without)."""
+    beta = post.beta.copy()
+    fitted = design.fitted
+    for i, name in enumerate(spec.media_names):
+        own = design.y_sd * post.beta[:, i] * decomposition.curves[:, i, fitted].sum(axis=1)
+        carried = decomposition.contributions[name][:, fitted].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(own != 0, carried / own, 1.0)
+        beta[:, i] = post.beta[:, i] * ratio
+    return beta
+
+
+# ---------------------------------------------------------------------------
+# Mediators
+
+
+def mediator_lines(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, curves: Array
+) -> dict[str, Array]:
+    """Each mediator's movement that media do not explain, passed on to the KPI through
+    its gammas (observed periods only; KPI units)."""
+    extra = {}
+    pool = post.pool
+    for d, m in enumerate(spec.mediators):
+        structural = pool["alpha_med"][:, d, None] + np.einsum(
+            "dm,dmt->dt", mediator_row(pool, spec, d), curves
+        )
+        surprise = pool["med_mean"][:, :, d] - structural
+        gamma = pool["gamma_matrix"][:, d, :] @ shape.weights
+        extra[f"{m.name}_other"] = design.y_sd * gamma[:, None] * surprise
+    return extra
+
+
+def mediator_row(pool: dict[str, Array], spec: ModelSpec, d: int) -> Array:
+    """Mediator d's media coefficients over all channels (0 for those not building it)."""
+    at = sum(len(m.channels) for m in spec.mediators[:d])
+    out = np.zeros((pool["beta_med"].shape[0], len(spec.media)))
+    for i, channel in enumerate(spec.mediators[d].channels):
+        out[:, spec.media_names.index(channel)] = pool["beta_med"][:, at + i]
+    return out

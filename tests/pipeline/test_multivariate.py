@@ -1,0 +1,181 @@
+"""The classes multivariate and combined against known truth, through the whole pipeline:
+cross-effects' signs, sizes and lags, the error correlation, each product's own media
+coefficients, the mediators' effects on each product, and the channels' effects on the
+products' total; then compare-runs and reproduce."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mmm_runner import comparison as compare
+from mmm_runner import constants
+from mmm_runner.cli.main import app
+
+from .conftest import ROOT, run_config
+
+pytestmark = pytest.mark.stan
+
+PRODUCTS = ("product_a", "product_b")
+
+
+def _run(tmp: Path, name: str, edit: Any = None, **fit: Any) -> Path:
+    config = yaml.safe_load((ROOT / "config" / f"{name}.yaml").read_text())
+    config["data"]["path"] = str(ROOT / "data" / f"{name}.csv")
+    config["fit"].update(chains=4, warmup=500, samples=500, **fit)
+    if edit:
+        edit(config)
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return run_config(path, tmp / "results")
+
+
+def _truth(name: str) -> dict[str, Any]:
+    truth: dict[str, Any] = json.loads((ROOT / "data" / f"{name}_truth.json").read_text())
+    return truth
+
+
+def _summary(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "20_model_fit" / constants.POSTERIOR_SUMMARY).set_index("parameter")
+
+
+def _gates(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "40_diagnostics" / constants.GATES).set_index("check")
+
+
+def _missed(summary: pd.DataFrame, truth: dict[str, float]) -> list[str]:
+    return [
+        f"{name}: {value:g} not in [{summary.loc[name, 'q05']:g}, {summary.loc[name, 'q95']:g}]"
+        for name, value in truth.items()
+        if not summary.loc[name, "q05"] <= value <= summary.loc[name, "q95"]
+    ]
+
+
+def _coefficients(truth: dict[str, Any]) -> dict[str, float]:
+    """Each product's own media coefficients, the cross-effects and the correlation, as
+    the posterior summary names them."""
+    out = {}
+    for outcome in PRODUCTS:
+        for channel, path in truth["outcomes"][outcome]["media"].items():
+            out[f"{channel}->{outcome}"] = path["beta"]
+    for c in truth["cross_effects"]:
+        lag = f" (lag {c['lag']})" if c["lag"] else ""
+        out[f"psi[{c['from']}->{c['to']}{lag}]"] = c["psi"]
+    out["corr[product_a,product_b]"] = truth["error_correlation"]
+    return out
+
+
+def _with_a_wrong_lag(config: dict[str, Any]) -> None:
+    """A halo at lag 1 too (free sign): the data should put the effect at lag 2."""
+    config["model"]["cross_effects"].append(
+        {"from": "product_a", "to": "product_b", "lag": 1, "type": "free"}
+    )
+
+
+@pytest.fixture(scope="module")
+def multivariate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _run(tmp_path_factory.mktemp("multivariate"), "multivariate", _with_a_wrong_lag)
+
+
+def test_cross_effects_lags_and_correlation_are_recovered(multivariate: Path) -> None:
+    truth = _truth("multivariate")
+    summary = _summary(multivariate)
+    wanted = _coefficients(truth)
+    missed = _missed(summary, wanted)
+    assert len(missed) <= 1, missed
+    halo = summary.loc["psi[product_a->product_b (lag 2)]"]
+    assert halo["q05"] > 0.05  # the halo is where it is, at lag 2 ...
+    wrong = summary.loc["psi[product_a->product_b (lag 1)]"]
+    assert wrong["q05"] < 0 < wrong["q95"]  # ... and not at lag 1
+    assert abs(wrong["mean"]) < 0.05
+    cannibal = summary.loc["psi[product_b->product_a]"]
+    assert cannibal["q95"] < 0  # B's promotions take from A
+    gates = _gates(multivariate)
+    assert gates.loc["rhat", "value"] < 1.01
+    assert gates.loc["divergences", "status"] == "pass"
+
+
+def test_each_products_channels_and_the_total_match_the_truth(multivariate: Path) -> None:
+    truth = _truth("multivariate")
+    post = multivariate / "30_post_run"
+    effects = pd.read_csv(post / "outcome_effects.csv").set_index(["outcome", "channel", "path"])
+    missed = []
+    for channel, by_outcome in truth["effects"].items():
+        for outcome, parts in by_outcome.items():
+            row = effects.loc[(outcome, channel, "total")]
+            if not row["q05"] <= parts["total"] <= row["q95"]:
+                missed.append(f"{channel}->{outcome}: {parts['total']:.0f} {row.to_dict()}")
+    assert len(missed) <= 1, missed
+    # the decomposition of the total: each channel's line is its effect on both products
+    lines = pd.read_csv(ROOT / "data" / "multivariate_contributions.csv")
+    totals = pd.read_csv(post / constants.DECOMP_TOTALS)
+    overall = totals[totals["group"] == "all"].set_index("term")
+    for channel in ("tv", "search", "social"):
+        true = float(lines.loc[lines["term"] == channel, "contribution"].sum())
+        assert overall.loc[channel, "total_q05"] <= true <= overall.loc[channel, "total_q95"]
+        by_products = sum(effects.loc[(o, channel, "total"), "mean"] for o in PRODUCTS)
+        assert overall.loc[channel, "total"] == pytest.approx(by_products, rel=1e-6)
+    assert any(term.startswith("cross: ") for term in overall.index)
+    # per-outcome LOO beside the joint one, and the correlation table
+    loo = pd.read_csv(post / "loo_outcomes.csv").set_index("outcome")
+    assert list(loo.index) == list(PRODUCTS)
+    assert np.isfinite(loo["elpd_loo"]).all()
+    joint = pd.read_csv(multivariate / "50_model_selection" / constants.LOO_SUMMARY)
+    assert np.isfinite(joint["elpd_loo"]).all()
+    corr = pd.read_csv(post / "error_correlation.csv").iloc[0]
+    assert corr["q05"] <= truth["error_correlation"] <= corr["q95"]
+    assert (post / "network_paths.png").stat().st_size > 0
+    assert (multivariate / "60_optimisation").is_dir()
+
+
+def test_compare_runs_and_reproduce_work_on_a_multivariate_run(
+    multivariate: Path, tmp_path: Path
+) -> None:
+    def without_correlation(config: dict[str, Any]) -> None:
+        _with_a_wrong_lag(config)
+        config["model"]["correlated_errors"] = None
+        config["fit"].update(method="map")
+
+    point = _run(tmp_path, "multivariate", without_correlation)
+    comparison = compare.compare([compare.load_run(multivariate), compare.load_run(point)])
+    assert len(comparison.summary) == 2
+    result = CliRunner().invoke(app, ["reproduce", str(point), "-o", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    assert "reproduced" in result.output
+
+
+def test_combined_recovers_mediated_and_cross_effects(tmp_path: Path) -> None:
+    run = _run(tmp_path, "combined")
+    truth = _truth("combined")
+    summary = _summary(run)
+    wanted = _coefficients(truth)
+    for outcome, gamma in truth["gamma"]["awareness"].items():
+        wanted[f"awareness->{outcome}"] = gamma
+    for channel, path in truth["mediators"]["awareness"]["media"].items():
+        wanted[f"{channel}->awareness"] = path["beta"]
+    missed = _missed(summary, wanted)
+    # each channel's part through awareness, on the products' total
+    mediation = pd.read_csv(run / "30_post_run" / "mediation.csv").set_index(["channel", "path"])
+    for channel in ("tv", "social", "display"):
+        via = sum(truth["effects"][channel][o]["indirect"] for o in PRODUCTS)
+        row = mediation.loc[(channel, "via awareness")]
+        if not row["q05"] <= via <= row["q95"]:
+            missed.append(f"{channel} via awareness: {via:.0f} {row.to_dict()}")
+    # 20 quantities at 90%: two misses are expected, and they come together: in the
+    # shipped draw awareness's effect on product A is 1.5 sd low, so social's direct
+    # paths and the mediated parts move with it (over other seeds gamma is unbiased)
+    assert len(missed) <= 4, missed
+    assert _gates(run).loc["rhat", "value"] < 1.01
+    # display acts only through awareness: all of its effect is mediated but what the
+    # cross-effects carry on
+    carried = mediation.loc[("display", "cross-effects"), "mean"]
+    total = mediation.loc[("display", "total"), "mean"]
+    share = mediation.loc[("display", "proportion_mediated"), "mean"]
+    assert share == pytest.approx(1.0 - carried / total, rel=1e-3)
