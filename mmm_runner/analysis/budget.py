@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -373,3 +373,73 @@ def _seed_points(
         else:
             out.append(p)
     return np.asarray(out)
+
+
+# ---------------------------------------------------------------------------
+# Target modes: the total is the result
+
+
+TARGET_STEPS = 30  # bisection steps of target_roi (the total to 1e-9 of its range)
+
+
+def marginal_config(config: BudgetConfig, response: Response) -> BudgetConfig:
+    """target_mroi as a profit problem: maximising value × uplift − target × spend is
+    profit with margin value / target, whose optimum funds each channel until its
+    marginal ROI (value of an extra unit of spend) falls to the target, or a bound."""
+    assert config.target is not None
+    return config.model_copy(
+        update={"objective": "profit", "margin": response.value / config.target}
+    )
+
+
+def plan_roi(response: Response, budgets: Array, config: BudgetConfig) -> float:
+    """The plan's ROI: the (risk-adjusted) value it adds per unit of its spend."""
+    gain, _ = uplift(response, budgets)
+    spent = float(budgets.sum())
+    return risk_value(response.value * gain, config) / spent if spent > 0 else math.inf
+
+
+def target_roi_plan(
+    response: Response, config: BudgetConfig, lower: Array, upper: Array, seed: int
+) -> Optimum:
+    """target_roi: the largest total (within the bounds) whose best allocation returns
+    at least ``target`` per unit of spend; ROI falls as the total grows (diminishing
+    returns), so bisection on the total finds it. When even the bounds' largest total
+    beats the target that plan is returned; when the smallest misses it, the smallest."""
+    assert config.target is not None
+    fixed = config.model_copy(update={"objective": "kpi", "mode": "total", "target": None})
+    started = time.perf_counter()
+    evaluations = 0
+
+    def best(total: float, start: Array | None) -> Optimum:
+        nonlocal evaluations
+        found = optimise(
+            response, fixed, lower, upper, total, seed, start=start, candidates=16, refine=1
+        )
+        evaluations += found.evaluations
+        return found
+
+    def done(found: Optimum, message: str) -> Optimum:
+        return replace(
+            found,
+            message=message,
+            evaluations=evaluations,
+            seconds=time.perf_counter() - started,
+        )
+
+    low, high = float(lower.sum()), float(upper.sum())
+    top = best(high, None)
+    if plan_roi(response, top.budgets, config) >= config.target:
+        return done(top, "the target is met at the bounds' largest total: the bounds bind")
+    floor = max(low, 1e-6 * high)
+    bottom = best(floor, None)
+    if plan_roi(response, bottom.budgets, config) < config.target:
+        return done(bottom, "even the bounds' smallest total misses the target")
+    for _ in range(TARGET_STEPS):
+        middle = 0.5 * (floor + high)
+        found = best(middle, project(bottom.budgets * middle / floor, lower, upper, middle))
+        if plan_roi(response, found.budgets, config) >= config.target:
+            floor, bottom = middle, found
+        else:
+            high = middle
+    return done(bottom, f"the largest total returning the target ({TARGET_STEPS} bisections)")

@@ -69,6 +69,7 @@ def report(
                 "contribution_optimised_q05": new["q05"],
                 "contribution_optimised_q95": new["q95"],
                 "marginal_roi_optimised": marginal[m],
+                "marginal_value_optimised": marginal[m] * response.value,
             }
         )
     diff = value_new - value_now
@@ -94,6 +95,26 @@ def report(
         "are 90%",
     }
     return pd.DataFrame(rows), overview
+
+
+def target_summary(
+    response: bud.Response, config: BudgetConfig, optimum: bud.Optimum
+) -> dict[str, Any]:
+    """budget_summary.json's record of the mode: the target and what the plan achieves
+    (its ROI, and each channel's marginal ROI in value per unit of spend)."""
+    out: dict[str, Any] = {"mode": config.mode}
+    if config.mode == "total":
+        return out
+    marginal = marginal_roi(response, optimum.budgets) * response.value
+    return {
+        **out,
+        "target": config.target,
+        "roi_optimised": bud.plan_roi(response, optimum.budgets, config),
+        "marginal_value_optimised": [float(v) for v in marginal],
+        "mode_note": "target_mroi funds each channel until its marginal value per unit of "
+        "spend falls to the target (or a bound); target_roi finds the largest total whose "
+        "best allocation returns the target per unit of spend",
+    }
 
 
 def response_curves(

@@ -723,6 +723,32 @@ class BudgetConfig(Section):
     )
     risk_quantile: float = Field(0.1, gt=0, lt=0.5, description="Quantile for risk: quantile.")
     risk_lambda: float = Field(1.0, gt=0, description="λ for risk: mean_minus_sd.")
+    mode: Literal["total", "target_roi", "target_mroi"] = Field(
+        "total",
+        description="total: allocate a fixed total. target_mroi: fund each channel until its "
+        "marginal ROI falls to `target` (the total is the result). target_roi: the largest "
+        "total whose best allocation still returns `target` per unit of spend.",
+    )
+    target: float | None = Field(
+        None,
+        gt=0,
+        description="Modes target_roi and target_mroi: the (marginal) ROI to reach, in KPI "
+        "value (model.kpi_value; KPI units without one) per unit of spend, as in roi.csv.",
+    )
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> BudgetConfig:
+        if self.mode == "total":
+            if self.target is not None:
+                raise ValueError("`target` applies to mode target_roi or target_mroi")
+            return self
+        if self.target is None:
+            raise ValueError(f"mode {self.mode} needs `target` (e.g. target: 1.5)")
+        if self.total is not None:
+            raise ValueError(f"mode {self.mode} finds the total: remove `total`")
+        if self.objective != "kpi":
+            raise ValueError(f"mode {self.mode} sets its own objective: remove `objective`")
+        return self
 
 
 class CvConfig(Section):

@@ -931,6 +931,16 @@ def _budget(c: _Checker, frame: pd.DataFrame) -> None:
     current = current_spend(frame, c.spec, budget.horizon, c.config.data.date_column)
     total = budget.total if budget.total is not None else sum(current.values())
     bounds = channel_bounds(budget, current)
+    if budget.mode != "total":  # the total is the result; each channel needs a ceiling
+        for name, (_, high) in bounds.items():
+            if not math.isfinite(high):
+                c.config_problem(
+                    ("budget", "channels", name),
+                    f"budget.mode {budget.mode} needs a ceiling for every channel; "
+                    f"'{name}' has a min but no max",
+                    "give it a `max` (or a relative `change` instead of min)",
+                )
+        return
     low = sum(b[0] for b in bounds.values())
     high = sum(b[1] for b in bounds.values())
     if not low <= total * (1 + 1e-9):

@@ -180,3 +180,76 @@ def test_precomputed_carry_over_equals_transforming_the_whole_plan(per_group: bo
         effect = channel.effect[:, g] if per_group else channel.effect
         direct = transforms.transform(plan, "geometric", ads, "hill", sat, l_max)[:, n:]
         np.testing.assert_allclose(parts[:, g], effect[:, None] * direct, rtol=1e-12)
+
+
+# --- target modes: the total is the result -----------------------------------------------
+
+
+def _two_channels(horizon: int = 4) -> tuple[bud.Response, np.ndarray, np.ndarray, np.ndarray]:
+    effects = np.array([50.0, 30.0])
+    rates = np.array([0.5, 1.0])
+    scales = np.array([40.0, 20.0])
+    channels = [
+        _channel(f"c{i}", np.full(1, effects[i]), rates[i], scales[i], horizon) for i in range(2)
+    ]
+    # uplift_m(b) = A_m (1 - exp(-k_m b)), A = H × effect, k = rate / (H × scale)
+    return _response(channels, horizon), horizon * effects, rates / (horizon * scales), scales
+
+
+def test_target_mroi_stops_where_each_marginal_roi_meets_the_target() -> None:
+    response, amplitude, k, _ = _two_channels()
+    value = 2.0  # money per KPI unit: the target is in money per unit of spend
+    response = bud.Response(response.channels, response.horizon, False, None, None, value)
+    target = 0.3
+    config = BudgetConfig(mode="target_mroi", target=target)
+    upper = np.full(2, 1000.0)
+    found = bud.optimise(
+        response, bud.marginal_config(config, response), np.zeros(2), upper, 2000.0, seed=4
+    )
+    # value × A k exp(-k b) = target  ->  b = ln(value A k / target) / k
+    analytic = np.log(value * amplitude * k / target) / k
+    assert np.all((analytic > 0) & (analytic < 1000))
+    np.testing.assert_allclose(found.budgets, analytic, rtol=2e-3)
+    marginal = value * amplitude * k * np.exp(-k * found.budgets)
+    np.testing.assert_allclose(marginal, target, rtol=2e-3)
+    # a ceiling below the analytic spend binds: that channel stops at its bound
+    capped = np.array([0.5 * analytic[0], 1000.0])
+    bound = bud.optimise(
+        response, bud.marginal_config(config, response), np.zeros(2), capped, 2000.0, seed=4
+    )
+    assert bound.budgets[0] == pytest.approx(capped[0], rel=1e-6)
+    assert bound.budgets[1] == pytest.approx(analytic[1], rel=2e-3)
+
+
+def test_target_roi_finds_the_largest_total_that_returns_the_target() -> None:
+    response, amplitude, k, _ = _two_channels()
+    target = 0.5
+    config = BudgetConfig(mode="target_roi", target=target)
+    found = bud.target_roi_plan(response, config, np.zeros(2), np.full(2, 2000.0), seed=5)
+    total = found.budgets.sum()
+    gain = np.sum(amplitude * (1 - np.exp(-k * found.budgets)))
+    assert gain / total == pytest.approx(target, rel=1e-3)
+    # the allocation at that total is the fixed-total optimum (equal marginal returns)
+    np.testing.assert_allclose(found.budgets, _closed_form(amplitude, k, total), rtol=5e-3)
+    # spending 2% more would return less than the target
+    more = _closed_form(amplitude, k, 1.02 * total)
+    assert np.sum(amplitude * (1 - np.exp(-k * more))) / (1.02 * total) < target
+    # an unreachable target ends at the smallest total, a loose one at the bounds
+    high = bud.target_roi_plan(
+        response, BudgetConfig(mode="target_roi", target=1e6), np.zeros(2), np.full(2, 50.0), 5
+    )
+    assert "misses the target" in high.message
+    low = bud.target_roi_plan(
+        response, BudgetConfig(mode="target_roi", target=1e-6), np.zeros(2), np.full(2, 50.0), 5
+    )
+    assert low.budgets.sum() == pytest.approx(100.0)
+    assert "bounds bind" in low.message
+
+
+def test_target_modes_are_configured_consistently() -> None:
+    with pytest.raises(ValueError, match="needs `target`"):
+        BudgetConfig(mode="target_roi")
+    with pytest.raises(ValueError, match="finds the total"):
+        BudgetConfig(mode="target_mroi", target=1.0, total=100.0)
+    with pytest.raises(ValueError, match="applies to mode"):
+        BudgetConfig(target=1.0)

@@ -139,3 +139,21 @@ def test_a_test_measured_into_held_out_periods_is_refused(tmp_path: Path) -> Non
     text = "\n".join(p.render() for p in result.errors)
     assert "calibration.lift_tests[0].measured_until" in text
     assert "held-out periods cannot inform the fit" in text
+
+
+def test_a_target_mode_needs_a_ceiling_on_every_channel(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    config = yaml.safe_load((root / "config" / "single_market.yaml").read_text())
+    config["data"]["path"] = str(root / "data" / "single_market.csv")
+    config["budget"] = {
+        "horizon": 13,
+        "mode": "target_mroi",
+        "target": 1.0,
+        "channels": {"tv": {"min": 1000.0}},
+    }
+    path = tmp_path / "target.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = validate(path)
+    text = "\n".join(p.render() for p in result.errors)
+    assert "budget.channels.tv" in text
+    assert "needs a ceiling for every channel" in text

@@ -46,21 +46,20 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     bounds = bud.channel_bounds(config, dict(zip(names, current, strict=True)))
     lower = np.array([bounds[n][0] for n in names])
     upper = np.array([bounds[n][1] for n in names])
-    feasible_low = lower.sum() <= total * (1 + 1e-9)
-    feasible_high = config.objective == "profit" or upper.sum() >= total * (1 - 1e-9)
-    if not (feasible_low and feasible_high):
-        raise OptimisationError(
-            f"the budget scenario is infeasible: minimums {lower.sum():,.0f}, maximums "
-            f"{upper.sum():,.0f}, total {total:,.0f}",
-            hint="Adjust budget.total or the channel bounds (mmm validate checks this).",
-        )
     seed = ctx.config.seed
-    optimum = bud.optimise(response, config, lower, upper, total, seed)
+    if config.mode == "total":
+        _feasible(config, lower, upper, total)
+        effective, optimum = config, bud.optimise(response, config, lower, upper, total, seed)
+    else:
+        effective, optimum = _target_plan(response, config, names, lower, upper, seed)
+        total = float(optimum.budgets.sum())
     table, summary = budget_report.report(
-        response, config, names, current, optimum, lower, upper, total
+        response, effective, names, current, optimum, lower, upper, total
     )
+    summary.update(budget_report.target_summary(response, config, optimum))
     curves = budget_report.response_curves(response, names, current, upper)
-    sweep = budget_report.sweep(response, config, names, lower, upper, total, seed, optimum)
+    fixed = config.model_copy(update={"mode": "total", "target": None})
+    sweep = budget_report.sweep(response, fixed, names, lower, upper, total, seed, optimum)
     write_csv(table, folder / "allocation.csv")
     write_csv(curves, folder / "response_curves.csv")
     write_csv(sweep, folder / "budget_sweep.csv")
@@ -94,6 +93,39 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
             for k in ("objective", "total", "probability_better", "converged", "evaluations")
         },
     )
+
+
+def _feasible(config: BudgetConfig, lower: np.ndarray, upper: np.ndarray, total: float) -> None:
+    feasible_low = lower.sum() <= total * (1 + 1e-9)
+    feasible_high = config.objective == "profit" or upper.sum() >= total * (1 - 1e-9)
+    if not (feasible_low and feasible_high):
+        raise OptimisationError(
+            f"the budget scenario is infeasible: minimums {lower.sum():,.0f}, maximums "
+            f"{upper.sum():,.0f}, total {total:,.0f}",
+            hint="Adjust budget.total or the channel bounds (mmm validate checks this).",
+        )
+
+
+def _target_plan(
+    response: bud.Response,
+    config: BudgetConfig,
+    names: list[str],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    seed: int,
+) -> tuple[BudgetConfig, bud.Optimum]:
+    """Target modes: the plan whose total is the result (bounds must be finite)."""
+    unbounded = [n for n, u in zip(names, upper, strict=True) if not np.isfinite(u)]
+    if unbounded:
+        raise OptimisationError(
+            f"budget.mode {config.mode} needs an upper bound for every channel; "
+            f"{', '.join(unbounded)} has none",
+            hint="Give those channels a `max` (or a relative `change`) under budget.channels.",
+        )
+    if config.mode == "target_mroi":
+        effective = bud.marginal_config(config, response)
+        return effective, bud.optimise(response, effective, lower, upper, float(upper.sum()), seed)
+    return config, bud.target_roi_plan(response, config, lower, upper, seed)
 
 
 def _optimiser_gate(optimum: bud.Optimum) -> Gate:
