@@ -57,19 +57,13 @@ def connect(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
         with client:
             yield client
         return
-    settings = {
-        "distributed.scheduler.allowed-failures": retries,
-        # One run per worker thread: a dying worker takes only the run it was doing
-        # (tasks queued on it would count as suspects too).
-        "distributed.scheduler.worker-saturation": 1.0,
-    }
     with (
-        dask.config.set(settings),
+        dask.config.set({"distributed.scheduler.allowed-failures": retries}),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clash with another cluster
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -98,15 +92,26 @@ def dispatch(
             started(int(message["number"]))
 
     client.subscribe_topic(TOPIC, on_event)
-    futures = {
-        client.submit(
-            _on_worker, runner, task, key=f"mmm-run-{task.number}-{uuid.uuid4().hex[:8]}"
-        ): task
-        for task in tasks
-    }
+    waiting = iter(tasks)
+    running = as_completed()
+    futures: dict[Any, RunTask] = {}
+
+    def top_up() -> None:
+        # Only as many runs in flight as the cluster has threads: a run handed to a busy
+        # worker would wait there, and die with it, counted against its retries.
+        while running.count() < max(1, sum(client.nthreads().values())):
+            task = next(waiting, None)
+            if task is None:
+                return
+            key = f"mmm-run-{task.number}-{uuid.uuid4().hex[:8]}"
+            future = client.submit(_on_worker, runner, task, key=key, pure=False)
+            futures[future] = task
+            running.add(future)
+
     results: dict[int, RunResult] = {}
     try:
-        for future in as_completed(futures):
+        top_up()
+        for future in running:
             task = futures[future]
             try:
                 result: RunResult = future.result()
@@ -118,6 +123,7 @@ def dispatch(
                 )
             results[task.number] = result
             finished(result)
+            top_up()
     finally:
         client.unsubscribe_topic(TOPIC)
         for future in futures:

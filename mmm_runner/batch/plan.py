@@ -68,7 +68,7 @@ def plan_configs(paths: list[Path], name: str | None = None) -> BatchPlan:
         problems += [_in_file(p, Path(path)) for p in result.errors]
     _raise_problems(problems, f"{len(paths)} config(s)")
     _refuse_repeats(runs)
-    return BatchPlan(name or "batch", tuple(runs), sources=tuple(Path(p) for p in paths))
+    return BatchPlan(name or "runs", tuple(runs), sources=tuple(Path(p) for p in paths))
 
 
 def plan_sweep(path: Path, name: str | None = None) -> BatchPlan:
