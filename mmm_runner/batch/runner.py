@@ -8,6 +8,7 @@ sweep file and the expanded configs in ``configs/`` (the files the runs read).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,13 +16,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mmm_runner.atomic import copy_file, write_text
+from mmm_runner.backend.cache import ProcessRecord
 from mmm_runner.batch import cluster, plan, summary
 from mmm_runner.batch.work import RunResult, RunTask, run_task
 from mmm_runner.errors import RunInterruptedError
 from mmm_runner.pipeline.folders import create_run_folder
-from mmm_runner.pipeline.manifest import describe_state, manifest_state
+from mmm_runner.pipeline.manifest import RunState, describe_state, manifest_state
 
 CONFIGS = "configs"  # a sweep's expanded configs, inside the batch folder
+SETTLE_SECONDS = 10.0  # how long a lost attempt's process of this host may take to end
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,26 @@ def _other_attempts(
     for run_dir, manifest in plan.runs_since(out, set(by_key), since).items():
         if str(run_dir) in kept:
             continue
-        state = manifest_state(manifest)
+        state = _settled_state(manifest)
         number = by_key[(str(manifest["config"]["sha256"]), str(manifest["data"]["sha256"]))]
         found.setdefault(number, []).append(f"{run_dir.name} ({describe_state(manifest, state)})")
     return found
+
+
+def _settled_state(manifest: dict[str, Any], seconds: float = SETTLE_SECONDS) -> RunState:
+    """A lost attempt's state once its process has had a moment to end.
+
+    The scheduler sees a worker gone when its connection drops, which can be before
+    the kernel has removed the process; a process of another host is judged by its
+    heartbeat instead (abandoned ten minutes after its last beat), so is not waited for.
+    """
+    process = ProcessRecord.from_dict(manifest.get("process"))
+    deadline = time.monotonic() + (seconds if process is not None and process.here else 0)
+    state = manifest_state(manifest)
+    while state == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        state = manifest_state(manifest)
+    return state
 
 
 def _about(
