@@ -153,7 +153,7 @@ def completed_runs(output_dir: Path) -> dict[tuple[str, str], Path]:
         record = _read_manifest(manifest)
         if record.get("status") != "completed":
             continue
-        key = _key(record)
+        key = manifest_key(record)
         if all(key):
             found[key] = manifest.parent.parent  # sorted by folder name: later wins
     return found
@@ -171,12 +171,12 @@ def runs_since(
             created = datetime.fromisoformat(str(record.get("created")))
         except ValueError:
             continue
-        if created.tzinfo is not None and created >= since and _key(record) in keys:
+        if created.tzinfo is not None and created >= since and manifest_key(record) in keys:
             found[manifest.parent.parent] = record
     return found
 
 
-def _key(record: dict[str, Any]) -> tuple[str, str]:
+def manifest_key(record: dict[str, Any]) -> tuple[str, str]:
     """A manifest's (config sha256, data sha256)."""
     return (
         str((record.get("config") or {}).get("sha256", "")),

@@ -96,32 +96,14 @@ def run_batch(
     started = datetime.now(UTC)
     folder = create_run_folder(out, f"batch_{batch.name}", started.astimezone())
     tasks = _tasks(batch, folder, out, options)
-    done = {} if options.rerun else plan.completed_runs(out)
-    keys = {t.number: (t.config_sha256, t.data_sha256) for t in tasks}
-    results = {
-        t.number: RunResult(t.number, t.name, "reused", 0, str(done[keys[t.number]]))
-        for t in tasks
-        if keys[t.number] in done
-    }
-    todo = [t for t in tasks if t.number not in results]
+    results = {} if options.rerun else _reused(tasks, out)
     reporter.planned(len(tasks), len(results))
-    names = {t.number: t.name for t in tasks}
-
-    def finished(result: RunResult) -> None:
-        results[result.number] = result
-        reporter.finished(result)
-
     interrupted = False
     try:
+        todo = [t for t in tasks if t.number not in results]
         if todo:
             cores = max(r.cores for r in batch.runs)
-            workers = options.workers or cluster.local_workers(cores)
-            where = options.scheduler or f"a local cluster of {workers} worker(s)"
-            reporter.note(f"{len(todo)} run(s) on {where}; run folders in {out}")
-            with cluster.connect(options.scheduler, workers, options.retries) as client:
-                cluster.dispatch(
-                    client, todo, runner, lambda n: reporter.started(names[n]), finished
-                )
+            _dispatch(todo, options, cores, out, runner, reporter, results)
     except KeyboardInterrupt:
         interrupted = True
     ordered = [results.get(t.number) or RunResult(t.number, t.name, "cancelled") for t in tasks]
@@ -138,6 +120,39 @@ def run_batch(
         error.run_dir = str(folder)
         raise error
     return BatchOutcome(folder, ordered, table, files)
+
+
+def _reused(tasks: list[RunTask], out: Path) -> dict[int, RunResult]:
+    """Tasks whose config and data hashes match a completed run in ``out``: that run."""
+    done = plan.completed_runs(out)
+    return {
+        t.number: RunResult(t.number, t.name, "reused", 0, str(done[t.key]))
+        for t in tasks
+        if t.key in done
+    }
+
+
+def _dispatch(
+    todo: list[RunTask],
+    options: BatchOptions,
+    cores: int,
+    out: Path,
+    runner: Callable[[RunTask], RunResult],
+    reporter: BatchReporter,
+    results: dict[int, RunResult],
+) -> None:
+    """Runs the tasks on the cluster, adding each result to ``results`` as it arrives."""
+    names = {t.number: t.name for t in todo}
+
+    def finished(result: RunResult) -> None:
+        results[result.number] = result
+        reporter.finished(result)
+
+    workers = options.workers or cluster.local_workers(cores)
+    where = options.scheduler or f"a local cluster of {workers} worker(s)"
+    reporter.note(f"{len(todo)} run(s) on {where}; run folders in {out}")
+    with cluster.connect(options.scheduler, workers, options.retries) as client:
+        cluster.dispatch(client, todo, runner, lambda n: reporter.started(names[n]), finished)
 
 
 def _tasks(batch: plan.BatchPlan, folder: Path, out: Path, options: BatchOptions) -> list[RunTask]:
@@ -172,17 +187,16 @@ def _other_attempts(
 ) -> dict[int, list[str]]:
     """Folders this batch started for a task besides its result's: lost attempts (abandoned
     once their worker died), each named with its state."""
-    by_key: dict[tuple[str, str], int] = {
-        (t.config_sha256, t.data_sha256): t.number for t in tasks
-    }
+    by_key = {t.key: t.number for t in tasks}
     kept = {r.run_dir for r in results if r.run_dir}
     found: dict[int, list[str]] = {}
     for run_dir, manifest in plan.runs_since(out, set(by_key), since).items():
         if str(run_dir) in kept:
             continue
         state = _settled_state(manifest)
-        number = by_key[(str(manifest["config"]["sha256"]), str(manifest["data"]["sha256"]))]
-        found.setdefault(number, []).append(f"{run_dir.name} ({describe_state(manifest, state)})")
+        found.setdefault(by_key[plan.manifest_key(manifest)], []).append(
+            f"{run_dir.name} ({describe_state(manifest, state)})"
+        )
     return found
 
 

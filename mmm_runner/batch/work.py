@@ -41,6 +41,11 @@ class RunTask:
     changes: dict[str, Any] = field(default_factory=dict)  # sweep path -> value
     command: tuple[str, ...] = ()
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies the run: the sha256 of its config file and of its data file."""
+        return self.config_sha256, self.data_sha256
+
 
 @dataclass(frozen=True)
 class RunResult:
