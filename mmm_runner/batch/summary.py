@@ -216,6 +216,8 @@ def markdown(summary: BatchSummary, about: dict[str, Any]) -> str:
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
     """The columns a person reads first; the CSV has them all."""
     hidden = {"config", "data_sha256", "worker", "error", "other_attempts", "seconds"}
-    shown = table[[c for c in table.columns if c not in hidden]].copy()
+    # Scores no run has (LOO of MAP fits, CV without `cv`) would be empty columns.
+    empty = {c for c in table.columns if c != "rank" and table[c].isna().all()}
+    shown = table[[c for c in table.columns if c not in hidden | empty]].copy()
     shown["run_dir"] = shown["run_dir"].map(lambda p: Path(p).name if p else "")
     return shown

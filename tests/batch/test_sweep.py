@@ -197,3 +197,12 @@ def test_config_files_are_checked_each_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["batch"])
     assert result.exit_code == 2
     assert "give config files or --sweep FILE" in result.stderr
+
+
+def test_a_broken_base_is_reported_in_the_base_file(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: missing.yaml\ngrid:\n  seed: [1]\n")
+    assert _problems(sweep)[0].location == "sweep.yaml: base"
+    map_config(tmp_path, "base", seed="soon")
+    sweep.write_text("base: base.yaml\ngrid:\n  fit.map_starts: [2]\n")
+    assert [p.location for p in _problems(sweep)] == [f"{tmp_path / 'base.yaml'}: seed"]
