@@ -48,6 +48,7 @@ ENV_CACHE_DIR: Final = "MMM_CACHE_DIR"
 ENV_CMDSTAN: Final = "CMDSTAN"
 ENV_NO_PCH: Final = "MMM_NO_PCH"
 ENV_DASK_SCHEDULER: Final = "MMM_DASK_SCHEDULER"  # `mmm batch`: an existing Dask cluster
+ENV_CORES: Final = "MMM_CORES"  # cores a process may use (set for a batch's local workers)
 
 # The pipeline's stages, in run order; folder numbers come from the position
 # (00_run_metadata, 10_pre_run, ...).

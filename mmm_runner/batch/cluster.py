@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from mmm_runner import constants
 from mmm_runner.batch.work import RunResult, RunTask
 from mmm_runner.errors import UsageError
 from mmm_runner.system import usable_cores
@@ -65,6 +66,9 @@ def connect(scheduler: str | None, workers: int, retries: int) -> Iterator[Any]:
             processes=True,
             dashboard_address=":0",  # a free port: never clash with another cluster
             silence_logs=logging.ERROR,
+            # Each worker's share of the cores: a run's cross-validation folds and plots
+            # size their own pools by it instead of by the whole machine.
+            env={constants.ENV_CORES: str(max(1, usable_cores() // workers))},
         ) as cluster,
         Client(cluster) as client,
     ):

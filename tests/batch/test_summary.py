@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mmm_runner.batch import cluster, summary
 from mmm_runner.batch.work import RunResult, RunTask
@@ -89,3 +90,15 @@ def test_local_workers_fit_the_cores() -> None:
     assert cluster.local_workers(1, cores=2) == 2
     assert cluster.local_workers(4, cores=2) == 1
     assert cluster.local_workers(2, cores=8) == 4
+
+
+def test_a_worker_share_caps_the_usable_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmm_runner.system import usable_cores
+
+    machine = usable_cores()
+    monkeypatch.setenv("MMM_CORES", "1")
+    assert usable_cores() == 1
+    monkeypatch.setenv("MMM_CORES", str(machine + 5))
+    assert usable_cores() == machine
+    monkeypatch.setenv("MMM_CORES", "lots")
+    assert usable_cores() == machine
