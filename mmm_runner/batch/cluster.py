@@ -116,7 +116,7 @@ def dispatch(
     try:
         top_up()
         for future in running:
-            task = futures[future]
+            task = futures.pop(future)
             try:
                 result: RunResult = future.result()
             except KilledWorker as error:
@@ -125,6 +125,9 @@ def dispatch(
                 result = RunResult(
                     task.number, task.name, "failed", 1, error=f"{type(error).__name__}: {error}"
                 )
+            # Let the scheduler forget it: a result still wanted when its worker dies
+            # would be recomputed, i.e. a finished run run again.
+            future.release()
             results[task.number] = result
             finished(result)
             top_up()
