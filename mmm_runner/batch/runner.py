@@ -8,6 +8,7 @@ sweep file and the expanded configs in ``configs/`` (the files the runs read).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from mmm_runner.atomic import copy_file, write_text
 from mmm_runner.backend.cache import ProcessRecord
 from mmm_runner.batch import cluster, plan, summary
 from mmm_runner.batch.work import RunResult, RunTask, run_task
-from mmm_runner.errors import RunInterruptedError
+from mmm_runner.errors import RunInterruptedError, UsageError
 from mmm_runner.pipeline.folders import create_run_folder
 from mmm_runner.pipeline.manifest import RunState, describe_state, manifest_state
 
@@ -106,6 +107,9 @@ def run_batch(
             _dispatch(todo, options, cores, out, runner, reporter, results)
     except KeyboardInterrupt:
         interrupted = True
+    except UsageError:  # the scheduler cannot be reached: nothing ran, leave nothing behind
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     ordered = [results.get(t.number) or RunResult(t.number, t.name, "cancelled") for t in tasks]
     attempts = _other_attempts(out, tasks, ordered, started)
     table = summary.summarise(tasks, ordered, attempts)
