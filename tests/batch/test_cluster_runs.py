@@ -53,7 +53,9 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def first(configs: list[Path], scheduler: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def first_batch(
+    configs: list[Path], scheduler: str, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
     out = tmp_path_factory.mktemp("results")
     return out, *_batch(configs, out, scheduler)
 
@@ -82,8 +84,8 @@ def _runs(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {run["run"]: run for run in summary["runs"]}
 
 
-def test_a_failing_run_does_not_stop_the_others_and_exits_9(first: Any) -> None:
-    _, code, summary = first
+def test_a_failing_run_does_not_stop_the_others_and_exits_9(first_batch: Any) -> None:
+    _, code, summary = first_batch
     assert code == constants.EXIT_BATCH
     runs = _runs(summary)
     assert {name: r["status"] for name, r in runs.items()} == {
@@ -101,9 +103,9 @@ def test_a_failing_run_does_not_stop_the_others_and_exits_9(first: Any) -> None:
 
 
 def test_batch_results_equal_runs_one_by_one(
-    first: Any, configs: list[Path], tmp_path: Path
+    first_batch: Any, configs: list[Path], tmp_path: Path
 ) -> None:
-    _, _, summary = first
+    _, _, summary = first_batch
     runs = _runs(summary)
     for config in configs[:3]:
         alone = execute(config, RunOptions(output_dir=tmp_path, plots=False)).run_dir
@@ -115,9 +117,9 @@ def test_batch_results_equal_runs_one_by_one(
 
 
 def test_rerunning_the_batch_skips_completed_runs(
-    first: Any, configs: list[Path], scheduler: str
+    first_batch: Any, configs: list[Path], scheduler: str
 ) -> None:
-    out, _, summary = first
+    out, _, summary = first_batch
     before = {p for p in out.iterdir() if (p / "00_run_metadata").is_dir()}
     code, again = _batch(configs, out, scheduler)
     assert code == constants.EXIT_BATCH  # the failing config ran again, and failed again
