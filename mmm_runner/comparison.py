@@ -401,7 +401,7 @@ def markdown(comparison: Comparison) -> str:
         parts += [f"- `{run}`: {'; '.join(p)}" for run, p in comparison.problems.items()]
         parts.append("")
     columns = [c for c in comparison.summary.columns if c != "problems"]
-    parts += ["## Runs", "", _md_table(comparison.summary[columns]), ""]
+    parts += ["## Runs", "", markdown_table(comparison.summary[columns]), ""]
     parts += [
         "`elpd_diff` is the best run's elpd_loo minus this run's (ArviZ compare, within runs",
         "on the same data); a difference of a few `elpd_diff_se` is one to take seriously.",
@@ -414,9 +414,9 @@ def markdown(comparison: Comparison) -> str:
     if comparison.config_diff.empty:
         parts.append("The resolved configs agree (names and output folders aside).")
     else:
-        parts.append(_md_table(comparison.config_diff))
+        parts.append(markdown_table(comparison.config_diff))
     parts += ["", "## Channels (share of the fitted KPI and ROI, 90% intervals)", ""]
-    parts.append(_md_table(_channel_cells(comparison.channels)))
+    parts.append(markdown_table(_channel_cells(comparison.channels)))
     return "\n".join(parts) + "\n"
 
 
@@ -438,7 +438,9 @@ def _channel_cells(channels: pd.DataFrame) -> pd.DataFrame:
     return wide.reindex(index=order, columns=runs).reset_index()
 
 
-def _md_table(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A table as Markdown: floats to four significant digits, NaN blank."""
+
     def fmt(value: Any) -> str:
         if isinstance(value, float):
             if math.isnan(value):

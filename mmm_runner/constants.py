@@ -17,6 +17,7 @@ EXIT_GATE: Final = 5
 EXIT_OPTIMISATION: Final = 6
 EXIT_MISMATCH: Final = 7  # `mmm reproduce`: the rerun differs from the original
 EXIT_STORAGE: Final = 8  # the run's files could not be written (disk full, read-only)
+EXIT_BATCH: Final = 9  # `mmm batch`: some runs failed (the others ran; see the summary)
 EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
@@ -30,6 +31,7 @@ EXIT_CODES: Final[dict[type[errors.MMMError], int]] = {
     errors.RunInterruptedError: EXIT_INTERRUPTED,
     errors.ReproductionError: EXIT_MISMATCH,
     errors.StorageError: EXIT_STORAGE,
+    errors.BatchError: EXIT_BATCH,
 }
 
 
@@ -45,6 +47,8 @@ def exit_code(error: errors.MMMError) -> int:
 ENV_CACHE_DIR: Final = "MMM_CACHE_DIR"
 ENV_CMDSTAN: Final = "CMDSTAN"
 ENV_NO_PCH: Final = "MMM_NO_PCH"
+ENV_DASK_SCHEDULER: Final = "MMM_DASK_SCHEDULER"  # `mmm batch`: an existing Dask cluster
+ENV_CORES: Final = "MMM_CORES"  # cores a process may use (set for a batch's local workers)
 
 # The pipeline's stages, in run order; folder numbers come from the position
 # (00_run_metadata, 10_pre_run, ...).

@@ -122,3 +122,9 @@ class ReproductionError(MMMError):
     """A run could not be reproduced: its data changed, or the rerun failed or differs."""
 
     kind = "reproduction"
+
+
+class BatchError(MMMError):
+    """A batch finished, but some of its runs failed or were lost with their worker."""
+
+    kind = "batch"

@@ -25,8 +25,10 @@ from mmm_runner.backend.cache import CompiledModel
 from mmm_runner.backend.toolchain import Toolchain
 from mmm_runner.config.models import FitConfig
 from mmm_runner.errors import SamplingError
+from mmm_runner.system import usable_cores
 
 Array = npt.NDArray[np.float64]
+MAP_STARTS_AT_ONCE = 2  # optimiser starts run side by side unless fit.parallel_chains says
 # (chain id, iteration, total iterations) as the sampler reports them.
 Progress = Callable[[int, int, int], None]
 
@@ -291,7 +293,7 @@ def optimise(
     model = _model(compiled, toolchain)
     started = time.perf_counter()
     seeds = [seed + 7919 * i for i in range(fit.map_starts)]
-    workers = max(1, min(len(seeds), fit.parallel_chains or 2))
+    workers = max(1, min(len(seeds), fit.parallel_chains or MAP_STARTS_AT_ONCE))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(
             pool.map(
@@ -425,6 +427,18 @@ def run_method(
     if method == "laplace":
         return laplace(compiled, toolchain, data, fit, seed, output_dir)
     return pathfinder(compiled, toolchain, data, fit, seed, output_dir)
+
+
+def cores_per_fit(fit: FitConfig, method: str) -> int:
+    """Processes one fit keeps busy at once: chains for MCMC, optimiser starts for MAP and
+    Laplace (see ``optimise``), one for Pathfinder; at most the usable cores."""
+    if method == "pathfinder":
+        return 1
+    if method == "mcmc":
+        at_once = min(fit.chains, fit.parallel_chains or fit.chains)
+    else:
+        at_once = min(fit.map_starts, fit.parallel_chains or MAP_STARTS_AT_ONCE)
+    return max(1, min(at_once, usable_cores()))
 
 
 def write_data(path: Path, data: dict[str, Any]) -> Path:

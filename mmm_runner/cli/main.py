@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mmm_runner import __version__
-from mmm_runner.cli import compare, doctor, forecast, init, priors, reproduce, run, validate
+from mmm_runner.cli import batch, compare, doctor, forecast, init, priors, reproduce, run, validate
 from mmm_runner.cli.common import state
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.command("priors")(priors.priors_command)
 app.command("compare-runs")(compare.compare_command)
 app.command("reproduce")(reproduce.reproduce_command)
 app.command("forecast")(forecast.forecast_command)
+app.command("batch")(batch.batch_command)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,25 @@ def load_config(path: Path) -> LoadedConfig:
     return LoadedConfig(config, path.resolve(), raw, lines)
 
 
+def read_document(path: Path) -> tuple[dict[str, Any], dict[Loc, int]]:
+    """A YAML file of settings (e.g. a sweep) read under the config file's guards.
+
+    Returns the mapping and the line of every YAML path; raises ConfigError for the
+    same file, encoding and YAML problems as a config (size, alias bombs, keys
+    written twice).
+    """
+    path = Path(path)
+    raw, lines, problems = _read_yaml(_read_text(path), path)
+    if problems:
+        raise ConfigError(f"{path}: {len(problems)} problem(s) in the file", problems)
+    return raw, lines
+
+
+def pydantic_problem(err: Any, lines: dict[Loc, int]) -> Problem:
+    """One of pydantic's findings on a config as a located Problem (with typo suggestions)."""
+    return _problem(err, lines)
+
+
 # --- the file -------------------------------------------------------------------------
 
 

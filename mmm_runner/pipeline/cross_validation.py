@@ -61,7 +61,7 @@ def cross_validate(
             hint="Shorten cv.initial or cv.horizon.",
         )
     method = settings.method or config.fit.method
-    workers = max(1, usable_cores() // _cores_per_fit(config, method))
+    workers = max(1, usable_cores() // fit.cores_per_fit(config.fit, method))
     note(f"cross-validation: {len(folds)} fold(s) by {method}, {workers} at a time")
     with tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch:
 
@@ -84,14 +84,6 @@ def _without_holdout(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
         return frame
     parts = [p for _, p in frame.groupby(group, sort=False)] if group else [frame]
     return pd.concat([p.iloc[:-holdout] for p in parts])
-
-
-def _cores_per_fit(config: RunConfig, method: str) -> int:
-    """Processes one fold's fit keeps busy: chains for MCMC, optimiser starts otherwise."""
-    if method == "pathfinder":
-        return 1
-    at_once = config.fit.chains if method == "mcmc" else config.fit.map_starts
-    return max(1, min(at_once, config.fit.parallel_chains or at_once, usable_cores()))
 
 
 def _fold(

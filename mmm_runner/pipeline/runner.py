@@ -101,17 +101,20 @@ def execute(
         force_recompile=options.force_recompile or config.fit.force_recompile,
         plots=options.plots,
     )
-    ctx.manifest = _initial_manifest(ctx)
-    save_manifest(ctx)
-    _note_abandoned_runs(ctx, output)
-    stages = [
-        (stage, functools.partial(STAGE_FUNCTIONS[stage], ctx)) for stage in constants.STAGES
-    ]
-    run_stages(ctx, stages, what="run", rerun="mmm run")
-    ctx.manifest["config"]["copies"] = config_copies(ctx)
-    ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
-    save_manifest(ctx)
-    ctx.log.info("run completed")
+    try:
+        ctx.manifest = _initial_manifest(ctx)
+        save_manifest(ctx)
+        _note_abandoned_runs(ctx, output)
+        stages = [
+            (stage, functools.partial(STAGE_FUNCTIONS[stage], ctx)) for stage in constants.STAGES
+        ]
+        run_stages(ctx, stages, what="run", rerun="mmm run")
+        ctx.manifest["config"]["copies"] = config_copies(ctx)
+        ctx.manifest.update(status="completed", exit_code=0, finished=_now().isoformat())
+        save_manifest(ctx)
+        ctx.log.info("run completed")
+    finally:
+        close_log(ctx.log)
     return RunOutcome(run_dir, ctx.manifest)
 
 
@@ -135,6 +138,20 @@ def file_log(run_dir: Path) -> logging.Logger:
     cmdstan_log = logging.getLogger("cmdstanpy")
     cmdstan_log.addHandler(handler)  # sampler warnings land in the run log too
     return log
+
+
+def close_log(log: logging.Logger) -> None:
+    """Detaches and closes a run log, from cmdstanpy's logger too.
+
+    A process that does many runs (a batch worker, a notebook) would otherwise keep
+    every earlier run's file open and write later runs' sampler warnings into it.
+    """
+    cmdstan_log = logging.getLogger("cmdstanpy")
+    for handler in list(log.handlers):
+        if isinstance(handler, _RunLogHandler):
+            log.removeHandler(handler)
+            cmdstan_log.removeHandler(handler)
+            handler.close()
 
 
 def _initial_manifest(ctx: RunContext) -> dict[str, Any]:
