@@ -215,7 +215,12 @@ def channel_uplift(response: Response, m: int, budgets: Array) -> Array:
 
 def uplift(response: Response, budgets: Array) -> tuple[Array, Array]:
     """KPI a plan adds over history alone: per draw (D,) and per channel (M, D)."""
-    with_plan = channel_parts(response, budgets)
+    return uplift_of(response, channel_parts(response, budgets))
+
+
+def uplift_of(response: Response, with_plan: Array) -> tuple[Array, Array]:
+    """KPI the channels' parts under a plan, (M, D, G, P), add over history alone: per
+    draw (D,) and per channel (M, D)."""
     without = response.history_parts
     if not response.log_response:
         per_channel = (with_plan - without).sum(axis=(2, 3))

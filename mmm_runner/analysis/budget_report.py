@@ -14,6 +14,7 @@ import pandas as pd
 
 from mmm_runner.analysis import budget as bud
 from mmm_runner.analysis.intervals import bounds, summary
+from mmm_runner.analysis.intervals import summary as summary_of
 from mmm_runner.config.models import BudgetConfig
 
 Array = npt.NDArray[np.float64]
@@ -183,3 +184,66 @@ def sweep(
             }
         )
     return pd.DataFrame(rows)
+
+
+def future_dates(dates: pd.DatetimeIndex, frequency: str, horizon: int) -> pd.DatetimeIndex:
+    """The horizon's periods: the ones after the data's last, at its frequency."""
+    step = {"daily": pd.DateOffset(days=1), "weekly": pd.DateOffset(weeks=1)}.get(
+        frequency, pd.DateOffset(months=1)
+    )
+    last = dates.max()
+    return pd.DatetimeIndex([last + (i + 1) * step for i in range(horizon)])
+
+
+def flight_report(
+    scenario: Any,
+    config: BudgetConfig,
+    names: list[str],
+    plan: Any,
+    optimum: bud.Optimum,
+    dates: pd.DatetimeIndex,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """flighting.csv (per period and channel: spend and the part of the KPI it adds in
+    that period, carry-over of earlier spend included), flight_plan.csv (the spend, one
+    column per channel) and flighting_summary.json (against the fixed-pattern plan)."""
+    response = scenario.response
+    parts = scenario.parts(plan.plan)  # (M, D, G, P)
+    added = (parts - response.history_parts).sum(axis=2)  # (M, D, P)
+    rows = []
+    for m, name in enumerate(names):
+        for h, date in enumerate(dates):
+            low, high = bounds(added[m, :, h])
+            rows.append(
+                {
+                    "date": date.strftime("%Y-%m-%d"),
+                    "channel": name,
+                    "spend": plan.plan[m, h],
+                    "period_min": scenario.period_lower[m, h],
+                    "period_max": scenario.period_upper[m, h],
+                    "fixed_pattern": m in scenario.patterns,
+                    "kpi_added": added[m, :, h].mean(),
+                    "kpi_added_q05": low,
+                    "kpi_added_q95": high,
+                }
+            )
+    wide = pd.DataFrame({"date": [d.strftime("%Y-%m-%d") for d in dates]})
+    for m, name in enumerate(names):
+        wide[name] = plan.plan[m]
+    flat = bud.objective_draws(response, optimum.budgets, config)
+    flighted = scenario.value(plan.plan, config)
+    diff = flighted - flat
+    summary = {
+        "objective": config.objective,
+        "total": float(plan.plan.sum()),
+        "value_fixed_pattern": summary_of(flat),
+        "value_flighted": summary_of(flighted),
+        "gain_vs_fixed_pattern": summary_of(diff),
+        "probability_better": float((diff > 0).mean()),
+        "converged": plan.converged,
+        "optimiser_message": plan.message,
+        "evaluations": plan.evaluations,
+        "seconds": round(plan.seconds, 3),
+        "note": "kpi_added counts, in each period, what the plan's spend adds then (its own "
+        "and earlier periods' carry-over); the tail after the horizon is in the values",
+    }
+    return pd.DataFrame(rows), wide, summary

@@ -692,6 +692,41 @@ class ChannelBudget(Section):
         return self
 
 
+class FlightChannel(Section):
+    """One channel's per-period rules when the budget plans each period (flighting)."""
+
+    period_min: float | None = Field(None, ge=0, description="Least spend in any one period.")
+    period_max: float | None = Field(None, ge=0, description="Most spend in any one period.")
+    pattern: list[float] | None = Field(
+        None,
+        description="Fixed weekly shape (one non-negative weight per period of the horizon): "
+        "the channel keeps this timing and only its total is chosen.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FlightChannel:
+        low, high = self.period_min, self.period_max
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"period_min ({low:g}) is above period_max ({high:g})")
+        if self.pattern is not None:
+            if any(w < 0 for w in self.pattern) or sum(self.pattern) <= 0:
+                raise ValueError("a pattern's weights are non-negative with a positive sum")
+            if self.period_min is not None or self.period_max is not None:
+                raise ValueError("a fixed pattern decides the timing: drop period_min/max")
+        return self
+
+
+class FlightingConfig(Section):
+    """Flighting: the optimiser chooses each channel's spend in every period of the
+    horizon, carry-over included, within per-period bounds."""
+
+    channels: dict[str, FlightChannel] = Field(
+        default_factory=dict,
+        description="Per-channel period bounds or a fixed weekly pattern (others: any "
+        "spend from 0 to the channel's upper bound in a period).",
+    )
+
+
 class BudgetConfig(Section):
     """A budget scenario to optimise over the planning horizon."""
 
@@ -735,6 +770,33 @@ class BudgetConfig(Section):
         description="Modes target_roi and target_mroi: the (marginal) ROI to reach, in KPI "
         "value (model.kpi_value; KPI units without one) per unit of spend, as in roi.csv.",
     )
+
+    flighting: FlightingConfig | None = Field(
+        None,
+        description="Plan each period's spend per channel (mode total; `true` for no "
+        "per-period rules).",
+    )
+
+    @field_validator("flighting", mode="before")
+    @classmethod
+    def _flighting_shorthand(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        return None if value is False else value
+
+    @model_validator(mode="after")
+    def _flighting_fields(self) -> BudgetConfig:
+        if self.flighting is None:
+            return self
+        if self.mode != "total":
+            raise ValueError("flighting plans a fixed total: use it with mode total")
+        for name, rule in self.flighting.channels.items():
+            if rule.pattern is not None and len(rule.pattern) != self.horizon:
+                raise ValueError(
+                    f"flighting.channels.{name}.pattern has {len(rule.pattern)} weights; "
+                    f"the horizon has {self.horizon} periods"
+                )
+        return self
 
     @model_validator(mode="after")
     def _mode_fields(self) -> BudgetConfig:

@@ -1251,6 +1251,14 @@ def _budget_channels(config: RunConfig, out: Collector, spec: ModelSpec) -> None
                 "remove it from budget.channels (organic channels keep their own level)",
             )
     budget = config.budget
+    flighting = budget.flighting.channels if budget.flighting else {}
+    for name in flighting:
+        if name not in media or name in organic:
+            out.add(
+                ("budget", "flighting", "channels", name),
+                f"'{name}' is not a paid media channel of the model",
+                did_you_mean(name, media - organic),
+            )
     if budget.objective == "profit" and budget.margin is None and spec.kpi_value is None:
         out.add(
             ("budget",),

@@ -577,6 +577,34 @@ def network_paths(effects: pd.DataFrame, cross: pd.DataFrame) -> Figure:
     return fig
 
 
+def flighting(table: pd.DataFrame) -> Figure:
+    """The per-period plan: spend by channel, stacked (top), and the KPI it adds in each
+    period with its interval (bottom)."""
+    dates = list(dict.fromkeys(table["date"]))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    x = np.arange(len(dates))
+    stacked = np.zeros(len(dates))
+    added = np.zeros(len(dates))
+    low = np.zeros(len(dates))
+    high = np.zeros(len(dates))
+    for channel, part in table.groupby("channel", sort=False):
+        spend = part["spend"].to_numpy(dtype=float)
+        top.bar(x, spend, bottom=stacked, label=str(channel))
+        stacked += spend
+        added += part["kpi_added"].to_numpy(dtype=float)
+        low += part["kpi_added_q05"].to_numpy(dtype=float)
+        high += part["kpi_added_q95"].to_numpy(dtype=float)
+    top.set_ylabel("spend")
+    top.legend(fontsize=8, ncol=3)
+    top.set_title("Flighted plan: spend per period and what it adds", fontsize=10)
+    bottom.plot(x, added, color="tab:blue")
+    bottom.fill_between(x, low, high, color="tab:blue", **BAND)
+    bottom.set_ylabel("KPI added (sum of channels' 90% bounds shaded)")
+    bottom.set_xticks(x, dates, rotation=45, ha="right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def lift_tests(table: pd.DataFrame) -> Figure:
     """Each lift test: the measured lift (±1.645 standard errors) beside the model's lift
     (90% interval)."""

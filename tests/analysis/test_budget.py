@@ -253,3 +253,93 @@ def test_target_modes_are_configured_consistently() -> None:
         BudgetConfig(mode="target_mroi", target=1.0, total=100.0)
     with pytest.raises(ValueError, match="applies to mode"):
         BudgetConfig(target=1.0)
+
+
+# --- flighting: spend per channel and period ---------------------------------------------
+
+
+def _water_filling(
+    amplitude: np.ndarray, k: np.ndarray, caps: np.ndarray, total: float
+) -> np.ndarray:
+    """argmax Σ_ct A_c (1 - exp(-k_c b_ct)) s.t. Σ b = total, 0 ≤ b_ct ≤ cap_ct: equal
+    marginal returns A k exp(-k b) = nu where uncapped, found by bisection on log nu."""
+
+    def plan(log_nu: float) -> np.ndarray:
+        free = (np.log(amplitude * k)[:, None] - log_nu) / k[:, None]
+        return np.clip(free, 0.0, caps)
+
+    low, high = -50.0, 50.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if plan(middle).sum() > total:
+            low = middle
+        else:
+            high = middle
+    return plan(0.5 * (low + high))
+
+
+def test_flighting_fills_periods_to_equal_marginal_returns_under_their_caps() -> None:
+    from mmm_runner.analysis import flighting
+    from mmm_runner.config.models import FlightingConfig
+
+    horizon = 4
+    effects, rates, scales = np.array([50.0, 30.0]), np.array([0.5, 1.0]), np.array([40.0, 20.0])
+    channels = [
+        _channel(f"c{i}", np.full(1, effects[i]), rates[i], scales[i], horizon) for i in range(2)
+    ]
+    response = _response(channels, horizon)
+    caps = np.full((2, horizon), 400.0)
+    caps[0] = 20.0  # c0 may spend little in any one period
+    caps[1] = 60.0
+    rules = {"c0": {"period_max": 20.0}, "c1": {"period_max": 60.0}}
+    lower, upper = np.zeros(2), np.full(2, 1000.0)
+    scenario = flighting.flight(
+        response, FlightingConfig(channels=rules), ["c0", "c1"], lower, upper
+    )
+    total = 250.0
+    config = BudgetConfig(horizon=horizon, flighting=True)
+    start = bud.optimise(response, config, lower, upper, total, seed=1).budgets
+    found = flighting.optimise_flight(scenario, config, lower, upper, total, start, seed=1)
+    # per period: part = effect (1 - exp(-rate b / scale)): A = effect, k = rate / scale
+    truth = _water_filling(effects, rates / scales, caps, total)
+    np.testing.assert_allclose(found.plan, truth, atol=0.5)
+    assert found.plan.sum() == pytest.approx(total, rel=1e-6)
+    k = (rates / scales)[:, None]
+    expected = np.sum(effects[:, None] * (1 - np.exp(-k * truth)))
+    assert found.value == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_fixed_pattern_keeps_its_timing_and_carry_over_is_credited() -> None:
+    from mmm_runner.analysis import flighting
+    from mmm_runner.config.models import FlightingConfig
+
+    horizon = 3
+    channel = bud.Channel(
+        name="tv",
+        adstock="geometric",
+        adstock_params={"decay": np.array([0.6])},
+        saturation="logistic",
+        saturation_params={"rate": np.array([1.0])},
+        l_max=3,
+        effect=np.array([10.0]),
+        scale=10.0,
+        history=np.zeros((1, 2)),
+        pattern=np.full((1, horizon), 1.0 / horizon),
+    )
+    other = _channel("search", np.array([5.0]), 1.0, 10.0, horizon)
+    response = _response([channel, other], horizon)
+    rules = {"tv": {"pattern": [3.0, 0.0, 1.0]}}
+    lower, upper = np.zeros(2), np.full(2, 100.0)
+    scenario = flighting.flight(
+        response, FlightingConfig(channels=rules), ["tv", "search"], lower, upper
+    )
+    config = BudgetConfig(horizon=horizon, flighting={"channels": rules})
+    found = flighting.optimise_flight(
+        scenario, config, lower, upper, 40.0, np.array([20.0, 20.0]), seed=2
+    )
+    tv = found.plan[0]
+    np.testing.assert_allclose(tv / tv.sum(), [0.75, 0.0, 0.25], atol=1e-9)
+    # one unit in the last period: its carry-over reaches the two tail periods
+    impulse = scenario.impulses[0][horizon - 1, 0, 0]
+    weights = 0.6 ** np.arange(3)
+    np.testing.assert_allclose(impulse[horizon - 1 :], weights / weights.sum() / 10.0, rtol=1e-9)

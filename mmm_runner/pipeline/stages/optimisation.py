@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from mmm_runner import plotting
 from mmm_runner.analysis import budget as bud
-from mmm_runner.analysis import budget_report
+from mmm_runner.analysis import budget_report, flighting
 from mmm_runner.analysis.gates import Gate
 from mmm_runner.atomic import write_csv
 from mmm_runner.config.models import BudgetConfig
@@ -57,6 +60,9 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
         response, effective, names, current, optimum, lower, upper, total
     )
     summary.update(budget_report.target_summary(response, config, optimum))
+    artefacts = []
+    if config.flighting is not None:
+        artefacts = _flighting(ctx, folder, response, config, names, lower, upper, total, optimum)
     curves = budget_report.response_curves(response, names, current, upper)
     fixed = config.model_copy(update={"mode": "total", "target": None})
     sweep = budget_report.sweep(response, fixed, names, lower, upper, total, seed, optimum)
@@ -86,6 +92,7 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
             "budget_summary.json",
             "response_curves.csv",
             "budget_sweep.csv",
+            *artefacts,
             *figures,
         ],
         summary={
@@ -93,6 +100,37 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
             for k in ("objective", "total", "probability_better", "converged", "evaluations")
         },
     )
+
+
+def _flighting(
+    ctx: RunContext,
+    folder: Path,
+    response: bud.Response,
+    config: BudgetConfig,
+    names: list[str],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    total: float,
+    optimum: bud.Optimum,
+) -> list[str]:
+    """The per-period plan (started from the fixed-pattern optimum) and its report."""
+    assert config.flighting is not None
+    scenario = flighting.flight(response, config.flighting, names, lower, upper)
+    plan = flighting.optimise_flight(
+        scenario, config, lower, upper, total, optimum.budgets, ctx.config.seed
+    )
+    dates = budget_report.future_dates(
+        ctx.fit.design.dates, ctx.config.data.frequency, response.horizon
+    )
+    table, wide, summary = budget_report.flight_report(
+        scenario, config, names, plan, optimum, dates
+    )
+    write_csv(table, folder / "flighting.csv")
+    write_csv(wide, folder / "flight_plan.csv")
+    write_json(folder / "flighting_summary.json", summary)
+    figures = plotting.render_all([("flighting.png", "flighting", (table,))], folder, ctx.plots)
+    record_gates(ctx, [_optimiser_gate(plan, "flighting_optimiser")])
+    return ["flighting.csv", "flight_plan.csv", "flighting_summary.json", *figures]
 
 
 def _feasible(config: BudgetConfig, lower: np.ndarray, upper: np.ndarray, total: float) -> None:
@@ -128,11 +166,11 @@ def _target_plan(
     return config, bud.target_roi_plan(response, config, lower, upper, seed)
 
 
-def _optimiser_gate(optimum: bud.Optimum) -> Gate:
+def _optimiser_gate(optimum: Any, name: str = "budget_optimiser") -> Gate:
     """The optimiser's convergence as a gate row (never silently)."""
     converged = optimum.converged
     return Gate(
-        "budget_optimiser",
+        name,
         float(optimum.evaluations),
         None,
         None,
