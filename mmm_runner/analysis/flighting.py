@@ -1,18 +1,20 @@
-"""Flighting: the budget optimiser choosing spend per channel and period.
+"""Plans finer than one total per channel: spend per channel and period (flighting) or
+per channel and group of a panel (cells).
 
-A plan is a matrix of spend, channel × period of the horizon. Adstock is linear, so a
-channel's adstocked media under a plan is its history's carry-over plus each period's
-spend times the adstock of one unit spent in that period (an impulse), computed once
-per response; an evaluation only saturates. Carry-over is credited in full: spend late
-in the horizon still counts for the periods of the tail it reaches. A channel given a
-fixed pattern keeps its timing (its weekly shares) and only its total is chosen.
+A plan is a matrix of spend, channel × slot (a period of the horizon, or a group).
+Adstock is linear, so a channel's adstocked media under a plan is its history's
+carry-over plus each slot's spend times the adstock of one unit spent in that slot (an
+impulse), computed once per scenario; an evaluation only saturates. Carry-over is
+credited in full: spend late in the horizon still counts for the periods of the tail it
+reaches. A channel given a fixed pattern keeps its split over the slots (its weekly
+shares, or a national channel's groups) and only its total is chosen.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -24,39 +26,19 @@ Array = bud.Array
 
 @dataclass(frozen=True)
 class Flight:
-    """What a per-period plan needs: the response, each channel's impulses and its
-    per-period bounds, and the channels whose timing is fixed (their weekly shares)."""
+    """What a slot-by-slot plan needs: the response, each channel's impulses, its per-slot
+    bounds and current split, and the channels whose split is fixed (their shares)."""
 
     response: bud.Response
-    period_lower: Array  # (M, H)
-    period_upper: Array  # (M, H)
-    patterns: dict[int, Array]  # channel index -> (H,) shares summing to 1
+    impulses: list[Array]  # per channel: (S, D or 1, G, P) adstock of a unit in each slot
+    period_lower: Array  # (M, S)
+    period_upper: Array  # (M, S)
+    patterns: dict[int, Array]  # channel index -> (S,) shares summing to 1
+    current: Array  # (M, S) each channel's current split over the slots (shares)
 
     @property
     def shape(self) -> tuple[int, int]:
-        return len(self.response.channels), self.response.horizon
-
-    @cached_property
-    def impulses(self) -> list[Array]:
-        """Per channel: the adstock of one unit spent in each period, (H, D or 1, G, P)."""
-        out = []
-        for channel in self.response.channels:
-            groups = channel.history.shape[0]
-            n = channel.history.shape[1]
-            share = channel.pattern / np.maximum(
-                channel.pattern.sum(axis=0, keepdims=True), 1e-300
-            )
-            periods = self.response.horizon + self.response.tail
-            rows = []
-            for h in range(self.response.horizon):
-                unit = np.zeros((groups, n + periods))
-                # a period's spend splits over groups as the current plan splits it
-                unit[:, n + h] = share[:, h] / channel.scale
-                if channel.per_unit is not None:
-                    unit *= channel.per_unit[:, None]
-                rows.append(bud._adstocked(channel, unit, n))
-            out.append(np.stack(rows))
-        return out
+        return len(self.response.channels), self.period_lower.shape[1]
 
     def parts(self, plan: Array) -> Array:
         """Each channel's part of the (log-)KPI under a plan (M, H): (M, D, G, P)."""
@@ -76,6 +58,46 @@ class Flight:
         return np.asarray(self.response.value * gain)
 
 
+def period_impulses(response: bud.Response) -> list[Array]:
+    """Per channel: the adstock of one unit spent in each period, (H, D or 1, G, P); a
+    period's spend splits over groups as the current plan splits it."""
+    out = []
+    for channel in response.channels:
+        share = channel.pattern / np.maximum(channel.pattern.sum(axis=0, keepdims=True), 1e-300)
+        rows = []
+        for h in range(response.horizon):
+            unit = np.zeros(channel.pattern.shape)
+            unit[:, h] = share[:, h]
+            rows.append(_spread(response, channel, unit))
+        out.append(np.stack(rows))
+    return out
+
+
+def group_impulses(response: bud.Response) -> list[Array]:
+    """Per channel: the adstock of one unit spent in each group over the horizon, with
+    that group's current timing, (G, D or 1, G, P)."""
+    out = []
+    for channel in response.channels:
+        rows = []
+        for g in range(channel.pattern.shape[0]):
+            unit = np.zeros(channel.pattern.shape)
+            unit[g] = _shares(channel.pattern[g])
+            rows.append(_spread(response, channel, unit))
+        out.append(np.stack(rows))
+    return out
+
+
+def _spread(response: bud.Response, channel: bud.Channel, plan: Array) -> Array:
+    """The adstock (D or 1, G, P) of one unit of spend laid out as ``plan`` (G, H)."""
+    groups, n = channel.history.shape
+    periods = response.horizon + response.tail
+    unit = np.zeros((groups, n + periods))
+    unit[:, n : n + response.horizon] = plan / channel.scale
+    if channel.per_unit is not None:  # per-capita media: a group's plan over its people
+        unit *= channel.per_unit[:, None]
+    return bud._adstocked(channel, unit, n)
+
+
 def flight(
     response: bud.Response,
     flighting: FlightingConfig,
@@ -89,6 +111,7 @@ def flight(
     n_channels, horizon = len(names), response.horizon
     period_lower = np.zeros((n_channels, horizon))
     period_upper = np.repeat(upper[:, None], horizon, axis=1)
+    current = np.stack([_shares(c.pattern.sum(axis=0)) for c in response.channels])
     patterns: dict[int, Array] = {}
     for m, name in enumerate(names):
         rule = flighting.channels.get(name)
@@ -97,14 +120,50 @@ def flight(
         if rule is not None and rule.period_max is not None:
             period_upper[m] = rule.period_max
         if rule is not None and rule.pattern is not None:
-            weights = np.asarray(rule.pattern, dtype=float)
-            patterns[m] = weights / weights.sum()
+            patterns[m] = _shares(np.asarray(rule.pattern, dtype=float))
         elif lower[m] == upper[m]:  # locked: its current timing
-            current = response.channels[m].pattern.sum(axis=0)
-            patterns[m] = (
-                current / current.sum() if current.sum() > 0 else np.full(horizon, 1 / horizon)
-            )
-    return Flight(response, period_lower, period_upper, patterns)
+            patterns[m] = current[m]
+    impulses = period_impulses(response)
+    return Flight(response, impulses, period_lower, period_upper, patterns, current)
+
+
+def cells(
+    response: bud.Response,
+    rules: dict[str, dict[str, Any]],
+    names: list[str],
+    groups: list[str],
+    national: set[str],
+    lower: Array,
+    upper: Array,
+) -> Flight:
+    """Per group × channel cells of a panel: a cell's spend lies within its bounds
+    (``rules[group][channel]``, with min/max; default 0 and the channel's upper bound);
+    national channels (paid once, seen everywhere) and locked ones keep their split."""
+    n_channels, n_groups = len(names), len(groups)
+    cell_lower = np.zeros((n_channels, n_groups))
+    cell_upper = np.repeat(upper[:, None], n_groups, axis=1)
+    current = np.stack([_shares(c.pattern.sum(axis=1)) for c in response.channels])
+    for g, group in enumerate(groups):
+        for m, name in enumerate(names):
+            rule = rules.get(group, {}).get(name)
+            if rule is not None and rule.min is not None:
+                cell_lower[m, g] = rule.min
+            if rule is not None and rule.max is not None:
+                cell_upper[m, g] = rule.max
+    impulses = group_impulses(response)
+    patterns = {m: current[m] for m in range(n_channels) if lower[m] == upper[m]}
+    for m, name in enumerate(names):
+        if name in national:  # paid once, seen in full by every group: one cell in effect
+            _, unit = response.carried[m]
+            impulses[m] = np.repeat(unit[None], n_groups, axis=0)
+            patterns[m] = np.full(n_groups, 1.0 / n_groups)
+            cell_lower[m], cell_upper[m] = 0.0, upper[m]
+    return Flight(response, impulses, cell_lower, cell_upper, patterns, current)
+
+
+def _shares(values: Array) -> Array:
+    total = float(values.sum())
+    return values / total if total > 0 else np.full(values.size, 1.0 / values.size)
 
 
 @dataclass
@@ -144,7 +203,14 @@ def optimise_flight(
         if draws <= bud.OPTIMISE_DRAWS
         else response.subset(np.sort(rng.choice(draws, bud.OPTIMISE_DRAWS, replace=False)))
     )
-    fast = Flight(fast_response, flight_.period_lower, flight_.period_upper, flight_.patterns)
+    fast = Flight(
+        fast_response,
+        flight_.impulses,
+        flight_.period_lower,
+        flight_.period_upper,
+        flight_.patterns,
+        flight_.current,
+    )
     n_channels, horizon = flight_.shape
     free = [m for m in range(n_channels) if m not in flight_.patterns]
     fixed = sorted(flight_.patterns)
@@ -219,16 +285,11 @@ def _total_constraint(plan_of, total: float, scale: float, equality: bool):  # t
 
 
 def _start(flight_: Flight, start: Array, free: list[int], fixed: list[int]) -> Array:
-    """The fixed-pattern plan as a starting point: free channels spread as the current
-    plan spreads them (clipped to their period bounds), fixed ones by their totals."""
+    """The fixed-pattern plan as a starting point: free channels split as the current
+    plan splits them (clipped to their slot bounds), fixed ones by their totals."""
     parts = []
     for m in free:
-        current = flight_.response.channels[m].pattern.sum(axis=0)
-        shares = (
-            current / current.sum()
-            if current.sum() > 0
-            else np.full(current.size, 1 / current.size)
-        )
-        parts.append(np.clip(start[m] * shares, flight_.period_lower[m], flight_.period_upper[m]))
+        split = start[m] * flight_.current[m]
+        parts.append(np.clip(split, flight_.period_lower[m], flight_.period_upper[m]))
     parts.extend(np.array([start[m]]) for m in fixed)
     return np.concatenate(parts) if parts else np.zeros(0)

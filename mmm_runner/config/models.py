@@ -727,6 +727,29 @@ class FlightingConfig(Section):
     )
 
 
+class CellBounds(Section):
+    """The spend a group × channel cell may take over the horizon."""
+
+    min: float | None = Field(None, ge=0, description="Least spend of the cell.")
+    max: float | None = Field(None, ge=0, description="Most spend of the cell.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CellBounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g})")
+        return self
+
+
+class ByGroupConfig(Section):
+    """Panels: the optimiser chooses each channel's spend in every group (cell)."""
+
+    cells: dict[str, dict[str, CellBounds]] = Field(
+        default_factory=dict,
+        description="Bounds per group and channel, e.g. {east: {tv: {max: 50000}}} (others: "
+        "0 to the channel's upper bound).",
+    )
+
+
 class BudgetConfig(Section):
     """A budget scenario to optimise over the planning horizon."""
 
@@ -777,7 +800,13 @@ class BudgetConfig(Section):
         "per-period rules).",
     )
 
-    @field_validator("flighting", mode="before")
+    by_group: ByGroupConfig | None = Field(
+        None,
+        description="Panels: allocate each channel's spend over the groups too, within "
+        "per-cell bounds (mode total; `true` for no cell bounds).",
+    )
+
+    @field_validator("flighting", "by_group", mode="before")
     @classmethod
     def _flighting_shorthand(cls, value: Any) -> Any:
         if value is True:
@@ -786,6 +815,11 @@ class BudgetConfig(Section):
 
     @model_validator(mode="after")
     def _flighting_fields(self) -> BudgetConfig:
+        if self.by_group is not None:
+            if self.mode != "total":
+                raise ValueError("by_group allocates a fixed total: use it with mode total")
+            if self.flighting is not None:
+                raise ValueError("plan either per period (flighting) or per group (by_group)")
         if self.flighting is None:
             return self
         if self.mode != "total":

@@ -1259,6 +1259,21 @@ def _budget_channels(config: RunConfig, out: Collector, spec: ModelSpec) -> None
                 f"'{name}' is not a paid media channel of the model",
                 did_you_mean(name, media - organic),
             )
+    cells = budget.by_group.cells if budget.by_group else {}
+    if budget.by_group is not None and spec.group is None:
+        out.add(
+            ("budget", "by_group"),
+            "budget.by_group allocates over the groups of a panel; this model has none",
+            "set data.group_column (a panel), or remove budget.by_group",
+        )
+    for group, rules in cells.items():
+        for name in rules:
+            if name not in media or name in organic:
+                out.add(
+                    ("budget", "by_group", "cells", group, name),
+                    f"'{name}' is not a paid media channel of the model",
+                    did_you_mean(name, media - organic),
+                )
     if budget.objective == "profit" and budget.margin is None and spec.kpi_value is None:
         out.add(
             ("budget",),

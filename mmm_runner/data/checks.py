@@ -931,6 +931,7 @@ def _budget(c: _Checker, frame: pd.DataFrame) -> None:
     current = current_spend(frame, c.spec, budget.horizon, c.config.data.date_column)
     total = budget.total if budget.total is not None else sum(current.values())
     bounds = channel_bounds(budget, current)
+    _budget_groups(c, frame)
     if budget.mode != "total":  # the total is the result; each channel needs a ceiling
         for name, (_, high) in bounds.items():
             if not math.isfinite(high):
@@ -956,6 +957,21 @@ def _budget(c: _Checker, frame: pd.DataFrame) -> None:
             f"below the total {total:,.0f}",
             "lower budget.total, raise maximums or unlock channels",
         )
+
+
+def _budget_groups(c: _Checker, frame: pd.DataFrame) -> None:
+    """budget.by_group: its cells name groups of the data."""
+    budget, group = c.config.budget, c.config.data.group_column
+    if budget is None or budget.by_group is None or group is None:
+        return
+    known = sorted(frame[group].astype(str).unique())
+    for name in budget.by_group.cells:
+        if name not in known:
+            c.config_problem(
+                ("budget", "by_group", "cells", name),
+                f"'{name}' is not a group of the data ({group})",
+                difflib_hint(name, known),
+            )
 
 
 def _cv(c: _Checker, frame: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmm_runner.analysis import budget as bud
-from mmm_runner.config.models import BudgetConfig
+from mmm_runner.config.models import BudgetConfig, CellBounds
 
 
 def _channel(
@@ -343,3 +343,45 @@ def test_a_fixed_pattern_keeps_its_timing_and_carry_over_is_credited() -> None:
     impulse = scenario.impulses[0][horizon - 1, 0, 0]
     weights = 0.6 ** np.arange(3)
     np.testing.assert_allclose(impulse[horizon - 1 :], weights / weights.sum() / 10.0, rtol=1e-9)
+
+
+def test_cells_of_a_panel_meet_equal_marginal_returns_within_their_bounds() -> None:
+    from mmm_runner.analysis import flighting
+
+    horizon = 4
+    # two channels over two groups; each cell's response A (1 - exp(-k b)), k = rate / scale,
+    # with A the channel's effect per period times the horizon (spend spread evenly)
+    effects = np.array([[50.0, 20.0], [30.0, 40.0]])  # channel x group
+    rates, scales = np.array([0.5, 1.0]), np.array([40.0, 20.0])
+    channels = [
+        bud.Channel(
+            name=f"c{m}",
+            adstock="none",
+            adstock_params={},
+            saturation="logistic",
+            saturation_params={"rate": np.full(1, rates[m])},
+            l_max=1,
+            effect=effects[m][None, :],
+            scale=scales[m],
+            history=np.zeros((2, 0)),
+            pattern=np.full((2, horizon), 1.0 / (2 * horizon)),
+        )
+        for m in range(2)
+    ]
+    response = _response(channels, horizon)
+    rules = {"east": {"c0": CellBounds(max=30.0)}}
+    lower, upper = np.zeros(2), np.full(2, 1000.0)
+    scenario = flighting.cells(
+        response, rules, ["c0", "c1"], ["east", "west"], set(), lower, upper
+    )
+    total = 200.0
+    config = BudgetConfig(horizon=horizon)
+    start = bud.optimise(response, config, lower, upper, total, seed=1).budgets
+    found = flighting.optimise_flight(scenario, config, lower, upper, total, start, seed=1)
+    amplitude = (horizon * effects).ravel()
+    k = np.repeat(rates / (horizon * scales), 2)
+    caps = np.array([30.0, 1000.0, 1000.0, 1000.0])
+    truth = _water_filling(amplitude, k, caps[:, None], total)[:, 0].reshape(2, 2)
+    np.testing.assert_allclose(found.plan, truth, atol=0.5)
+    assert found.plan[0, 0] <= 30.0 + 1e-9  # the cell's bound holds
+    assert found.plan.sum() == pytest.approx(total, rel=1e-6)

@@ -63,6 +63,8 @@ def optimise_budget(ctx: RunContext, config: BudgetConfig) -> StageResult:
     artefacts = []
     if config.flighting is not None:
         artefacts = _flighting(ctx, folder, response, config, names, lower, upper, total, optimum)
+    if config.by_group is not None:
+        artefacts = _by_group(ctx, folder, response, config, names, lower, upper, total, optimum)
     curves = budget_report.response_curves(response, names, current, upper)
     fixed = config.model_copy(update={"mode": "total", "target": None})
     sweep = budget_report.sweep(response, fixed, names, lower, upper, total, seed, optimum)
@@ -131,6 +133,38 @@ def _flighting(
     figures = plotting.render_all([("flighting.png", "flighting", (table,))], folder, ctx.plots)
     record_gates(ctx, [_optimiser_gate(plan, "flighting_optimiser")])
     return ["flighting.csv", "flight_plan.csv", "flighting_summary.json", *figures]
+
+
+def _by_group(
+    ctx: RunContext,
+    folder: Path,
+    response: bud.Response,
+    config: BudgetConfig,
+    names: list[str],
+    lower: np.ndarray,
+    upper: np.ndarray,
+    total: float,
+    optimum: bud.Optimum,
+) -> list[str]:
+    """The group × channel allocation (started from the channel-level optimum, split as
+    the current plan splits it) and its report."""
+    assert config.by_group is not None
+    groups = list(ctx.fit.design.group_names)
+    national = {m.name for m in ctx.spec.media if m.scope == "national"}
+    scenario = flighting.cells(
+        response, config.by_group.cells, names, groups, national, lower, upper
+    )
+    plan = flighting.optimise_flight(
+        scenario, config, lower, upper, total, optimum.budgets, ctx.config.seed
+    )
+    flags = [n in national for n in names]
+    table, summary = budget_report.cell_report(
+        scenario, config, names, groups, flags, plan, optimum
+    )
+    write_csv(table, folder / "allocation_by_group.csv")
+    write_json(folder / "by_group_summary.json", summary)
+    record_gates(ctx, [_optimiser_gate(plan, "by_group_optimiser")])
+    return ["allocation_by_group.csv", "by_group_summary.json"]
 
 
 def _feasible(config: BudgetConfig, lower: np.ndarray, upper: np.ndarray, total: float) -> None:
