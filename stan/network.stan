@@ -143,6 +143,20 @@ data {
   array[C] int<lower=1> psi_prior;
   matrix[C, 3] psi_prior_args;
 
+  // lift tests (calibration): a test changed channel test_channel's spend; lifts on
+  // the modelling scale of what it measured (an outcome, or the KPI: a weighted total)
+  int<lower=0> n_tests;
+  array[n_tests] int<lower=1, upper=M> test_channel;
+  array[n_tests] int<lower=1> test_from; // its first row in the stacked lag matrices
+  array[n_tests] int<lower=1> test_len; // its measured periods
+  array[n_tests] int<lower=1, upper=T> test_first_row; // its first measured row
+  int<lower=0> n_test_rows;
+  matrix[n_test_rows, L] test_lag_with; // the channel's scaled lags with the change
+  matrix[n_test_rows, L] test_lag_without; // and as it ran
+  matrix[n_tests, K] test_weight; // a unit of each outcome in the measured quantity's sds
+  vector[n_tests] test_lift;
+  vector<lower=0>[n_tests] test_se;
+
   int<lower=0, upper=1> correlated; // 1: correlated outcome errors (K > 1)
   real<lower=0> lkj_eta;
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
@@ -158,6 +172,10 @@ transformed data {
   array[T] int is_fit = rep_array(0, T);
   is_fit[fit_rows] = rep_array(1, N);
   matrix[T, C] cross_x = cross_values(Y, y_offset, cross_from, cross_lag, cross_mod);
+  // An outcome's intercept prior is stated where its sources sit on average: alpha plus
+  // psi times each cross-effect's fitted-rows average regressor (not at source = 0,
+  // which would tie the intercept's prior to psi through the sources' levels).
+  row_vector[C] cross_avg = fit_mean * cross_x;
 
   // Observation states and the patterns of rows sharing them.
   array[T, D] int state = mediator_states(med_type, med_observed);
@@ -248,9 +266,15 @@ model {
     = network_means(F, X, cross_x, med_value, state, fit_mean, D, K, path_eq,
                     path_set, beta, xcoef_eq, xcoef_col, xcoef, cross_to, psi,
                     Gam, alpha_c, sigma, nu_med);
-  for (e in 1 : E) {
-    means.1[e] ~ prior(alpha_prior[e], alpha_prior_args[e]');
-    sigma[e] ~ prior(sigma_prior[e], sigma_prior_args[e]');
+  {
+    vector[E] alpha_stated = means.1;
+    for (c in 1 : C) {
+      alpha_stated[D + cross_to[c]] += psi[c] * cross_avg[c];
+    }
+    for (e in 1 : E) {
+      alpha_stated[e] ~ prior(alpha_prior[e], alpha_prior_args[e]');
+      sigma[e] ~ prior(sigma_prior[e], sigma_prior_args[e]');
+    }
   }
   for (b in 1 : B) {
     beta[b] ~ prior(beta_prior[b], beta_prior_args[b]');
@@ -279,6 +303,16 @@ model {
                                           theta_start, theta)[path_set]));
   }
   if (!prior_only) {
+    if (n_tests > 0) {
+      test_lift ~ normal(network_lifts(Gam, beta, theta, D, path_eq, path_set,
+                                       test_channel, test_from, test_len,
+                                       test_first_row, test_lag_with,
+                                       test_lag_without, test_weight,
+                                       adstock_type, l_max, saturation_type,
+                                       theta_start, outcome_order, cross_to,
+                                       cross_from, cross_lag, cross_mod, psi),
+                         test_se);
+    }
     if (n_obs > 0) {
       vector[D] obs_sd = sqrt(square(head(sigma, D)) + square(nu_med));
       obs_val ~ normal(to_vector(means.2)[obs_lin], obs_sd[obs_d]);
@@ -301,6 +335,7 @@ model {
 }
 generated quantities {
   vector[E] alpha; // intercepts
+  vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
   matrix[N, K] log_lik_outcome; // each outcome's log density given E[M | obs]
   // each outcome's log density with the mediators integrated out (their observations
   // unused): what a model of the outcome without mediators predicts, for LOO
@@ -327,6 +362,11 @@ generated quantities {
                       cross_to, psi, Gam, alpha_c, sigma, nu_med);
     alpha = means.1;
     med_mean = means.3;
+    lift_pred = network_lifts(Gam, beta, theta, D, path_eq, path_set, test_channel,
+                              test_from, test_len, test_first_row, test_lag_with,
+                              test_lag_without, test_weight, adstock_type, l_max,
+                              saturation_type, theta_start, outcome_order, cross_to,
+                              cross_from, cross_lag, cross_mod, psi);
     matrix[T, K] mu_y = block(means.2, 1, D + 1, T, K);
     matrix[K, K] L_base = use_corr ? diag_pre_multiply(tail(sigma, K), L_R[1])
                                    : diag_matrix(tail(sigma, K));

@@ -37,12 +37,10 @@ def model_lifts(
     return out
 
 
-def lift_table(
-    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array
-) -> pd.DataFrame:
-    """calibration.csv: each test as measured and as the model predicts it."""
+def lift_table(design: Design, spec: ModelSpec, lifts: dict[str, Array]) -> pd.DataFrame:
+    """calibration.csv: each test as measured and as the model predicts it (``lifts``:
+    the model class's lift draws by test name)."""
     rows = []
-    lifts = model_lifts(post, design, spec, names, curves)
     for test in calibration.place(design, spec):
         draws = lifts[test.name]
         t = test.test
@@ -55,6 +53,7 @@ def lift_table(
                 "start": str(t.start),
                 "end": str(t.end),
                 "measured_until": str(t.measured_until or t.end),
+                "outcome": t.outcome or spec.kpi,
                 "spend_change": t.spend_change,
                 "measured_lift": t.lift,
                 "measured_se": t.se,

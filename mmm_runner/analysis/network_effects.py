@@ -16,12 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmm_runner.analysis import effects
 from mmm_runner.analysis.effects import Decomposition
 from mmm_runner.analysis.posterior import Array, Posterior
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
+from mmm_runner.model import calibration
 from mmm_runner.model import network as twin
 from mmm_runner.model import network_data as nd
+from mmm_runner.model.stan_data import Layout
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Flows:
 
     own: Array  # (draws, K, M, rows)
     total: Array  # (draws, K, M, rows)
+    curves: Array  # (draws, M, rows) each channel's saturated adstock
 
 
 def channel_flows(
@@ -170,7 +174,7 @@ def channel_flows(
     per_outcome = pool["direct"] + pool["via"].sum(axis=1)  # (draws, K, M)
     own = per_outcome[..., None] * curves[:, None, :, :]
     if not spec.cross_effects:
-        return Flows(own, own)
+        return Flows(own, own, curves)
     total = own.copy()
     modulators = nd.cross_modulators(design, spec)
     order = nd.contemporaneous_order(shape.outcomes, spec.cross_effects) or []
@@ -186,7 +190,7 @@ def channel_flows(
                         pool["psi"][:, x, None] * modulators[t, x] * total[:, source, :, t - lag]
                     )
                     total[:, k, :, t] += carried
-    return Flows(own, total)
+    return Flows(own, total, curves)
 
 
 def cross_values(design: Design, spec: ModelSpec) -> Array:
@@ -207,19 +211,92 @@ def cross_lines(
     post: Posterior, design: Design, spec: ModelSpec, shape: Shape, flows: Flows
 ) -> dict[str, Array]:
     """Each cross-effect's part of the KPI that media do not explain (KPI units): psi
-    times its regressor, less what the channels' effects on its source carry."""
+    times its regressor, less what the channels' effects on its source carry. In
+    held-out rows the regressor is the source's forecast, never its observed value."""
     if not spec.cross_effects:
         return {}
-    values = cross_values(design, spec)
+    values = cross_regressors(post, design, spec, shape, flows)
     modulators = nd.cross_modulators(design, spec)
     out = {}
+    n_rows = design.n_rows
     for x, c in enumerate(spec.cross_effects):
         k, j = shape.outcomes.index(c.target), shape.outcomes.index(c.source)
-        media = np.zeros((post.n_draws, design.n_rows))
-        media[:, c.lag :] = flows.total[:, j, :, : design.n_rows - c.lag].sum(axis=1)
+        media = np.zeros((post.n_draws, n_rows))
+        if c.lag < n_rows:
+            media[:, c.lag :] = flows.total[:, j, :, : n_rows - c.lag].sum(axis=1)
         media *= modulators[None, :, x]
-        part = post.pool["psi"][:, x, None] * (values[None, :, x] - media)
+        part = post.pool["psi"][:, x, None] * (values[:, :, x] - media)
         out[f"cross: {nd.cross_label(c)}"] = design.y_sd * shape.weights[k] * part
+    return out
+
+
+def cross_average(design: Design, spec: ModelSpec) -> Array:
+    """Each cross-effect's regressor averaged over the fitted rows, (C,): where an
+    outcome's intercept prior is stated (see stan/network.stan)."""
+    values: Array = cross_values(design, spec)[design.fitted].mean(axis=0)
+    return values
+
+
+def cross_regressors(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, flows: Flows
+) -> Array:
+    """The cross-effects' regressors per draw, (draws, rows, C): the data's in fitted
+    rows; in held-out rows the modulator times the source's forecast mean where the
+    source falls in a held-out row (as the program's mu_out), run row by row in the
+    outcomes' same-period order."""
+    observed = cross_values(design, spec)
+    out = np.repeat(observed[None], post.n_draws, axis=0)
+    held = np.flatnonzero(~design.fitted)
+    if held.size == 0:
+        return out
+    base = _outcome_means(post, design, spec, shape, flows)  # (draws, rows, K), no cross
+    y = np.repeat(nd.outcome_values(design, spec)[None], post.n_draws, axis=0)
+    modulators = nd.cross_modulators(design, spec)
+    offset = np.array([mean / sd for mean, sd in shape.scales])
+    order = nd.contemporaneous_order(shape.outcomes, spec.cross_effects) or []
+    links = [
+        (x, shape.outcomes.index(c.target), shape.outcomes.index(c.source), c.lag)
+        for x, c in enumerate(spec.cross_effects)
+    ]
+    for t in held:
+        for k in order:
+            value = base[:, t, k].copy()
+            for x, target, source, lag in links:
+                if target != k:
+                    continue
+                out[:, t, x] = (
+                    modulators[t, x] * (y[:, t - lag, source] + offset[source])
+                    if t >= lag
+                    else 0.0
+                )
+                value += post.pool["psi"][:, x] * out[:, t, x]
+            y[:, t, k] = value
+    return out
+
+
+def _outcome_means(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, flows: Flows
+) -> Array:
+    """Each outcome's mean without its cross-effects, modelling scale, (draws, rows, K):
+    its intercept, its channels (direct and through mediators: ``flows.own``), the
+    mediators' own movement and its columns."""
+    pool = post.pool
+    media = flows.own.sum(axis=2)  # (draws, K, rows)
+    mean = pool["alpha_out"][:, :, None] + media
+    if spec.mediators:
+        structural = np.stack(
+            [
+                pool["alpha_med"][:, d, None]
+                + np.einsum("dm,dmt->dt", mediator_row(pool, spec, d), flows.curves)
+                for d in range(len(spec.mediators))
+            ],
+            axis=1,
+        )  # (draws, Dm, rows)
+        surprise = pool["med_mean"].transpose(0, 2, 1) - structural
+        mean = mean + np.einsum("dek,det->dkt", pool["gamma_matrix"], surprise)
+        mean = mean + np.einsum("dek,de->dk", pool["gamma_matrix"], pool["alpha_med"])[:, :, None]
+    mean = mean + np.einsum("dkc,tc->dkt", pool["xcoef_out"], design.x)
+    out: Array = mean.transpose(0, 2, 1)
     return out
 
 
@@ -266,4 +343,44 @@ def mediator_row(pool: dict[str, Array], spec: ModelSpec, d: int) -> Array:
     out = np.zeros((pool["beta_med"].shape[0], len(spec.media)))
     for i, channel in enumerate(spec.mediators[d].channels):
         out[:, spec.media_names.index(channel)] = pool["beta_med"][:, at + i]
+    return out
+
+
+def network_lifts(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array
+) -> dict[str, Array]:
+    """Each lift test's lift per draw in the units it was measured (the twin of the
+    program's lift_pred): the channel's change in saturated adstock over the measured
+    periods times each outcome's own coefficient of it (direct and through the
+    mediators), carried through the cross-effects period by period, weighted over the
+    outcomes as measured."""
+    tests = calibration.place(design, spec)
+    if not tests:
+        return {}
+    shape = shape_of(design, spec)
+    pool = post.pool
+    own = pool["direct"] + pool["via"].sum(axis=1)  # (draws, K, M)
+    modulators = nd.cross_modulators(design, spec)
+    order = nd.contemporaneous_order(shape.outcomes, spec.cross_effects) or list(
+        range(len(shape.outcomes))
+    )
+    weights, sd = calibration.measured_weights(design, spec, tests)
+    out = {}
+    for e, test in enumerate(tests):
+        m = test.channel
+        changed = calibration.changed_media(design, test) / design.media_scale
+        change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
+        change = change - curves[:, m, test.measured]
+        delta = np.zeros((post.n_draws, len(test.measured), len(shape.outcomes)))
+        for r, t in enumerate(test.measured):
+            for k in order:
+                value = own[:, k, m] * change[:, r]
+                for x, c in enumerate(spec.cross_effects):
+                    if shape.outcomes.index(c.target) == k and r >= c.lag:
+                        j = shape.outcomes.index(c.source)
+                        value = (
+                            value + pool["psi"][:, x] * modulators[t, x] * delta[:, r - c.lag, j]
+                        )
+                delta[:, r, k] = value
+        out[test.name] = sd[e] * delta.sum(axis=1) @ weights[e]
     return out

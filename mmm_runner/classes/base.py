@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from mmm_runner.analysis import effects
+from mmm_runner.analysis import calibration, effects
 from mmm_runner.analysis.budget import Response
 from mmm_runner.analysis.budget_response import build_response
 from mmm_runner.analysis.effects import Decomposition
@@ -82,18 +82,20 @@ class ModelClass(ABC):
 
     def _one_outcome_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         model = config.model
+        in_formula = len(spec.outcomes) > 1 and not model.outcomes
         several = [
-            (("model", "outcomes"), bool(model.outcomes) or len(spec.outcomes) > 1),
+            (("model", "formula") if in_formula else ("model", "outcomes"), bool(spec.outcomes)),
             (("model", "cross_effects"), bool(model.cross_effects)),
             (("model", "correlated_errors"), model.correlated_errors is not None),
         ]
         for where, present in several:
             if present:
+                what = "several outcomes (a + b ~ ...)" if in_formula else ".".join(where)
                 out.add(
                     where,
-                    f"{where[-1]} need several outcomes: model.class multivariate (or "
-                    f"combined, with mediators), not {self.name}",
-                    "set model.class: multivariate, or remove " + ".".join(where),
+                    f"{what} belong to the classes with several outcomes (multivariate, or "
+                    f"combined with mediators), not {self.name}",
+                    "set model.class: multivariate, or fit one KPI",
                 )
                 return
 
@@ -176,6 +178,12 @@ class ModelClass(ABC):
     ) -> dict[str, pd.DataFrame]:
         """Tables of 30_post_run that only this class writes, by file name."""
         return {}
+
+    def model_lifts(
+        self, post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array
+    ) -> dict[str, Array]:
+        """Each lift test's lift per draw as the model predicts it, by test name."""
+        return calibration.model_lifts(post, design, spec, names, curves)
 
     def extra_figures(self, tables: dict[str, pd.DataFrame], spec: ModelSpec) -> list[PlotJob]:
         """Figures of the class's own tables (file name, figure function, arguments)."""

@@ -33,8 +33,10 @@ from mmm_runner.analysis.effects import Decomposition
 from mmm_runner.analysis.network_effects import (
     carried_betas,
     channel_flows,
+    cross_average,
     cross_lines,
     mediator_lines,
+    network_lifts,
     reduced,
     shape_of,
     stated,
@@ -63,12 +65,6 @@ class Network(ModelClass):
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         super().config_rules(config, spec, out)
         model = config.model
-        if spec.lift_tests:
-            out.add(
-                ("calibration", "lift_tests"),
-                f"lift tests do not calibrate class {self.name} yet",
-                "drop the calibration section, or fit the KPI with class blm",
-            )
         if model.population is not None:
             out.add(
                 ("model", "population"),
@@ -87,6 +83,15 @@ class Network(ModelClass):
             outcome_rules(config, spec, out)
 
     def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
+        fitted = len(frame) - config.data.holdout
+        for i, cross in enumerate(config.model.cross_effects):
+            if cross.lag >= fitted:
+                out.add(
+                    ("model", "cross_effects", i, "lag"),
+                    f"lag {cross.lag} is not shorter than the {fitted} fitted periods: the "
+                    "source never reaches the target inside the data",
+                    "use a shorter lag",
+                )
         for i, m in enumerate(config.model.mediators):
             column = m.column or m.name
             if m.observation == "latent" or column not in frame:
@@ -188,7 +193,7 @@ class Network(ModelClass):
         pool = {
             # what the priors are stated on, the outcomes' draws stacked (gates and prior
             # plots compare them with their priors)
-            "alpha_stated": v["alpha"][:, n_med:].T.reshape(-1),
+            "alpha_stated": _stated_intercepts(v, design, spec, shape).T.reshape(-1),
             "beta_stated": stated(r, shape, spec),
             "direct": r.direct,  # (draws, K, M) per outcome, modelling scale of each
             "indirect": r.indirect,  # (draws, D, M) on the KPI, its modelling scale
@@ -267,6 +272,11 @@ class Network(ModelClass):
         assert isinstance(expected, np.ndarray)
         return Decomposition(parts.curves, carried, carried, expected)
 
+    def model_lifts(
+        self, post: Posterior, design: Design, spec: ModelSpec, names: Layout, curves: Array
+    ) -> dict[str, Array]:
+        return network_lifts(post, design, spec, names, curves)
+
     def extra_tables(
         self,
         post: Posterior,
@@ -325,3 +335,15 @@ class Network(ModelClass):
             post = replace(post, beta=carried_betas(post, design, spec, decomposition))
             post = replace(post, beta_g=post.beta[:, None, :])
         return build_response(post, design, spec, names, decomposition, horizon)
+
+
+def _stated_intercepts(v: dict[str, Any], design: Design, spec: ModelSpec, shape: Any) -> Any:
+    """Each outcome's intercept where its prior is stated: at its cross-effects' average
+    regressors over the fitted rows (draws, K)."""
+    n_med = len(spec.mediators)
+    out = v["alpha"][:, n_med:].copy()
+    if spec.cross_effects:
+        average = cross_average(design, spec)
+        for x, c in enumerate(spec.cross_effects):
+            out[:, shape.outcomes.index(c.target)] += v["psi"][:, x] * average[x]
+    return out

@@ -29,12 +29,32 @@ def mediator_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         **dict.fromkeys(spec.controls, "a control"),
     }
     outcomes = nd.outcome_names(spec)
+    names = {
+        **dict.fromkeys(outcomes, "an outcome (the KPI)" if not spec.outcomes else "an outcome"),
+        **dict.fromkeys(spec.media_names, "a media channel"),
+        **dict.fromkeys(spec.controls, "a control"),
+    }
     seen: set[str] = set()
     for i, (given, m) in enumerate(zip(model.mediators, spec.mediators, strict=True)):
         at = ("model", "mediators", i)
         if m.name in seen:
             out.add((*at, "name"), f"mediator '{m.name}' is listed twice", "keep one entry")
         seen.add(m.name)
+        if m.name in names:
+            out.add(
+                (*at, "name"),
+                f"mediator '{m.name}' has the name of {names[m.name]}: reports and paths "
+                "would mix the two",
+                "name the mediator after what it measures (e.g. awareness) and point "
+                "`column` at its data",
+            )
+        if given.outcomes is not None and not given.outcomes:
+            out.add(
+                (*at, "outcomes"),
+                f"mediator '{m.name}' moves no outcome: its channels would reach nothing "
+                "through it",
+                "list the outcomes it moves, or drop `outcomes` (every outcome)",
+            )
         if not m.channels:
             out.add(
                 (*at, "channels"),
@@ -112,10 +132,38 @@ def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         **dict.fromkeys(spec.controls, "a control"),
         **{c.modulator: "a cross-effect's modulator" for c in spec.cross_effects if c.modulator},
     }
-    listed = {o.name: i for i, o in enumerate(model.outcomes)}
+    listed: dict[str, int] = {}
+    for i, entry in enumerate(model.outcomes):
+        if entry.name in listed:
+            out.add(
+                ("model", "outcomes", i, "name"),
+                f"outcome '{entry.name}' is listed twice",
+                "keep one entry",
+            )
+        listed.setdefault(entry.name, i)
+        for key in ("channels", "controls"):
+            items = getattr(entry, key) or []
+            for j, item in enumerate(items):
+                if item in items[:j]:
+                    out.add(
+                        ("model", "outcomes", i, key, j),
+                        f"'{item}' is listed twice in the {key} of '{entry.name}'",
+                        "list each once",
+                    )
+    names = {
+        **dict.fromkeys(spec.media_names, "a media channel"),
+        **dict.fromkeys(spec.controls, "a control"),
+        **{m.name: "a mediator" for m in spec.mediators},
+    }
     columns: set[str] = set()
     for o in spec.outcomes:
         at = ("model", "outcomes", listed[o.name]) if o.name in listed else where
+        if o.name in names:
+            out.add(
+                (*at, "name") if o.name in listed else at,
+                f"outcome '{o.name}' has the name of {names[o.name]}",
+                "name each outcome after its KPI column (set `column` when they differ)",
+            )
         if o.column in taken:
             out.add(
                 at,
@@ -126,8 +174,19 @@ def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         if o.column in columns:
             out.add(at, f"column '{o.column}' is two outcomes", "list each outcome once")
         columns.add(o.column)
+    used = {c for o in spec.outcomes for c in o.controls}
+    for i, control in enumerate(spec.controls):
+        if control not in used:
+            out.add(
+                ("model", "controls", i) if model.controls else where,
+                f"control '{control}' is in no outcome's equation",
+                "add it to an outcome's `controls`, or remove it from the model",
+            )
     reached = {c for o in spec.outcomes for c in o.channels}
-    reached |= {c for m in spec.mediators for c in m.channels}
+    moving = [
+        m for m, targets in zip(spec.mediators, spec.mediator_outcomes, strict=True) if targets
+    ]
+    reached |= {c for m in moving for c in m.channels}
     for i, channel in enumerate(spec.media_names):
         if channel not in reached:
             out.add(

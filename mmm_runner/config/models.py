@@ -27,6 +27,11 @@ Policy = Literal["explore", "publish", "strict"]
 YEAR = {"daily": 365.25, "weekly": 52.1775, "monthly": 12.0}
 
 
+def _or_true(schema: dict[str, Any]) -> None:
+    """JSON Schema of a section that `true` also switches on with its defaults."""
+    schema.setdefault("anyOf", []).insert(0, {"type": "boolean"})
+
+
 class Section(BaseModel):
     """A closed config section: unknown keys are errors."""
 
@@ -575,6 +580,7 @@ class ModelConfig(Section):
     )
     correlated_errors: CorrelatedErrorsConfig | None = Field(
         None,
+        json_schema_extra=_or_true,
         description="Classes multivariate and combined: correlated outcome errors with an "
         "LKJ prior (`true` for eta 2).",
     )
@@ -796,12 +802,14 @@ class BudgetConfig(Section):
 
     flighting: FlightingConfig | None = Field(
         None,
+        json_schema_extra=_or_true,
         description="Plan each period's spend per channel (mode total; `true` for no "
         "per-period rules).",
     )
 
     by_group: ByGroupConfig | None = Field(
         None,
+        json_schema_extra=_or_true,
         description="Panels: allocate each channel's spend over the groups too, within "
         "per-cell bounds (mode total; `true` for no cell bounds).",
     )
@@ -908,6 +916,11 @@ class LiftTest(Section):
     se: float = Field(gt=0, description="Standard error of the measured lift.")
     group: str | None = Field(
         None, description="Panels: the group (geo) the test ran in; required for panels."
+    )
+    outcome: str | None = Field(
+        None,
+        description="Classes multivariate and combined: the outcome whose lift was measured "
+        "(default: the KPI, the outcomes' value-weighted total).",
     )
 
     @model_validator(mode="after")

@@ -257,9 +257,12 @@ class ModelSpec:
         base += len(self.transform_params) + len(self.cre)
         for m in self.mediators:  # intercept, noise, gamma, its paths (and survey noise)
             base += 3 + len(m.channels) + (m.observation == "partial")
-        for o in self.outcomes[1:]:  # each further outcome: intercept, noise, its terms
-            base += 2 + len(o.channels) + len(o.controls) + trend_cols + season
-        base += len(self.cross_effects)
+        if self.outcomes:  # each outcome: intercept, noise, its own terms (counted once above)
+            base -= 2 + len(self.media) + len(self.controls) + trend_cols + season
+            for o in self.outcomes:
+                base += 2 + len(o.channels) + len(o.controls) + trend_cols + season
+            base += len(self.cross_effects)
+            base += len(self.outcomes) * (len(self.outcomes) - 1) // 2 if self.lkj_eta else 0
         if self.calendar is not None:  # at least one column per event and holiday term
             base += len(self.calendar.events) + len(self.calendar.holidays or ())
         if self.group is not None and n_groups > 1:
@@ -648,6 +651,16 @@ def _lift_tests(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 f"'{test.channel}' is not a media channel of the model",
                 did_you_mean(test.channel, paid),
             )
+    outcomes = [o.name for o in spec.outcomes]
+    for i, test in enumerate(spec.lift_tests):
+        if test.outcome is not None and test.outcome not in outcomes:
+            out.add(
+                ("calibration", "lift_tests", i, "outcome"),
+                f"'{test.outcome}' is not an outcome of the model"
+                if outcomes
+                else "`outcome` names one of several outcomes; this model has one KPI",
+                did_you_mean(test.outcome, outcomes) if outcomes else "remove `outcome`",
+            )
     unsupported = [
         (spec.log_response, "a log-response model", "use response: identity"),
         (spec.population is not None, "a per-capita model", "remove model.population"),
@@ -744,10 +757,11 @@ def _outcomes(
     names = list(terms.outcomes) or list(given)
     channels = tuple(m.name for m in media)
     all_controls = tuple(c.name for c in controls)
+    index = {o.name: i for i, o in reversed(list(enumerate(model.outcomes)))}
     resolved = []
-    for i, name in enumerate(names):
+    for name in names:
         o = given.get(name)
-        at = ("model", "outcomes", i)
+        at: Loc = ("model", "outcomes", index[name]) if name in index else ("model", "formula")
         own_channels = tuple(o.channels) if o and o.channels is not None else channels
         own_controls = tuple(o.controls) if o and o.controls is not None else all_controls
         for key, listed, known, role in (

@@ -151,3 +151,40 @@ def roi_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
 
 def _window_spend(design: Design, spec: ModelSpec, roi: RoiSpec) -> float:
     return float(design.spend[roi_window(design, roi), spec.media_names.index(roi.channel)].sum())
+
+
+def network_fields(design: Design, spec: ModelSpec, window: int) -> dict[str, Any]:
+    """The lift-test fields of the network program: the blm program's, each test's first
+    design row (for the cross-effects' modulators) and its weights over the outcomes."""
+    fields = stan_fields(design, spec, window)
+    tests = place(design, spec)
+    weights, sd = measured_weights(design, spec, tests)
+    return {
+        **{k: v for k, v in fields.items() if k != "test_group"},
+        "test_first_row": [int(t.measured[0]) + 1 for t in tests],
+        "test_weight": weights,
+        "test_lift": [t.test.lift / s for t, s in zip(tests, sd, strict=True)],
+        "test_se": [t.test.se / s for t, s in zip(tests, sd, strict=True)],
+    }
+
+
+def measured_weights(
+    design: Design, spec: ModelSpec, tests: list[PlacedTest]
+) -> tuple[Array, Array]:
+    """What each test measured, for the network classes: a modelling-scale unit of each
+    outcome in units of the measured quantity's sd (weights, (tests, K)), and that sd
+    (the outcome's own, or the KPI's: the value-weighted total)."""
+    from mmm_runner.model import network_data  # the network classes' layout
+
+    names = network_data.outcome_names(spec)
+    scales = network_data.outcome_scales(design, spec)
+    weights = np.zeros((len(tests), len(names)))
+    sd = np.zeros(len(tests))
+    for e, test in enumerate(tests):
+        if test.test.outcome is None:
+            weights[e] = network_data.outcome_weights(design, spec)
+            sd[e] = design.y_sd
+        else:
+            k = names.index(test.test.outcome)
+            weights[e, k], sd[e] = 1.0, scales[k][1]
+    return weights, sd

@@ -204,7 +204,8 @@ def cross_values(data: Data, y: Array) -> Array:
     for c, (j, lag) in enumerate(
         zip(_ints(data, "cross_from") - 1, _ints(data, "cross_lag"), strict=True)
     ):
-        out[lag:, c] = modulator[lag:, c] * (y[: n_rows - lag, j] + offset[j])
+        if lag < n_rows:  # a lag beyond the data leaves the regressor 0
+            out[lag:, c] = modulator[lag:, c] * (y[: n_rows - lag, j] + offset[j])
     return out
 
 

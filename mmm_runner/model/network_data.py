@@ -20,7 +20,7 @@ import numpy.typing as npt
 from mmm_runner.config.notation import INF
 from mmm_runner.config.resolve import Coefficient, CrossSpec, ModelSpec, default
 from mmm_runner.data.design import Design
-from mmm_runner.model import stan_data
+from mmm_runner.model import calibration, stan_data
 
 Array = npt.NDArray[np.float64]
 TYPES = {"full": 1, "partial": 2, "latent": 3}
@@ -234,6 +234,7 @@ def network_data(
             [c.effect.upper for c in crosses],
             [stan_data.prior_code(c.effect.prior) for c in crosses],
         ),
+        **calibration.network_fields(design, spec, shared["L"]),
         "correlated": int(spec.lkj_eta is not None and n_out > 1),
         "lkj_eta": spec.lkj_eta or 1.0,
         "prior_only": int(prior_only),

@@ -103,7 +103,7 @@ def _cross(config: dict[str, Any]) -> list[dict[str, Any]]:
         (
             lambda c: _model(c).update({"class": "blm"}),
             "model.outcomes",
-            "need several outcomes",
+            "belong to the classes with several outcomes",
         ),
         (
             lambda c: _model(c)["outcomes"][0].update(channels=["tv", "radio"]),
@@ -138,6 +138,65 @@ def _cross(config: dict[str, Any]) -> list[dict[str, Any]]:
 )
 def test_config_mistakes_are_located(tmp_path: Path, edit: Any, where: str, message: str) -> None:
     result = validate(_config(tmp_path, edit=edit))
+    assert not result.ok
+    text = errors(result)
+    assert where in text, text
+    assert message in text, text
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "where", "message"),
+    [
+        (
+            "combined",
+            lambda c: _model(c)["mediators"][0].update(name="product_a", column="awareness"),
+            "model.mediators[0].name",
+            "has the name of an outcome",
+        ),
+        (
+            "combined",
+            lambda c: _model(c)["mediators"][0].update(outcomes=[]),
+            "model.mediators[0].outcomes",
+            "moves no outcome",
+        ),
+        (
+            "multivariate",
+            lambda c: _model(c)["outcomes"].append({"name": "product_a", "value": 2.0}),
+            "model.outcomes[2].name",
+            "listed twice",
+        ),
+        (
+            "multivariate",
+            lambda c: _model(c)["outcomes"][1].update(controls=[]),
+            "model.controls[0]",
+            "'promo_b' is in no outcome's equation",
+        ),
+        (
+            "multivariate",
+            lambda c: _model(c)["outcomes"][0].update(channels=["tv", "search", "tv"]),
+            "model.outcomes[0].channels[2]",
+            "listed twice",
+        ),
+        (
+            "multivariate",
+            lambda c: (_cross(c)[0].update(lag=100), c["data"].update(holdout=60)),
+            "model.cross_effects[0].lag",
+            "not shorter than the 96 fitted periods",
+        ),
+        (
+            "multivariate",
+            lambda c: _model(c).update(
+                outcomes=[{"name": "product_b"}, {"name": "product_a", "controls": ["price"]}]
+            ),
+            "model.outcomes[1].controls[0]",
+            "'price' is not a control",
+        ),
+    ],
+)
+def test_more_mistakes_are_located(
+    tmp_path: Path, name: str, edit: Any, where: str, message: str
+) -> None:
+    result = validate(_config(tmp_path, name, edit))
     assert not result.ok
     text = errors(result)
     assert where in text, text
@@ -246,6 +305,7 @@ def _draws(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dict[st
             R=np.array([[1.0, rho], [rho, 1.0]]),
         )
         means = network.structural_means(data, params)
+        forecast = network.forecast_means(data, params, means.mu)  # held-out rows forecast
         ll = network.log_likelihood(data, params)
         draw = {
             "alpha": params.alpha,
@@ -259,8 +319,8 @@ def _draws(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dict[st
             "med_mean": means.med_mean,
             "log_lik_outcomes": ll.log_lik_outcomes,
             "log_lik_marginal": ll.log_lik_marginal,
-            "y_rep": means.mu[:, data["D"] :],
-            "mu": means.mu,
+            "y_rep": forecast,
+            "mu": forecast,
             "params": params,
         }
         for key, value in draw.items():
@@ -307,12 +367,15 @@ def _forward(data: dict[str, Any], params: network.NetworkParams, zero: int | No
 def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     tmp_path: Path, name: str
 ) -> None:
-    result, design, names = setup(_config(tmp_path, name))
+    def held_out(config: dict[str, Any]) -> None:
+        config["data"]["holdout"] = 8
+
+    result, design, names = setup(_config(tmp_path, name, held_out))
     spec = result.spec
     model_class = classes.get(name)
     data = model_class.stan_data(design, spec)
     variables = _draws(data)
-    mu = variables.pop("mu")
+    mu = variables.pop("mu")  # the outcomes' means, held-out rows forecast
     params = variables.pop("params").reshape(-1)
     draws = model_class.kpi_draws(Draws("mcmc", dict(variables)), design, spec)
     post = model_class.posterior(draws, design, spec)
@@ -320,9 +383,11 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     # the parts add up to the outcomes' value-weighted total of the program's means
     values = np.array([o.value for o in spec.outcomes])
     scales = np.array(network_data.outcome_scales(design, spec))
-    outcome_means = scales[:, 0] + scales[:, 1] * mu[..., data["D"] :]
+    outcome_means = scales[:, 0] + scales[:, 1] * mu
     total = (outcome_means @ values).reshape(post.n_draws, -1)
+    # held-out rows too: their cross-effects read forecast sources, never the data
     np.testing.assert_allclose(parts.expected, total, rtol=1e-9, atol=1e-6)
+
     assert any(term.startswith("cross: ") for term in parts.contributions)
     # a channel's contribution is what switching it off takes from the total when the
     # outcomes run forward through their cross-effects

@@ -72,11 +72,55 @@ def _coefficients(truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+GO_DARK = ("2024-03-04", "2024-04-22", "2024-06-03")  # start, end, measured until
+
+
+def true_lift(outcome: str) -> tuple[float, float]:
+    """A TV go-dark's true lift on an outcome of the multivariate data, and the spend cut:
+    the simulated network run without noise, TV on and off in the window (noise and the
+    cross-effects' propagation of it cancel in the difference)."""
+    from mmm_runner.data import simulate_network as sn
+
+    frame = pd.read_csv(ROOT / "data" / "multivariate.csv", parse_dates=["date"])
+    truth = _truth("multivariate")
+    outcomes, cross = sn._products(("tv", "search", "social"), True, {})
+    network = sn.Network((), outcomes, {}, cross, sn.ERROR_CORRELATION)
+    media = {c: frame[c].to_numpy(dtype=float) for c in ("tv", "search", "social")}
+    controls = {"promo_b": frame["promo_b"].to_numpy(dtype=float)}
+    shocks = {name: np.zeros(len(frame)) for name in PRODUCTS}
+    start, end, until = (pd.Timestamp(d) for d in GO_DARK)
+    window = ((frame["date"] >= start) & (frame["date"] <= end)).to_numpy()
+    measured = ((frame["date"] >= start) & (frame["date"] <= until)).to_numpy()
+    dark = {**media, "tv": np.where(window, 0.0, media["tv"])}
+    scales = truth["media_scale"]
+    on = sn.run_network(network, media, scales, controls, shocks)[outcome]
+    off = sn.run_network(network, dark, scales, controls, shocks)[outcome]
+    return float((off - on)[measured].sum()), float(media["tv"][window].sum())
+
+
 def _with_a_wrong_lag(config: dict[str, Any]) -> None:
-    """A halo at lag 1 too (free sign): the data should put the effect at lag 2."""
+    """A halo at lag 1 too (free sign): the data should put the effect at lag 2. And a
+    TV go-dark test measured on product B at its true lift: most of it arrives through
+    A's halo two weeks later, so the model's lift must carry it through."""
     config["model"]["cross_effects"].append(
         {"from": "product_a", "to": "product_b", "lag": 1, "type": "free"}
     )
+    lift, cut = true_lift("product_b")
+    config["calibration"] = {
+        "lift_tests": [
+            {
+                "name": "tv_dark",
+                "channel": "tv",
+                "start": GO_DARK[0],
+                "end": GO_DARK[1],
+                "measured_until": GO_DARK[2],
+                "spend_change": -cut,
+                "lift": lift,
+                "se": 0.1 * abs(lift),
+                "outcome": "product_b",
+            }
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +144,14 @@ def test_cross_effects_lags_and_correlation_are_recovered(multivariate: Path) ->
     gates = _gates(multivariate)
     assert gates.loc["rhat", "value"] < 1.01
     assert gates.loc["divergences", "status"] == "pass"
+
+
+def test_a_lift_test_on_one_product_is_met_through_the_cross_effects(multivariate: Path) -> None:
+    row = pd.read_csv(multivariate / "30_post_run" / constants.CALIBRATION).iloc[0]
+    assert row["outcome"] == "product_b"
+    assert row["model_q05"] <= row["measured_lift"] <= row["model_q95"]
+    assert abs(row["z"]) < 2
+    assert row["measured_lift"] < 0
 
 
 def test_each_products_channels_and_the_total_match_the_truth(multivariate: Path) -> None:
@@ -179,3 +231,79 @@ def test_combined_recovers_mediated_and_cross_effects(tmp_path: Path) -> None:
     total = mediation.loc[("display", "total"), "mean"]
     share = mediation.loc[("display", "proportion_mediated"), "mean"]
     assert share == pytest.approx(1.0 - carried / total, rel=1e-3)
+
+
+def test_network_lifts_in_numpy_are_the_programs(tmp_path: Path) -> None:
+    """Lift tests on the combined example (mediators and cross-effects), one measured on
+    a product and one on the total: the program's lift_pred at fixed parameters equals
+    network_lifts on the same draw."""
+    from mmm_runner import classes
+    from mmm_runner.analysis.effects import media_curves
+    from mmm_runner.analysis.network_effects import network_lifts
+    from mmm_runner.backend import cache, toolchain
+    from mmm_runner.backend.fit import Draws
+    from mmm_runner.data.design import build_design
+    from mmm_runner.model import calibration, network, programs, stan_data
+    from mmm_runner.validation import validate
+    from tests.model.test_network import inits
+
+    from .conftest import replay
+
+    config = yaml.safe_load((ROOT / "config" / "combined.yaml").read_text())
+    config["data"]["path"] = str(ROOT / "data" / "combined.csv")
+    test = {"channel": "tv", "start": GO_DARK[0], "end": GO_DARK[1], "lift": -1.0, "se": 1.0}
+    config["calibration"] = {
+        "lift_tests": [
+            {
+                **test,
+                "measured_until": GO_DARK[2],
+                "spend_change": -20000.0,
+                "outcome": "product_b",
+            },
+            {**test, "channel": "social", "spend_change": 3000.0},
+        ]
+    }
+    path = tmp_path / "combined.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = validate(path)
+    assert result.ok, [p.render() for p in result.errors]
+    spec = result.spec
+    assert spec is not None
+    assert result.loaded is not None
+    assert result.frame is not None
+    design = build_design(result.frame, result.loaded.config, spec)
+    names = stan_data.layout(design, spec)
+    model_class = classes.get("combined")
+    data = model_class.stan_data(design, spec)
+    assert data["n_tests"] == 2
+    rng = np.random.default_rng(8)
+    params = network.NetworkParams(
+        alpha=rng.normal(0, 0.3, data["D"] + data["K"]),
+        beta=rng.uniform(0.2, 1.0, data["B"]),
+        theta=np.array(
+            [
+                rng.uniform(lo, min(hi, lo + 1.5))
+                for lo, hi in zip(data["theta_lower"], data["theta_upper"], strict=True)
+            ]
+        ),
+        xcoef=rng.normal(0, 0.3, data["BX"]),
+        sigma=rng.uniform(0.3, 0.6, data["D"] + data["K"]),
+        gamma=rng.uniform(0.2, 0.8, data["G"]),
+        nu=np.zeros(0),
+        psi=np.array([0.3, -0.4]),
+        R=np.array([[1.0, 0.3], [0.3, 1.0]]),
+    )
+    exe = cache.compile_model(programs.program("combined"), toolchain.locate()).exe
+    point = replay(exe, data, inits(data, params), tmp_path)
+    variables = {
+        name: point.stan_variable(name)[None]
+        for name in ("alpha", "beta", "theta", "xcoef", "sigma", "gamma", "psi", "R", "med_mean")
+    }
+    post = model_class.posterior(Draws("mcmc", variables), design, spec)
+    curves = media_curves(post, design, spec, names)
+    lifts = network_lifts(post, design, spec, names, curves)
+    _, sd = calibration.measured_weights(design, spec, calibration.place(design, spec))
+    stan_lifts = point.stan_variable("lift_pred")[0] * sd
+    for e, name in enumerate(("test1", "test2")):
+        assert lifts[name][0] == pytest.approx(stan_lifts[e], rel=1e-8)
+    assert stan_lifts[0] < 0 < stan_lifts[1]

@@ -54,7 +54,10 @@ def _decomposition(
         **ctx.model_class.extra_tables(fit.post, fit.decomposition, design, ctx.spec, fit.names),
     }
     if ctx.spec.lift_tests:
-        lifts = lift_table(fit.post, design, ctx.spec, fit.names, fit.decomposition.curves)
+        draws = ctx.model_class.model_lifts(
+            fit.post, design, ctx.spec, fit.names, fit.decomposition.curves
+        )
+        lifts = lift_table(design, ctx.spec, draws)
         tables[constants.CALIBRATION] = lifts
         jobs.append(("calibration.png", "lift_tests", (lifts,)))
     for name, table in tables.items():
