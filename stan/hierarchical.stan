@@ -50,7 +50,7 @@ data {
   array[M] matrix[T, L] X_lag; // scaled media at lags 0..L-1 (within each group)
   array[M] int<lower=0, upper=3> adstock_type; // registry code per channel
   array[M] int<lower=1, upper=L> l_max; // adstock window per channel
-  array[M] int<lower=0, upper=4> saturation_type; // registry code per channel
+  array[M] int<lower=0, upper=5> saturation_type; // registry code per channel
   array[M] int<lower=1> theta_start; // first transform parameter of each channel
 
   int<lower=0> P; // transform parameters of all channels, stacked

@@ -83,7 +83,7 @@ data {
   array[Q] int<lower=1, upper=M> set_channel;
   array[Q] int<lower=0, upper=3> adstock_type;
   array[Q] int<lower=1, upper=L> l_max;
-  array[Q] int<lower=0, upper=4> saturation_type;
+  array[Q] int<lower=0, upper=5> saturation_type;
   array[Q] int<lower=1> theta_start;
   int<lower=0> P;
   vector[P] theta_lower;

@@ -296,7 +296,11 @@ def original_scale(
     for j, column in enumerate(design.columns):
         per_unit = post.beta[:, m + j] * design.y_sd / design.x_sd[j]
         intercept = intercept - per_unit * design.x_mean[j]
-        if column.reference is not None:  # a level of a categorical term
+        transform = spec.control_transforms.get(column.term)
+        if transform is not None:
+            inner = column.term if transform == "log" else f"1 + {column.term}"
+            unit = f"elasticity: {kpi_unit} per log({inner})"
+        elif column.reference is not None:  # a level of a categorical term
             unit = f"{kpi_unit} vs {column.term}={column.reference}"
         elif column.term in CALENDAR_TERMS:
             unit = f"{kpi_unit} in each period it marks"
@@ -305,8 +309,13 @@ def original_scale(
         kind = "control" if column.term == column.name else column.term
         out[column.name] = (kind, unit, per_unit)
     result: dict[str, tuple[str, str, Array]] = {"intercept": ("intercept", kpi_unit, intercept)}
-    for i, name in enumerate(spec.media_names):
-        result[name] = ("media", f"{kpi_unit} at full saturation", post.beta[:, i] * design.y_sd)
+    for i, term in enumerate(spec.media):
+        unit = (
+            f"elasticity: {kpi_unit} per log(1 + {term.name} / scale)"
+            if term.saturation == "log1p"
+            else f"{kpi_unit} at full saturation"
+        )
+        result[term.name] = ("media", unit, post.beta[:, i] * design.y_sd)
     result.update(out)
     scale = dict(zip(spec.media_names, design.media_scale, strict=True))
     for p, label in enumerate(names.theta):

@@ -17,7 +17,7 @@ from mmm_runner.config import notation
 from mmm_runner.model import transforms
 
 AdstockType = Literal["none", "geometric", "delayed", "weibull"]
-SaturationType = Literal["none", "hill", "logistic", "michaelis_menten", "tanh"]
+SaturationType = Literal["none", "hill", "logistic", "michaelis_menten", "tanh", "log1p"]
 ModelClass = Literal["blm", "hierarchical", "pooled", "nested", "multivariate", "combined"]
 Frequency = Literal["daily", "weekly", "monthly"]
 FitMethod = Literal["mcmc", "map", "laplace", "pathfinder"]
@@ -240,6 +240,12 @@ class ControlConfig(Section):
         description="categorical: a text (or integer-coded) column entered as one 0/1 column "
         "per level beside the reference level; `factor(col)` in a formula means the same.",
     )
+    transform: Literal["none", "log", "log1p"] = Field(
+        "none",
+        description="log: the control enters as log(value) (values > 0), so with a log "
+        "response its coefficient is an elasticity (e.g. price); log1p: as log(1 + value) "
+        "(values >= 0).",
+    )
     reference: str | None = Field(
         None,
         coerce_numbers_to_str=True,
@@ -258,6 +264,8 @@ class ControlConfig(Section):
             raise ValueError("a categorical control has one effect per level: remove `sign`")
         if self.type == "numeric" and self.reference is not None:
             raise ValueError("`reference` applies to type categorical")
+        if self.type == "categorical" and self.transform != "none":
+            raise ValueError("a categorical control has levels, not values: remove `transform`")
         return self
 
 
@@ -541,8 +549,11 @@ class ModelConfig(Section):
 
     model_class: ModelClass = Field("blm", alias="class", description="Model class.")
     kpi: str | None = Field(None, description="KPI column (taken from the formula when given).")
-    response: Literal["identity", "log"] = Field(
-        "identity", description="Model the KPI (identity) or its log (multiplicative effects)."
+    response: Literal["identity", "log", "log_log"] = Field(
+        "identity",
+        description="Model the KPI (identity), its log (multiplicative effects), or its log "
+        "on log(1 + x) of media (log_log: media default to saturation log1p, so their "
+        "coefficients are elasticities; controls with `transform: log1p` too).",
     )
     formula: str | None = Field(
         None,

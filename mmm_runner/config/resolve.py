@@ -25,6 +25,7 @@ from mmm_runner.config.models import (
     LiftTest,
     MediaChannel,
     RunConfig,
+    SaturationConfig,
     TrendConfig,
 )
 from mmm_runner.config.notation import INF, Distribution
@@ -203,6 +204,7 @@ class ModelSpec:
     kpi_value: float | str | None = None  # money per KPI unit: a constant or a column
     population: str | None = None  # population column: KPI (and media) modelled per capita
     per_capita: tuple[str, ...] = ()  # media modelled per capita
+    control_transforms: dict[str, str] = field(default_factory=dict)  # control -> log, log1p
     mediators: tuple[MediatorSpec, ...] = ()  # nested and combined classes
     # multivariate and combined classes: the KPI is the outcomes' value-weighted total
     outcomes: tuple[OutcomeSpec, ...] = ()
@@ -316,13 +318,15 @@ def resolve(
         return None, out.problems
     kpi, media, controls, trend = terms.kpi, terms.media, terms.controls, terms.trend
     log_response = terms.log_response
-    if model.response == "log" and model.formula and not log_response:
+    if model.response != "identity" and model.formula and not log_response:
         out.add(
             ("model", "response"),
-            "model.response is log but model.formula's left side is not log(...)",
+            f"model.response is {model.response} but model.formula's left side is not log(...)",
             "write the formula as log(kpi) ~ ..., or drop model.response",
         )
-    log_response = log_response or model.response == "log"
+    log_response = log_response or model.response != "identity"
+    if model.response == "log_log":  # media default to log(1 + x): elasticities
+        media = [_log_log_media(m) for m in media]
     _kpi_and_spend(config, out, kpi)
     seasonality = _seasonality(config, terms.season_on)
     _seasonality_rules(config, out, seasonality)
@@ -350,6 +354,7 @@ def resolve(
             for m in media
         ),
         controls=tuple(c.name for c in controls),
+        control_transforms={c.name: c.transform for c in controls if c.transform != "none"},
         categorical={c.name: c.reference for c in controls if c.type == "categorical"},
         calendar=calendar,
         kpi_value=model.kpi_value,
@@ -618,7 +623,7 @@ def _roi_priors(config: RunConfig, out: Collector) -> tuple[RoiSpec, ...]:
             continue
         resolved.append(RoiSpec(item.channel, dist, item.start, item.end))
     if resolved and (
-        model.response == "log"
+        model.response != "identity"
         or model.population is not None
         or (model.formula is not None and model.formula.replace(" ", "").startswith("log("))
     ):
@@ -734,6 +739,13 @@ def _mediators(config: RunConfig, out: Collector) -> tuple[MediatorSpec, ...]:
             )
         )
     return tuple(resolved)
+
+
+def _log_log_media(channel: MediaChannel) -> MediaChannel:
+    """A channel of a log_log model: saturation log1p unless the config chose one."""
+    if "saturation" in channel.model_fields_set:
+        return channel
+    return channel.model_copy(update={"saturation": SaturationConfig(type="log1p")})
 
 
 def _outcomes(

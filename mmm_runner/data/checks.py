@@ -678,6 +678,20 @@ def _values(c: _Checker, frame: pd.DataFrame, unusable: set[str]) -> None:
                 f"channel '{media.name}' is zero in every row",
                 "remove it from the model: it has no activity to learn from",
             )
+    for name, transform in c.spec.control_transforms.items():
+        if name in unusable:
+            continue
+        below = frame[name] <= 0 if transform == "log" else frame[name] < 0
+        bad = list(frame.index[below])
+        if bad:
+            c.data_problem(
+                name,
+                bad,
+                f"a control with transform {transform} must be "
+                + ("above 0 (it enters as log(x))" if transform == "log" else "at least 0"),
+                f"correct the values, or remove `transform: {transform}`",
+                value=f"{frame[name].min():g}",
+            )
     positive: list[tuple[object, str]] = [
         (spec.kpi_value, "a KPI value must be above 0 (money per KPI unit)"),
         (spec.population, "a population must be above 0 (the KPI is divided by it)"),

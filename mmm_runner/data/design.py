@@ -9,6 +9,7 @@ results back on the original scale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,14 @@ class Design:
     def kpi_value(self) -> Array:
         """Money per KPI unit of every row (ones when the config gives no value)."""
         return np.ones(self.n_rows) if self.value is None else self.value
+
+
+CONTROL_TRANSFORMS: dict[str, Callable[[Array], Array]] = {
+    "none": lambda x: x,
+    "log": np.log,
+    "log1p": np.log1p,
+}
+"""How a control enters the design (``controls[].transform``)."""
 
 
 def build_design(
@@ -328,7 +337,8 @@ def _columns(
                 values.append((labels == level).astype(float))
             continue
         columns.append(Column(name, name))
-        values.append(frame[name].to_numpy(dtype=float))
+        raw = frame[name].to_numpy(dtype=float)
+        values.append(CONTROL_TRANSFORMS[spec.control_transforms.get(name, "none")](raw))
     group_col = config.data.group_column
     for name in spec.cre:
         by_group = frame[fitted].groupby(group_col)[name].mean()

@@ -1027,6 +1027,7 @@ def simulate_all() -> list[Simulated]:
     from mmm_runner.data.simulate_crossed import simulate_geo_product
     from mmm_runner.data.simulate_events import simulate_weekly_events
     from mmm_runner.data.simulate_geo import simulate_geo_population
+    from mmm_runner.data.simulate_loglog import loglog_example
     from mmm_runner.data.simulate_network import (
         simulate_combined_example,
         simulate_multivariate_example,
@@ -1044,6 +1045,7 @@ def simulate_all() -> list[Simulated]:
         simulate_multivariate_example(),
         simulate_combined_example(),
         confounded_example(),
+        loglog_example(),
     ]
 
 

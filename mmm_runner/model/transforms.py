@@ -131,6 +131,12 @@ def _tanh(x: Array, params: Params) -> Array:
     return np.tanh(np.asarray(x, dtype=float) / _col(params, "scale"))
 
 
+def _log1p(x: Array, params: Params) -> Array:
+    del params  # no parameters: the curvature is the logarithm's own
+    out: Array = np.log1p(np.asarray(x, dtype=float))
+    return out
+
+
 INF = float("inf")
 
 ADSTOCKS: dict[str, Adstock] = {
@@ -231,6 +237,14 @@ SATURATIONS: dict[str, Saturation] = {
             (Param("scale", 0.0, INF, "gamma(3, 3)", "Scaled media level where returns bend."),),
             "Hyperbolic tangent tanh(x / scale).",
             _tanh,
+        ),
+        Saturation(
+            "log1p",
+            5,
+            (),
+            "Logarithm log(1 + x): with a log response, the coefficient is the elasticity "
+            "with respect to 1 + x (the log-log specification); no ceiling.",
+            _log1p,
         ),
     )
 }

@@ -47,6 +47,7 @@ WRITTEN = (
     "multivariate",
     "combined",
     "confounded",
+    "loglog",
 )
 
 
