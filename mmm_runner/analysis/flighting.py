@@ -198,19 +198,17 @@ def optimise_flight(
     rng = np.random.default_rng(seed)
     response = flight_.response
     draws = response.draws()
-    fast_response = (
-        response
-        if draws <= bud.OPTIMISE_DRAWS
-        else response.subset(np.sort(rng.choice(draws, bud.OPTIMISE_DRAWS, replace=False)))
-    )
-    fast = Flight(
-        fast_response,
-        flight_.impulses,
-        flight_.period_lower,
-        flight_.period_upper,
-        flight_.patterns,
-        flight_.current,
-    )
+    fast = flight_
+    if draws > bud.OPTIMISE_DRAWS:  # the search on a subset of draws, impulses alike
+        index = np.sort(rng.choice(draws, bud.OPTIMISE_DRAWS, replace=False))
+        fast = Flight(
+            response.subset(index),
+            [imp[:, index] if imp.shape[1] > 1 else imp for imp in flight_.impulses],
+            flight_.period_lower,
+            flight_.period_upper,
+            flight_.patterns,
+            flight_.current,
+        )
     n_channels, horizon = flight_.shape
     free = [m for m in range(n_channels) if m not in flight_.patterns]
     fixed = sorted(flight_.patterns)

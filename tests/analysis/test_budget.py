@@ -385,3 +385,35 @@ def test_cells_of_a_panel_meet_equal_marginal_returns_within_their_bounds() -> N
     np.testing.assert_allclose(found.plan, truth, atol=0.5)
     assert found.plan[0, 0] <= 30.0 + 1e-9  # the cell's bound holds
     assert found.plan.sum() == pytest.approx(total, rel=1e-6)
+
+
+def test_flighting_searches_a_subset_of_many_draws_with_their_own_carry_over() -> None:
+    """More draws than the search uses, each with its own adstock: the search's impulses
+    follow its subset of draws."""
+    from mmm_runner.analysis import flighting
+    from mmm_runner.config.models import FlightingConfig
+
+    draws, horizon = bud.OPTIMISE_DRAWS + 200, 4
+    rng = np.random.default_rng(3)
+    channel = bud.Channel(
+        name="tv",
+        adstock="geometric",
+        adstock_params={"decay": rng.uniform(0.3, 0.7, draws)},
+        saturation="logistic",
+        saturation_params={"rate": np.full(draws, 1.0)},
+        l_max=3,
+        effect=rng.uniform(8.0, 12.0, draws),
+        scale=10.0,
+        history=np.zeros((1, 2)),
+        pattern=np.full((1, horizon), 1.0 / horizon),
+    )
+    other = _channel("search", np.full(draws, 5.0), 1.0, 10.0, horizon)
+    response = _response([channel, other], horizon)
+    lower, upper = np.zeros(2), np.full(2, 100.0)
+    scenario = flighting.flight(response, FlightingConfig(), ["tv", "search"], lower, upper)
+    config = BudgetConfig(horizon=horizon, flighting=True)
+    start = bud.optimise(response, config, lower, upper, 60.0, seed=1).budgets
+    found = flighting.optimise_flight(scenario, config, lower, upper, 60.0, start, seed=1)
+    assert found.plan.sum() == pytest.approx(60.0, rel=1e-6)
+    flat = bud.risk_value(bud.objective_draws(response, start, config), config)
+    assert bud.risk_value(scenario.value(found.plan, config), config) >= flat - 1e-6
