@@ -82,11 +82,6 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
     assert result.loaded is not None
     spec, config = result.spec, result.loaded.config
     model_class = classes.get(spec.model_class)
-    if not model_class.forecasts:
-        raise UsageError(
-            f"forecasts of class {spec.model_class} are not supported yet",
-            hint="Forecast a blm, pooled or hierarchical run.",
-        )
     plan = read_plan(Path(plan_path), result)
     frame, fitted, future = _extended(result, plan)
     window = config.data.model_copy(update={"end": None})
@@ -273,6 +268,7 @@ def _plan_columns(result: Validation) -> list[str]:
     columns = [data.date_column, *([data.group_column] if data.group_column else [])]
     columns += [*spec.media_names, *_spend_columns(spec), *spec.controls]
     columns += [spec.population] if spec.population else []
+    columns += [c.modulator for c in spec.cross_effects if c.modulator]
     columns += [spec.kpi_value] if isinstance(spec.kpi_value, str) else []
     return list(dict.fromkeys(columns))
 

@@ -50,7 +50,6 @@ class ModelClass(ABC):
     panel: ClassVar[bool] = False  # fits several groups (data.group_column)
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
     roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
-    forecasts: ClassVar[bool] = True  # mmm forecast can extend its design to a plan
     several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
 
     # --- validate -------------------------------------------------------------

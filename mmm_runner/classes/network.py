@@ -59,7 +59,6 @@ class Network(ModelClass):
     """The generic network class; subclasses state which parts a config may use."""
 
     program = "network.stan"
-    forecasts = False  # the mediators' and outcomes' future is not in a plan yet
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
