@@ -1,7 +1,7 @@
 """Flighting over 13 weeks × 6 channels from a 4,000-draw posterior (issue 18).
 
 Fits the shipped single-market example by MCMC (4 × 1000 draws) once, then times the
-budget stage's flighting search (SLSQP over 78 per-period spends, 1,000 draws in the
+budget stage's flighting search (SLSQP over 78 per-period spends, 400 draws in the
 search, all 4,000 in the report) ``--repeat`` times on that posterior, reporting the
 median seconds, evaluations and the value gained over the fixed-pattern plan.
 Target: <= 30 s on 2 cores.

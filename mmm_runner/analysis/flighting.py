@@ -22,6 +22,10 @@ from mmm_runner.analysis import budget as bud
 from mmm_runner.config.models import BudgetConfig, FlightingConfig
 
 Array = bud.Array
+# Draws the search evaluates: a plan has one number per channel and slot, so each
+# gradient costs as many evaluations; the fixed subset keeps the objective smooth, and
+# every reported number uses all draws.
+SEARCH_DRAWS = 400
 
 
 @dataclass(frozen=True)
@@ -199,8 +203,8 @@ def optimise_flight(
     response = flight_.response
     draws = response.draws()
     fast = flight_
-    if draws > bud.OPTIMISE_DRAWS:  # the search on a subset of draws, impulses alike
-        index = np.sort(rng.choice(draws, bud.OPTIMISE_DRAWS, replace=False))
+    if draws > SEARCH_DRAWS:  # the search on a subset of draws, impulses alike
+        index = np.sort(rng.choice(draws, SEARCH_DRAWS, replace=False))
         fast = Flight(
             response.subset(index),
             [imp[:, index] if imp.shape[1] > 1 else imp for imp in flight_.impulses],

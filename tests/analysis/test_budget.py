@@ -393,7 +393,7 @@ def test_flighting_searches_a_subset_of_many_draws_with_their_own_carry_over() -
     from mmm_runner.analysis import flighting
     from mmm_runner.config.models import FlightingConfig
 
-    draws, horizon = bud.OPTIMISE_DRAWS + 200, 4
+    draws, horizon = flighting.SEARCH_DRAWS + 200, 4
     rng = np.random.default_rng(3)
     channel = bud.Channel(
         name="tv",
