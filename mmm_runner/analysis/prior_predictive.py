@@ -249,7 +249,8 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
     """Every prior the config states (written or default), with the draws it governs.
 
     A prior shared by several columns (``season``) pools their draws; a pooled
-    media term's prior comes from its pool, so it has no analytic density.
+    media term's prior comes from its pool and a selected control's from
+    model.selection, so they have no analytic density.
     """
     inf = math.inf
     panels = [
@@ -275,7 +276,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
                 coef.source,
                 (coef.lower, coef.upper),
                 post.beta_stated[:, columns].ravel(),
-                analytic=name not in spec.pooling,
+                analytic=name not in spec.pooling and name not in spec.selected,
             )
         )
     for param in spec.transform_params:

@@ -41,6 +41,7 @@ class Nested(ModelClass):
     summary = "media -> mediators (e.g. brand awareness) -> KPI, with direct effects"
     mediators = True
     forecasts = False  # the mediators' future values are not in a plan yet
+    selection = False  # stan/network.stan has no selection priors yet
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

@@ -241,6 +241,12 @@ class ControlConfig(Section):
         description="categorical: the level the others are measured against (default: the "
         "most frequent level in the fitted rows).",
     )
+    role: Literal["confounder", "precision"] = Field(
+        "confounder",
+        description="confounder: may drive both media spend and the KPI, so it stays in the "
+        "model with its own prior (never selected away); precision: explains KPI variation "
+        "only (weather, competitor noise), so model.selection may shrink it to zero.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -309,6 +315,80 @@ class MediatorConfig(Section):
             raise ValueError("a latent mediator is never observed: remove `column`")
         if self.observation != "partial" and self.noise_prior is not None:
             raise ValueError("`noise_prior` applies to observation: partial")
+        return self
+
+
+class SelectionConfig(Section):
+    """A variable-selection prior on the precision controls: most are expected to have no
+    effect, and the prior shrinks those to zero while leaving the few that matter."""
+
+    prior: Literal["horseshoe", "spike_slab", "lasso"] = Field(
+        description="horseshoe: regularised (Finnish) horseshoe; spike_slab: a mixture of a "
+        "narrow and a wide normal, the indicator summed out; lasso: Bayesian lasso (Laplace "
+        "prior as a scale mixture of normals, with a hyperprior on its rate).",
+    )
+    terms: list[str] | None = Field(
+        None,
+        description="The controls under the prior (default: every control with role "
+        "precision). Each must be a numeric control with role precision.",
+    )
+    expected_nonzero: float | None = Field(
+        None,
+        gt=0,
+        description="D0, how many of the selected controls you expect to matter (0 < D0 < "
+        "D, D the number selected; default D / 4). horseshoe: sets the global scale "
+        "tau0 = D0 / (D - D0) * sigma / sqrt(N); spike_slab: the prior inclusion rate has "
+        "mean D0 / D. Not used by lasso.",
+    )
+    slab_scale: float = Field(
+        1.0,
+        gt=0,
+        description="horseshoe and spike_slab: sd of the slab, the prior of the effects "
+        "that matter (KPI sds per sd of the control, standardised scale).",
+    )
+    slab_df: float = Field(
+        4.0, gt=0, description="horseshoe: degrees of freedom of the slab (student-t)."
+    )
+    spike_scale: float = Field(
+        0.02,
+        gt=0,
+        description="spike_slab: sd of the spike, the prior of effects that are practically "
+        "zero (standardised scale; below slab_scale).",
+    )
+    threshold: float = Field(
+        0.1,
+        gt=0,
+        description="lasso: a coefficient counts as included in a draw when its absolute "
+        "value is above this (standardised scale); the inclusion is the share of such draws.",
+    )
+
+    @model_validator(mode="after")
+    def _settings_of_the_prior(self) -> SelectionConfig:
+        used_by = {
+            "slab_scale": ("horseshoe", "spike_slab"),
+            "slab_df": ("horseshoe",),
+            "spike_scale": ("spike_slab",),
+            "threshold": ("lasso",),
+            "expected_nonzero": ("horseshoe", "spike_slab"),
+        }
+        stray = [
+            key
+            for key, priors in used_by.items()
+            # a written-out default (as in a run's resolved config) is not a setting
+            if self.prior not in priors
+            and key in self.model_fields_set
+            and getattr(self, key) != SelectionConfig.model_fields[key].get_default()
+        ]
+        if stray:
+            verb, them = ("does", "it") if len(stray) == 1 else ("do", "them")
+            raise ValueError(
+                f"{', '.join(stray)} {verb} not apply to prior {self.prior}: remove {them}"
+            )
+        if self.spike_scale >= self.slab_scale:
+            raise ValueError(
+                f"spike_scale ({self.spike_scale:g}) must be below slab_scale "
+                f"({self.slab_scale:g}): the spike holds the effects that are practically zero"
+            )
         return self
 
 
@@ -475,6 +555,11 @@ class ModelConfig(Section):
     )
     media: list[MediaChannel] = Field(default_factory=list, description="Media channels.")
     controls: list[ControlConfig] = Field(default_factory=list, description="Control variables.")
+    selection: SelectionConfig | None = Field(
+        None,
+        description="Variable selection among the controls with role precision (classes "
+        "blm, pooled, hierarchical): a shrinkage prior in place of their own priors.",
+    )
     trend: TrendConfig = Field(default_factory=TrendConfig, description="Trend component.")
     seasonality: list[SeasonalityConfig] | None = Field(
         None,
@@ -520,6 +605,16 @@ class ModelConfig(Section):
             raise ValueError("list at least one channel under `media`, or give a `formula`")
         names = [m.name for m in self.media] + [c.name for c in self.controls]
         duplicates = sorted({n for n in names if names.count(n) > 1})
+        media = {m.name for m in self.media}
+        precise = sorted(
+            c.name for c in self.controls if c.name in media and c.role == "precision"
+        )
+        if precise:
+            raise ValueError(
+                f"{', '.join(precise)}: a media channel cannot be a precision control; "
+                "selection priors never apply to media, whose effects the model is there to "
+                "measure (remove the entry from controls)"
+            )
         if duplicates:
             raise ValueError(f"terms listed twice in media/controls: {', '.join(duplicates)}")
         return self

@@ -1028,6 +1028,7 @@ def simulate_all() -> list[Simulated]:
     from mmm_runner.data.simulate_events import simulate_weekly_events
     from mmm_runner.data.simulate_geo import simulate_geo_population
     from mmm_runner.data.simulate_network import simulate_nested_example
+    from mmm_runner.data.simulate_selection import simulate_selection
 
     return [
         simulate_single_market(),
@@ -1038,6 +1039,7 @@ def simulate_all() -> list[Simulated]:
         simulate_geo_product(),
         simulate_nested_example(),
         confounded_example(),
+        simulate_selection(),
     ]
 
 
