@@ -210,8 +210,8 @@ parameters {
   // or on the sampling scale (centred)
   vector[Z - C] z_cross;
   // selection: spike_slab's coefficients (horseshoe and lasso integrate them out)
-  vector<lower=sel_lower[1 : (ss ? n_sel : 0)],
-         upper=sel_upper[1 : (ss ? n_sel : 0)]>[ss ? n_sel : 0] ss_beta;
+  vector<lower=head(sel_lower, ss ? n_sel : 0),
+         upper=head(sel_upper, ss ? n_sel : 0)>[ss ? n_sel : 0] ss_beta;
   vector<lower=0>[hs ? n_sel : 0] hs_lambda_a; // horseshoe local scales: a * sqrt(b)
   vector<lower=0>[hs ? n_sel : 0] hs_lambda_b;
   vector<lower=0>[hs] hs_tau_a; // horseshoe global scale / (tau0 * noise)

@@ -141,6 +141,8 @@ def base_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
 def selection_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
     """The selection prior's variables, when the program has any (model.selection)."""
     present = {k: v[k] for k in SELECTION_VARIABLES if k in v and v[k].size}
+    if "ss_rate" in present:  # one rate, written as a vector of one
+        present["ss_rate"] = present["ss_rate"][..., 0]
     return {k: ([] if k == "ss_rate" else ["selected"], values) for k, values in present.items()}
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mmm_runner.analysis.intervals import mean_band
+from mmm_runner.analysis.intervals import columns, mean_band
 from mmm_runner.analysis.posterior import Posterior, kpi_unit_of
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
@@ -72,11 +72,13 @@ def selection_table(
     post: Posterior, design: Design, spec: ModelSpec, names: Layout
 ) -> pd.DataFrame:
     """selection.csv: per selected control its inclusion, evidence band and coefficient
-    (original scale, KPI per unit of the control) with its 90% interval."""
+    (original scale, KPI per unit of the control) with its 90% interval, and the effect
+    of a one-sd change of the control (KPI units, comparable across controls)."""
     sel = spec.selection
     assert sel is not None, "selection.csv of a model without model.selection"
     inclusion = inclusion_draws(post, design, spec, names).mean(axis=0)
     m = len(spec.media)
+    spread = design.x_raw[design.fitted].std(axis=0)
     rows = []
     for i, j in enumerate(names.selected):
         per_unit = post.beta[:, j] * design.y_sd / design.x_sd[j - m]
@@ -92,6 +94,7 @@ def selection_table(
                 "q05": float(low),
                 "q95": float(high),
                 "unit": f"{kpi_unit_of(design)} per unit",
+                **columns("per_sd", per_unit * spread[j - m]),
             }
         )
     return pd.DataFrame(rows)

@@ -11,7 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mmm_runner.config import notation
 from mmm_runner.model import transforms
@@ -597,6 +604,21 @@ class ModelConfig(Section):
         "its units.",
     )
 
+    @field_validator("controls")
+    @classmethod
+    def _media_are_never_precision(
+        cls, controls: list[ControlConfig], info: ValidationInfo
+    ) -> list[ControlConfig]:
+        media = {m.name for m in info.data.get("media", [])}
+        for i, c in enumerate(controls):
+            if c.name in media and c.role == "precision":
+                raise ValueError(
+                    f"controls[{i}] '{c.name}' is a media channel and cannot be a precision "
+                    "control: selection priors never apply to media, whose effects the model "
+                    "is there to measure (remove the entry)"
+                )
+        return controls
+
     @model_validator(mode="after")
     def _kpi_given(self) -> ModelConfig:
         if self.formula is None and self.kpi is None:
@@ -605,16 +627,6 @@ class ModelConfig(Section):
             raise ValueError("list at least one channel under `media`, or give a `formula`")
         names = [m.name for m in self.media] + [c.name for c in self.controls]
         duplicates = sorted({n for n in names if names.count(n) > 1})
-        media = {m.name for m in self.media}
-        precise = sorted(
-            c.name for c in self.controls if c.name in media and c.role == "precision"
-        )
-        if precise:
-            raise ValueError(
-                f"{', '.join(precise)}: a media channel cannot be a precision control; "
-                "selection priors never apply to media, whose effects the model is there to "
-                "measure (remove the entry from controls)"
-            )
         if duplicates:
             raise ValueError(f"terms listed twice in media/controls: {', '.join(duplicates)}")
         return self

@@ -549,8 +549,8 @@ EVIDENCE_COLOURS = {
 
 
 def selection(table: pd.DataFrame) -> Figure:
-    """Each selected control's inclusion with the evidence bands' edges, beside its
-    coefficient (mean and 90% interval, in its own units)."""
+    """Each selected control's inclusion with the evidence bands' edges, beside the
+    effect of a one-sd change of it (mean and 90% interval, KPI units)."""
     data = table.sort_values("inclusion")
     y = np.arange(len(data))
     fig, (left, right) = plt.subplots(
@@ -564,11 +564,11 @@ def selection(table: pd.DataFrame) -> Figure:
     left.set_yticks(y, data["term"])
     left.set_xlabel(str(data["measure"].iloc[0]) if len(data) else "inclusion")
     left.set_title(f"Inclusion ({data['prior'].iloc[0] if len(data) else ''})")
-    mean = data["mean"].to_numpy(dtype=float)
-    err = np.vstack([mean - data["q05"], data["q95"] - mean])
+    mean = data["per_sd"].to_numpy(dtype=float)
+    err = np.vstack([mean - data["per_sd_q05"], data["per_sd_q95"] - mean])
     right.errorbar(mean, y, xerr=np.clip(err, 0, None), fmt="o", color="black", capsize=3)
     right.axvline(0, color="0.5", linewidth=0.8)
-    right.set_xlabel("coefficient, per unit of the control (90% interval)")
+    right.set_xlabel(f"{data['unit'].iloc[0].split(' per ')[0]} per sd of the control (90%)")
     right.set_title("Effect")
     fig.tight_layout()
     return fig
