@@ -120,6 +120,8 @@ transformed data {
   int collapse = hs || la; // the selected coefficients are integrated out
   matrix[N, n_sel] X_sel = X[1 : N, sel_col]; // the selected columns' fitted rows
   matrix[n_sel, n_sel] XtX_sel = crossprod(X_sel);
+  // the X columns of the likelihood's mean: all but the integrated-out ones
+  array[K - collapse * n_sel] int mean_col;
   array[n_sel] int sel_idx; // the selected coefficients' indices in beta
   array[M + K] int selected = rep_array(0, M + K); // 1: under the selection prior
   array[K - n_sel] int free_col; // X columns with their own priors
@@ -136,12 +138,20 @@ transformed data {
         f += 1;
       }
     }
+    int c = 1;
+    for (k in 1 : K) {
+      if (!(collapse && is_sel[k])) {
+        mean_col[c] = k;
+        c += 1;
+      }
+    }
     for (s in 1 : n_sel) {
       sel_idx[s] = M + sel_col[s];
       sel_lower[s] = beta_lower[M + sel_col[s]];
       sel_upper[s] = beta_upper[M + sel_col[s]];
     }
   }
+  matrix[N, K - collapse * n_sel] X_mean = X[1 : N, mean_col];
   array[M - M_pool] int free_idx; // media with their own prior
   array[M_pool] int pool_idx; // media whose effects are pooled
   {
@@ -178,9 +188,8 @@ parameters {
   // selection: spike_slab's coefficients (horseshoe and lasso integrate them out)
   vector<lower=head(sel_lower, ss ? n_sel : 0),
          upper=head(sel_upper, ss ? n_sel : 0)>[ss ? n_sel : 0] ss_beta;
-  vector<lower=0>[hs ? n_sel : 0] hs_lambda_a; // horseshoe local scales: a * sqrt(b)
-  vector<lower=0>[hs ? n_sel : 0] hs_lambda_b;
-  vector<lower=0>[hs] hs_tau_a; // horseshoe global scale / (tau0 * sigma)
+  vector<lower=0>[hs ? n_sel : 0] hs_lambda; // horseshoe local scales
+  vector<lower=0>[hs] hs_tau_unit; // horseshoe global scale / (tau0 * sigma)
   vector<lower=0>[hs] hs_caux; // horseshoe slab: c^2 = slab_scale^2 * caux
   vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
   vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
@@ -189,9 +198,9 @@ parameters {
 transformed parameters {
   // the prior scale of each selected coefficient (spike_slab: 1)
   vector[n_sel] sel_scale = selection_scales(sel_prior, sigma, sel_tau0,
-                                             sel_slab_scale, hs_lambda_a,
-                                             hs_lambda_b, hs_tau_a, hs_caux,
-                                             lasso_e, lasso_lambda2, n_sel);
+                                             sel_slab_scale, hs_lambda,
+                                             hs_tau_unit, hs_caux, lasso_e,
+                                             lasso_lambda2, n_sel);
   // Coefficients: media effects at full saturation, then the X columns (those
   // integrated out are 0 here; generated quantities draw them into `beta`).
   vector[M + K] coef;
@@ -233,10 +242,9 @@ model {
       coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
   }
-  selection_prior_lp(sel_prior, ss_beta, hs_lambda_a, hs_lambda_b, hs_tau_a,
-                     hs_caux, sel_slab_df, ss_rate, sel_rate_prior,
-                     sel_spike_scale, sel_slab_scale, lasso_e,
-                     lasso_lambda2);
+  selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
+                     sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
+                     sel_slab_scale, lasso_e, lasso_lambda2);
   for (r in 1 : n_roi) {
     // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
     // log c makes it beta's density (part of the prior, so MAP keeps it too), so
@@ -265,12 +273,11 @@ model {
   if (!prior_only) {
     vector[N] mu = alpha + S[1 : N] * coef[1 : M];
     if (K > 0) {
-      mu += X[1 : N] * tail(coef, K);
+      mu += X_mean * tail(coef, K)[mean_col];
     }
     if (collapse) {
-      vector[N] precision = rep_vector(inv_square(sigma), N);
-      target += collapsed_normal_lpdf(y - mu | X_sel, XtX_sel * precision[1],
-                                      precision, sel_scale);
+      target += collapsed_normal_lpdf(y - mu | X_sel, XtX_sel,
+                                      inv_square(sigma), sel_scale);
     } else {
       y ~ normal(mu, sigma);
     }

@@ -212,9 +212,8 @@ parameters {
   // selection: spike_slab's coefficients (horseshoe and lasso integrate them out)
   vector<lower=head(sel_lower, ss ? n_sel : 0),
          upper=head(sel_upper, ss ? n_sel : 0)>[ss ? n_sel : 0] ss_beta;
-  vector<lower=0>[hs ? n_sel : 0] hs_lambda_a; // horseshoe local scales: a * sqrt(b)
-  vector<lower=0>[hs ? n_sel : 0] hs_lambda_b;
-  vector<lower=0>[hs] hs_tau_a; // horseshoe global scale / (tau0 * noise)
+  vector<lower=0>[hs ? n_sel : 0] hs_lambda; // horseshoe local scales
+  vector<lower=0>[hs] hs_tau_unit; // horseshoe global scale / (tau0 * noise)
   vector<lower=0>[hs] hs_caux; // horseshoe slab: c^2 = slab_scale^2 * caux
   vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
   vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
@@ -228,9 +227,8 @@ transformed parameters {
   vector[n_sel] sel_scale = selection_scales(sel_prior,
                                              sqrt(mean(square(sigma))),
                                              sel_tau0, sel_slab_scale,
-                                             hs_lambda_a, hs_lambda_b,
-                                             hs_tau_a, hs_caux, lasso_e,
-                                             lasso_lambda2, n_sel);
+                                             hs_lambda, hs_tau_unit, hs_caux,
+                                             lasso_e, lasso_lambda2, n_sel);
   // Population coefficients: media at full saturation, then the X columns
   // (those integrated out are 0 here; generated quantities draw them into
   // `beta`).
@@ -289,10 +287,9 @@ model {
       coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
   }
-  selection_prior_lp(sel_prior, ss_beta, hs_lambda_a, hs_lambda_b, hs_tau_a,
-                     hs_caux, sel_slab_df, ss_rate, sel_rate_prior,
-                     sel_spike_scale, sel_slab_scale, lasso_e,
-                     lasso_lambda2);
+  selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
+                     sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
+                     sel_slab_scale, lasso_e, lasso_lambda2);
   for (t in 1 : size(theta)) {
     for (p in 1 : P) {
       theta[t][p] ~ prior(theta_prior[p], theta_prior_args[p]');

@@ -147,7 +147,7 @@ class SelectionSpec:
     def hyperparameters(self) -> int:
         """Free parameters the prior adds beyond the coefficients (for the rows check)."""
         terms = len(self.terms)
-        return {"horseshoe": 2 * terms + 3, "spike_slab": 1, "lasso": terms + 1}[self.prior]
+        return {"horseshoe": 2 * terms + 2, "spike_slab": 1, "lasso": terms + 1}[self.prior]
 
 
 @dataclass(frozen=True)

@@ -76,13 +76,13 @@ def selection_scales(
     n_selected: int,
 ) -> Array:
     """Each selected coefficient's prior scale from the hyperparameters' draws (named as
-    in the programs: hs_lambda_a, hs_lambda_b, hs_tau_a, hs_caux, lasso_e,
-    lasso_lambda2), (draws, selected); spike_slab: ones."""
+    in the programs: hs_lambda, hs_tau_unit, hs_caux, lasso_e, lasso_lambda2),
+    (draws, selected); spike_slab: ones."""
     noise = np.asarray(noise)
     if family == CODES["horseshoe"]:
-        lam = hyper["hs_lambda_a"] * np.sqrt(hyper["hs_lambda_b"])
-        tau = tau0 * noise * hyper["hs_tau_a"][..., 0]
-        return horseshoe_scales(lam, tau, slab_scale * np.sqrt(hyper["hs_caux"][..., 0]))
+        tau = tau0 * noise * hyper["hs_tau_unit"][..., 0]
+        c = slab_scale * np.sqrt(hyper["hs_caux"][..., 0])
+        return horseshoe_scales(hyper["hs_lambda"], tau, c)
     if family == CODES["lasso"]:
         return lasso_scales(hyper["lasso_e"], np.sqrt(hyper["lasso_lambda2"][..., 0]), noise)
     ones: Array = np.ones((*noise.shape, n_selected))

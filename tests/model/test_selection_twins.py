@@ -31,9 +31,8 @@ def _case() -> dict[str, Any]:
         "precision": np.array([1.5, 0.8, 3.0]),
         "beta": np.array([0.02, -0.4, 0.09, 0.15, -0.01]),
         "x_var": x.var(axis=0),
-        "lambda_a": np.array([0.05, 3.0, 0.4, 1.2, 0.01]),
-        "lambda_b": np.array([1.3, 4.0, 0.5, 9.0, 0.7]),
-        "tau_a": np.array([0.9]),
+        "lambda": np.array([0.06, 6.0, 0.3, 3.6, 0.008]),
+        "tau_unit": np.array([0.9]),
         "caux": np.array([1.7]),
         "lasso_e": np.array([0.2, 1.5, 0.01, 0.8, 3.0]),
         "lasso_lambda2": np.array([6.0]),
@@ -48,9 +47,8 @@ def _case() -> dict[str, Any]:
 
 def _twins(c: dict[str, Any]) -> dict[str, Any]:
     hyper = {
-        "hs_lambda_a": c["lambda_a"][None],
-        "hs_lambda_b": c["lambda_b"][None],
-        "hs_tau_a": c["tau_a"][None],
+        "hs_lambda": c["lambda"][None],
+        "hs_tau_unit": c["tau_unit"][None],
         "hs_caux": c["caux"][None],
         "lasso_e": c["lasso_e"][None],
         "lasso_lambda2": c["lasso_lambda2"][None],

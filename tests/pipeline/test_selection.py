@@ -41,7 +41,6 @@ def _config(prior: str) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load((ROOT / "config" / "selection.yaml").read_text())
     config["data"]["path"] = str(ROOT / "data" / "selection.csv")
     config["model"]["selection"] = {"prior": prior}
-    config["fit"].update(warmup=500, samples=500)
     config["budget"] = None
     config["loo"] = False
     return config
@@ -49,7 +48,9 @@ def _config(prior: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module", params=PRIORS)
 def fitted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One MCMC run of the example per selection prior (4 chains x 500 + 500)."""
+    """One MCMC run of the example per selection prior (as shipped: 4 chains x 1000 +
+    1000, 5-10 s each; at 500 + 500 a spike-and-slab fit on another seed reached R-hat
+    1.015 on a null effect that hops between spike and slab)."""
     tmp = tmp_path_factory.mktemp(f"selection_{request.param}")
     path = tmp / "selection.yaml"
     path.write_text(yaml.safe_dump(_config(request.param), sort_keys=False))
@@ -65,7 +66,7 @@ def test_the_true_controls_are_in_and_most_null_ones_out(fitted: Path) -> None:
     assert sorted(table.index) == sorted(TRUE + NULL)
     assert (table.loc[TRUE, "inclusion"] >= 0.75).all(), table.loc[TRUE, "inclusion"]
     nulls = table.loc[NULL, "inclusion"]
-    assert (nulls <= 0.25).sum() >= 6, nulls  # two thirds of the nine, at least
+    assert (nulls <= 0.25).sum() >= 7, nulls  # seven of the nine at least (8-9 seen)
     assert (nulls < 0.75).all(), nulls  # and no null one with strong evidence
 
 
@@ -111,9 +112,8 @@ def _compiled(name: str) -> Any:
 
 def _hyperparameters(rng: np.random.Generator, n_sel: int) -> dict[str, Any]:
     return {
-        "hs_lambda_a": rng.uniform(0.2, 2.0, n_sel),
-        "hs_lambda_b": rng.uniform(0.5, 3.0, n_sel),
-        "hs_tau_a": [0.8],
+        "hs_lambda": rng.uniform(0.2, 4.0, n_sel),
+        "hs_tau_unit": [0.8],
         "hs_caux": [1.3],
     }
 

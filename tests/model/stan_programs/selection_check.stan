@@ -13,9 +13,8 @@ data {
   vector<lower=0>[G] precision; // noise precision of each group
   vector[S] beta;
   vector<lower=0>[S] x_var;
-  vector<lower=0>[S] lambda_a;
-  vector<lower=0>[S] lambda_b;
-  vector<lower=0>[1] tau_a;
+  vector<lower=0>[S] lambda;
+  vector<lower=0>[1] tau_unit;
   vector<lower=0>[1] caux;
   vector<lower=0>[S] lasso_e;
   vector<lower=0>[1] lasso_lambda2;
@@ -36,12 +35,12 @@ transformed data {
   }
 }
 generated quantities {
-  vector[S] hs_scale = selection_scales(1, noise, tau0, slab_scale, lambda_a,
-                                        lambda_b, tau_a, caux, lasso_e,
-                                        lasso_lambda2, S);
-  vector[S] lasso_scale = selection_scales(3, noise, tau0, slab_scale,
-                                           lambda_a, lambda_b, tau_a, caux,
-                                           lasso_e, lasso_lambda2, S);
+  vector[S] hs_scale = selection_scales(1, noise, tau0, slab_scale, lambda,
+                                        tau_unit, caux, lasso_e, lasso_lambda2,
+                                        S);
+  vector[S] lasso_scale = selection_scales(3, noise, tau0, slab_scale, lambda,
+                                           tau_unit, caux, lasso_e,
+                                           lasso_lambda2, S);
   real ss_lp = spike_slab_lpdf(beta | rate[1], spike, slab_scale);
   matrix[S, S] XtWX = group_crossprod(XtX, precision);
   real collapsed_lp = collapsed_normal_lpdf(r | X, XtWX, precision[group],
