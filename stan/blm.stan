@@ -16,11 +16,21 @@
 //   level, beta_eff = beta * s(1), which the data pin down, instead of the
 //   effect at full saturation, which trades off against the curve's shape;
 // * the intercept is sampled at the fitted periods' average media effects.
+//
+// Variable selection (model.selection): the X columns of precision controls
+// take a horseshoe, spike-and-slab or lasso prior in place of their own
+// (functions/selection.stanfunctions); beta_x then holds only the other X
+// coefficients. Spike-and-slab samples its coefficients (ss_beta); horseshoe
+// and lasso integrate theirs out of the likelihood (they are 0 in `coef`) and
+// draw them in generated quantities, where `beta` holds every coefficient.
+// Without a selection every selection size is 0 and beta_x holds every X
+// coefficient.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
   #include functions/media.stanfunctions
   #include functions/calibration.stanfunctions
+  #include functions/selection.stanfunctions
 }
 data {
   int<lower=1> N; // periods in the fit
@@ -80,6 +90,18 @@ data {
   array[n_roi] int<lower=1> roi_prior;
   matrix[n_roi, 3] roi_prior_args;
 
+  // variable selection (model.selection) of some X columns (precision controls)
+  int<lower=0, upper=3> sel_prior; // 0: none, 1: horseshoe, 2: spike_slab, 3: lasso
+  int<lower=0, upper=K> n_sel; // selected columns
+  array[n_sel] int<lower=1, upper=K> sel_col; // which X columns
+  vector<lower=0>[n_sel] sel_x_var; // their variance over the fitted rows
+  real<lower=0> sel_tau0; // horseshoe: D0 / (D - D0) / sqrt(N); tau0 = sel_tau0 * sigma
+  real<lower=0> sel_slab_scale; // horseshoe and spike_slab: sd of the slab
+  real<lower=0> sel_slab_df; // horseshoe: degrees of freedom of the slab
+  real<lower=0> sel_spike_scale; // spike_slab: sd of the spike
+  vector<lower=0>[2] sel_rate_prior; // spike_slab: beta(a, b) of the inclusion rate
+  real<lower=0> sel_threshold; // lasso: |beta| above it counts as included
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -92,6 +114,44 @@ transformed data {
   roi_on[roi_channel] = rep_array(1, n_roi);
   row_vector[N] fit_mean = rep_row_vector(1.0 / N, N);
   int M_pool = sum(is_pooled);
+  int hs = sel_prior == 1; // which selection prior's parameters exist
+  int ss = sel_prior == 2;
+  int la = sel_prior == 3;
+  int collapse = hs || la; // the selected coefficients are integrated out
+  matrix[N, n_sel] X_sel = X[1 : N, sel_col]; // the selected columns' fitted rows
+  matrix[n_sel, n_sel] XtX_sel = crossprod(X_sel);
+  // the X columns of the likelihood's mean: all but the integrated-out ones
+  array[K - collapse * n_sel] int mean_col;
+  array[n_sel] int sel_idx; // the selected coefficients' indices in beta
+  array[M + K] int selected = rep_array(0, M + K); // 1: under the selection prior
+  array[K - n_sel] int free_col; // X columns with their own priors
+  vector[n_sel] sel_lower; // sign bounds of the selected (0 or infinite)
+  vector[n_sel] sel_upper;
+  {
+    array[K] int is_sel = rep_array(0, K);
+    is_sel[sel_col] = rep_array(1, n_sel);
+    int f = 1;
+    for (k in 1 : K) {
+      selected[M + k] = is_sel[k];
+      if (!is_sel[k]) {
+        free_col[f] = k;
+        f += 1;
+      }
+    }
+    int c = 1;
+    for (k in 1 : K) {
+      if (!(collapse && is_sel[k])) {
+        mean_col[c] = k;
+        c += 1;
+      }
+    }
+    for (s in 1 : n_sel) {
+      sel_idx[s] = M + sel_col[s];
+      sel_lower[s] = beta_lower[M + sel_col[s]];
+      sel_upper[s] = beta_upper[M + sel_col[s]];
+    }
+  }
+  matrix[N, K - collapse * n_sel] X_mean = X[1 : N, mean_col];
   array[M - M_pool] int free_idx; // media with their own prior
   array[M_pool] int pool_idx; // media whose effects are pooled
   {
@@ -117,18 +177,33 @@ parameters {
          upper=scale_finite(beta_upper[free_idx],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[free_idx])>[M - M_pool] beta_eff_free;
-  vector<lower=tail(beta_lower, K),
-         upper=tail(beta_upper, K)>[K] beta_x; // X coefficients
+  vector<lower=tail(beta_lower, K)[free_col],
+         upper=tail(beta_upper, K)[free_col]>[K - n_sel] beta_x; // X coefficients not selected
   real<lower=0> sigma; // noise scale
   vector[D > 0 ? 1 : 0] pool_mu; // log-scale level shared by pooled terms
   vector[n_labels] pool_z; // standardised label effects
   vector<lower=0>[D] pool_tau; // spread of label effects, per dimension
   vector<lower=0>[D > 0 ? 1 : 0] pool_sigma; // spread of terms around their labels
   vector[M_pool] pool_eps; // standardised term effects around their labels
+  // selection: spike_slab's coefficients (horseshoe and lasso integrate them out)
+  vector<lower=head(sel_lower, ss ? n_sel : 0),
+         upper=head(sel_upper, ss ? n_sel : 0)>[ss ? n_sel : 0] ss_beta;
+  vector<lower=0>[hs ? n_sel : 0] hs_lambda; // horseshoe local scales
+  vector<lower=0>[hs] hs_tau_unit; // horseshoe global scale / (tau0 * sigma)
+  vector<lower=0>[hs] hs_caux; // horseshoe slab: c^2 = slab_scale^2 * caux
+  vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
+  vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
+  vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
 }
 transformed parameters {
-  // Coefficients: media effects at full saturation, then the X columns.
-  vector[M + K] beta;
+  // the prior scale of each selected coefficient (spike_slab: 1)
+  vector[n_sel] sel_scale = selection_scales(sel_prior, sigma, sel_tau0,
+                                             sel_slab_scale, hs_lambda,
+                                             hs_tau_unit, hs_caux, lasso_e,
+                                             lasso_lambda2, n_sel);
+  // Coefficients: media effects at full saturation, then the X columns (those
+  // integrated out are 0 here; generated quantities draw them into `beta`).
+  vector[M + K] coef;
   {
     vector[M] beta_eff;
     beta_eff[free_idx] = beta_eff_free;
@@ -144,29 +219,38 @@ transformed parameters {
         beta_eff[pool_idx[q]] = exp(level + pool_sigma[1] * pool_eps[q]);
       }
     }
-    beta = append_row(beta_eff
+    vector[K] x_coef;
+    x_coef[free_col] = beta_x;
+    x_coef[sel_col] = rep_vector(0, n_sel);
+    if (ss) {
+      x_coef[sel_col] = ss_beta;
+    }
+    coef = append_row(beta_eff
                       ./ typical_saturation(adstock_type, saturation_type,
                                             theta_start, theta),
-                      beta_x);
+                      x_coef);
   }
 }
 model {
   matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                  saturation_type, theta_start, theta);
-  real alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
+  real alpha = alpha_c - fit_mean * (S[1 : N] * coef[1 : M]);
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
   for (j in 1 : (M + K)) {
-    if (j > M || (!is_pooled[j] && !roi_on[j])) {
-      beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    if (j > M ? !selected[j] : (!is_pooled[j] && !roi_on[j])) {
+      coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
   }
+  selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
+                     sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
+                     sel_slab_scale, lasso_e, lasso_lambda2);
   for (r in 1 : n_roi) {
     // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
     // log c makes it beta's density (part of the prior, so MAP keeps it too), so
     // the implied ROI prior is the stated one
     real c = roi_weight[r] * S[1 : N, roi_channel[r]];
-    beta[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
+    coef[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
     target += log(c);
   }
   if (D > 0) {
@@ -187,13 +271,18 @@ model {
                                           theta_start, theta)[free_idx]));
   }
   if (!prior_only) {
-    vector[N] mu = alpha + S[1 : N] * beta[1 : M];
+    vector[N] mu = alpha + S[1 : N] * coef[1 : M];
     if (K > 0) {
-      mu += X[1 : N] * beta_x;
+      mu += X_mean * tail(coef, K)[mean_col];
     }
-    y ~ normal(mu, sigma);
+    if (collapse) {
+      target += collapsed_normal_lpdf(y - mu | X_sel, XtX_sel,
+                                      inv_square(sigma), sel_scale);
+    } else {
+      y ~ normal(mu, sigma);
+    }
     if (n_tests > 0) {
-      test_lift ~ normal(test_lifts(to_matrix(beta[1 : M]', 1, M), {theta}, test_channel,
+      test_lift ~ normal(test_lifts(to_matrix(coef[1 : M]', 1, M), {theta}, test_channel,
                           test_group, test_from, test_len, test_lag_with,
                           test_lag_without, adstock_type, l_max,
                           saturation_type, theta_start), test_se);
@@ -201,19 +290,40 @@ model {
   }
 }
 generated quantities {
+  // every coefficient: media at full saturation, then the X columns (with the
+  // integrated-out selected ones drawn from their conditional)
+  vector[M + K] beta = coef;
   real alpha; // intercept
   vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
   vector[N] log_lik; // pointwise log likelihood of the fitted periods
   array[T] real y_rep; // posterior predictive draws, fitted and holdout
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  // each selected coefficient's inclusion in this draw (see selection_inclusion)
+  vector[n_sel] sel_inclusion;
   {
     matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                    saturation_type, theta_start, theta);
     alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
     vector[T] mu = alpha + S * beta[1 : M];
     if (K > 0) {
-      mu += X * beta_x;
+      mu += X * tail(coef, K);
     }
+    if (collapse) {
+      // without the likelihood the conditional is the prior; MAP (no Jacobian)
+      // takes the conditional mean, a point for a point estimate
+      vector[N] precision = rep_vector(inv_square(sigma), N);
+      beta[sel_idx] = prior_only
+                      ? to_vector(normal_rng(rep_vector(0, n_sel), sel_scale))
+                      : collapsed_coefficients_rng(y - mu[1 : N], X_sel,
+                                                   XtX_sel * precision[1],
+                                                   precision, sel_scale,
+                                                   !use_jacobian);
+      mu += X[ : , sel_col] * beta[sel_idx];
+    }
+    sel_inclusion = selection_inclusion(sel_prior, beta[sel_idx], sel_scale,
+                                        sigma, sel_x_var, N, ss_rate,
+                                        sel_spike_scale, sel_slab_scale,
+                                        sel_threshold);
     for (t in 1 : N) {
       log_lik[t] = normal_lpdf(y[t] | mu[t], sigma);
     }

@@ -28,12 +28,24 @@
 // They are centred or not by their own rule (`cross_centred`): a level spans
 // whole groups, so it often has data enough for the centred form when groups
 // do not (centred sampled a 12-series test 14 times faster there).
+//
+// Variable selection (model.selection) acts on population coefficients of
+// precision controls, as in blm.stan (functions/selection.stanfunctions):
+// beta_x holds the other X coefficients, spike-and-slab samples its own
+// (ss_beta), horseshoe and lasso integrate theirs out of the likelihood (0 in
+// `coef`, drawn into `beta` in generated quantities). Selected controls do not
+// vary by group (validate refuses it), so a control is in or out for every
+// group; the noise scale in the horseshoe's tau0 and the lasso's scale is the
+// root mean square of the groups' sigmas. With integrated-out coefficients a
+// group's `level` is its mean fitted value without their part, so the group
+// intercepts do not depend on them.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
   #include functions/media.stanfunctions
   #include functions/calibration.stanfunctions
   #include functions/groups.stanfunctions
+  #include functions/selection.stanfunctions
 }
 data {
   int<lower=1> T; // rows of all groups, fitted and holdout
@@ -101,6 +113,18 @@ data {
   vector[n_tests] test_lift;
   vector<lower=0>[n_tests] test_se;
 
+  // variable selection (model.selection) of some X columns (precision controls)
+  int<lower=0, upper=3> sel_prior; // 0: none, 1: horseshoe, 2: spike_slab, 3: lasso
+  int<lower=0, upper=K> n_sel; // selected columns
+  array[n_sel] int<lower=1, upper=K> sel_col; // which X columns
+  vector<lower=0>[n_sel] sel_x_var; // their variance over the fitted rows
+  real<lower=0> sel_tau0; // horseshoe: D0 / (D - D0) / sqrt(N); tau0 = sel_tau0 * noise
+  real<lower=0> sel_slab_scale; // horseshoe and spike_slab: sd of the slab
+  real<lower=0> sel_slab_df; // horseshoe: degrees of freedom of the slab
+  real<lower=0> sel_spike_scale; // spike_slab: sd of the spike
+  vector<lower=0>[2] sel_rate_prior; // spike_slab: beta(a, b) of the inclusion rate
+  real<lower=0> sel_threshold; // lasso: |beta| above it counts as included
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   int<lower=0, upper=1> use_jacobian; // 0 for MAP without Jacobians
@@ -119,6 +143,40 @@ transformed data {
   for (c in 1 : C) {
     level_start[c] = Z + 1;
     Z += n_levels[cross_factor[c]];
+  }
+  int hs = sel_prior == 1; // which selection prior's parameters exist
+  int ss = sel_prior == 2;
+  int la = sel_prior == 3;
+  int collapse = hs || la; // the selected coefficients are integrated out
+  matrix[N, n_sel] X_sel = X[fit_rows, sel_col]; // the selected columns' fitted rows
+  array[G] matrix[n_sel, n_sel] XtX_sel; // their cross-products in each group
+  for (g in 1 : G) {
+    XtX_sel[g] = rep_matrix(0, n_sel, n_sel);
+  }
+  for (n in 1 : N) {
+    XtX_sel[group[fit_rows[n]]] += X_sel[n]' * X_sel[n];
+  }
+  array[n_sel] int sel_idx; // the selected coefficients' indices in beta
+  array[J] int selected = rep_array(0, J); // 1: under the selection prior
+  array[K - n_sel] int free_col; // X columns with their own priors
+  vector[n_sel] sel_lower; // sign bounds of the selected (0 or infinite)
+  vector[n_sel] sel_upper;
+  {
+    array[K] int is_sel = rep_array(0, K);
+    is_sel[sel_col] = rep_array(1, n_sel);
+    int f = 1;
+    for (k in 1 : K) {
+      selected[M + k] = is_sel[k];
+      if (!is_sel[k]) {
+        free_col[f] = k;
+        f += 1;
+      }
+    }
+    for (s in 1 : n_sel) {
+      sel_idx[s] = M + sel_col[s];
+      sel_lower[s] = beta_lower[M + sel_col[s]];
+      sel_upper[s] = beta_upper[M + sel_col[s]];
+    }
   }
   array[Z - C] int z_effect; // the crossed effect of each free coordinate
   {
@@ -140,7 +198,8 @@ parameters {
          upper=scale_finite(beta_upper[1 : M],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta[1]))>[M] beta_eff;
-  vector<lower=tail(beta_lower, K), upper=tail(beta_upper, K)>[K] beta_x;
+  vector<lower=tail(beta_lower, K)[free_col],
+         upper=tail(beta_upper, K)[free_col]>[K - n_sel] beta_x; // X coefficients not selected
   vector<lower=0>[varying_intercept] tau_level; // sd of the group intercepts
   vector[varying_intercept ? G : 0] level; // each group's mean fitted value
   vector<lower=0>[V] tau_eff; // group sds of varying terms (media: typical level)
@@ -150,12 +209,39 @@ parameters {
   // free coordinates of the zero-sum level offsets: standardised (non-centred)
   // or on the sampling scale (centred)
   vector[Z - C] z_cross;
+  // selection: spike_slab's coefficients (horseshoe and lasso integrate them out)
+  vector<lower=head(sel_lower, ss ? n_sel : 0),
+         upper=head(sel_upper, ss ? n_sel : 0)>[ss ? n_sel : 0] ss_beta;
+  vector<lower=0>[hs ? n_sel : 0] hs_lambda; // horseshoe local scales
+  vector<lower=0>[hs] hs_tau_unit; // horseshoe global scale / (tau0 * noise)
+  vector<lower=0>[hs] hs_caux; // horseshoe slab: c^2 = slab_scale^2 * caux
+  vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
+  vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
+  vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
 }
 transformed parameters {
   vector[M] typical = typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta[1]);
-  // Population coefficients: media at full saturation, then the X columns.
-  vector[J] beta = append_row(beta_eff ./ typical, beta_x);
+  // the prior scale of each selected coefficient (spike_slab: 1); the groups'
+  // noise enters as one scale, their root mean square
+  vector[n_sel] sel_scale = selection_scales(sel_prior,
+                                             sqrt(mean(square(sigma))),
+                                             sel_tau0, sel_slab_scale,
+                                             hs_lambda, hs_tau_unit, hs_caux,
+                                             lasso_e, lasso_lambda2, n_sel);
+  // Population coefficients: media at full saturation, then the X columns
+  // (those integrated out are 0 here; generated quantities draw them into
+  // `beta`).
+  vector[J] coef;
+  {
+    vector[K] x_coef;
+    x_coef[free_col] = beta_x;
+    x_coef[sel_col] = rep_vector(0, n_sel);
+    if (ss) {
+      x_coef[sel_col] = ss_beta;
+    }
+    coef = append_row(beta_eff ./ typical, x_coef);
+  }
   // group sds on the stated scale: intercept, varying terms, crossed effects
   vector[E + C] tau;
   {
@@ -180,13 +266,13 @@ model {
   matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                        saturation_type, theta_start, theta,
                                        group_start, group_end);
-  real alpha = alpha_c - fit_mean * (S * beta[1 : M]);
+  real alpha = alpha_c - fit_mean * (S * coef[1 : M]);
   matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale,
                                        crossed_levels(z_cross, cross_factor,
                                                       n_levels, level_start),
                                        cross_factor, cross_term, level_of,
                                        level_start, typical);
-  matrix[G, J] B = group_coefficients(beta, tau_eff, z, varying, typical,
+  matrix[G, J] B = group_coefficients(coef, tau_eff, z, varying, typical,
                                       centred)
                    + O[ : , 2 : (1 + J)];
   vector[T] effects = rows_dot_product(append_col(S, X), B[group]);
@@ -197,8 +283,13 @@ model {
     sigma[g] ~ prior(sigma_prior, sigma_prior_args);
   }
   for (j in 1 : J) {
-    beta[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    if (!selected[j]) {
+      coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
+    }
   }
+  selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
+                     sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
+                     sel_slab_scale, lasso_e, lasso_lambda2);
   for (t in 1 : size(theta)) {
     for (p in 1 : P) {
       theta[t][p] ~ prior(theta_prior[p], theta_prior_args[p]');
@@ -222,7 +313,7 @@ model {
     int j = varying[v];
     tau[v + varying_intercept] ~ prior(tau_prior, tau_prior_args);
     if (centred) {
-      z[ : , v] ~ normal(j <= M ? beta_eff[j] : beta[j], tau_eff[v]);
+      z[ : , v] ~ normal(j <= M ? beta_eff[j] : coef[j], tau_eff[v]);
     } else {
       z[ : , v] ~ std_normal();
     }
@@ -244,7 +335,14 @@ model {
   }
   if (!prior_only) {
     vector[T] mu = alpha_g[group] + effects;
-    y ~ normal(mu[fit_rows], sigma[group[fit_rows]]);
+    if (collapse) {
+      vector[G] precision = inv_square(sigma);
+      target += collapsed_normal_lpdf(y - mu[fit_rows] | X_sel,
+                                      group_crossprod(XtX_sel, precision),
+                                      precision[group[fit_rows]], sel_scale);
+    } else {
+      y ~ normal(mu[fit_rows], sigma[group[fit_rows]]);
+    }
     if (n_tests > 0) {
       test_lift ~ normal(test_lifts(B[ : , 1 : M], theta, test_channel, test_group,
                                     test_from, test_len, test_lag_with,
@@ -255,6 +353,9 @@ model {
   }
 }
 generated quantities {
+  // population coefficients: media at full saturation, then the X columns
+  // (with the integrated-out selected ones drawn from their conditional)
+  vector[J] beta = coef;
   real alpha; // population intercept
   vector[G] alpha_g; // each group's intercept
   matrix[G, J] beta_g; // each group's coefficients
@@ -265,6 +366,8 @@ generated quantities {
   // each crossed effect's value at each level, modelling scale: the
   // intercept's offset, or the population coefficient plus the offset
   vector[Z] cross_level;
+  // each selected coefficient's inclusion in this draw (see selection_inclusion)
+  vector[n_sel] sel_inclusion;
   {
     matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                          saturation_type, theta_start, theta,
@@ -274,11 +377,32 @@ generated quantities {
     matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale, u, cross_factor,
                                          cross_term, level_of, level_start,
                                          typical);
-    beta_g = group_coefficients(beta, tau_eff, z, varying, typical, centred)
+    beta_g = group_coefficients(coef, tau_eff, z, varying, typical, centred)
              + O[ : , 2 : (1 + J)];
+    // as in the model: the group intercepts leave out integrated-out coefficients
     vector[T] effects = rows_dot_product(append_col(S, X), beta_g[group]);
     alpha_g = varying_intercept ? level - group_mean * effects
                                 : alpha + O[ : , 1];
+    vector[T] mu = alpha_g[group] + effects;
+    if (collapse) {
+      // without the likelihood the conditional is the prior; MAP (no Jacobian)
+      // takes the conditional mean, a point for a point estimate
+      vector[G] precision = inv_square(sigma);
+      beta[sel_idx] = prior_only
+                      ? to_vector(normal_rng(rep_vector(0, n_sel), sel_scale))
+                      : collapsed_coefficients_rng(y - mu[fit_rows], X_sel,
+                                                   group_crossprod(XtX_sel,
+                                                                   precision),
+                                                   precision[group[fit_rows]],
+                                                   sel_scale, !use_jacobian);
+      // selected controls neither vary by group nor cross: one value for all
+      beta_g[ : , sel_idx] = rep_matrix(beta[sel_idx]', G);
+      mu += X[ : , sel_col] * beta[sel_idx];
+    }
+    sel_inclusion = selection_inclusion(sel_prior, beta[sel_idx], sel_scale,
+                                        sqrt(mean(square(sigma))), sel_x_var,
+                                        N, ss_rate, sel_spike_scale,
+                                        sel_slab_scale, sel_threshold);
     for (c in 1 : C) {
       int j = cross_term[c];
       for (l in 1 : n_levels[cross_factor[c]]) {
@@ -287,7 +411,6 @@ generated quantities {
         cross_level[at] = (j == 0 ? 0 : beta[j]) + cross_scale[c] * u[at] / scale;
       }
     }
-    vector[T] mu = alpha_g[group] + effects;
     for (n in 1 : N) {
       log_lik[n] = normal_lpdf(y[n] | mu[fit_rows[n]], sigma[group[fit_rows[n]]]);
     }

@@ -211,6 +211,8 @@ def _boundary(i: GateInputs, t: Thresholds) -> Gate:
         coef = i.spec.coefficients[term]
         if (math.isinf(coef.lower) and math.isinf(coef.upper)) or term in i.spec.roi_channels:
             continue
+        if term in i.spec.selected:
+            continue  # a selection prior is meant to pile a sign-bounded null effect at 0
         prior = Truncated(coef.prior, coef.lower, coef.upper)
         cdf = prior.cdf(i.post.beta_stated[:, j])
         share = float(

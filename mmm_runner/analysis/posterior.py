@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,9 @@ from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
 CALENDAR_TERMS = ("holidays", "calendar_events")  # 0/1 columns of model.calendar
+# What the programs write about model.selection (absent or empty without one): each
+# selected coefficient's prior scale and inclusion, and spike_slab's inclusion rate.
+SELECTION_VARIABLES = ("sel_scale", "sel_inclusion", "ss_rate")
 
 
 def import_arviz() -> Any:
@@ -131,7 +134,21 @@ def base_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
         "beta": (["coef"], v["beta"]),
         "theta": (["transform_param"], theta_draws(v)),
         "sigma": ([], v["sigma"]),
+        **selection_variables(v),
     }
+
+
+def selection_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
+    """The selection prior's variables, when the program has any (model.selection)."""
+    present = {k: v[k] for k in SELECTION_VARIABLES if k in v and v[k].size}
+    if "ss_rate" in present:  # one rate, written as a vector of one
+        present["ss_rate"] = present["ss_rate"][..., 0]
+    return {k: ([] if k == "ss_rate" else ["selected"], values) for k, values in present.items()}
+
+
+def selection_draws(v: dict[str, Array]) -> dict[str, Array]:
+    """The selection variables flattened over chains, for ``Posterior.pool``."""
+    return {k: flat(v[k]) for k in SELECTION_VARIABLES if k in v and v[k].size}
 
 
 def predictive_kpi(draws: Draws, design: Design) -> Array:
@@ -173,6 +190,7 @@ def to_inference_data(
         "group_effect": list(names.group_effects),
         "label": [f"{d}={lab}" for d, lab in names.labels],
         "label_dimension": list(dict.fromkeys(d for d, _ in names.labels)),
+        "selected": list(names.selected_names),
         "crossed_level": [
             f"{names.group_effects[-len(names.crossed) + i]}={level}"
             for i, (f, _) in enumerate(names.crossed)
@@ -210,7 +228,9 @@ class Posterior:
     beta_g: Array  # (D, G, J) each group's coefficients
     tau: Array  # (D, E) group standard deviations (none for a single market)
     n_chains: int
-    pool: dict[str, Array] = field(default_factory=dict)  # pooled class: pool_* draws
+    # a class's own draws (pooled: pool_*; hierarchical: cross_level; nested: paths),
+    # and model.selection's (SELECTION_VARIABLES)
+    pool: dict[str, Array] = field(default_factory=dict)
 
     @property
     def n_draws(self) -> int:
@@ -274,9 +294,10 @@ def flat(values: Array) -> Array:
 def single_posterior(draws: Draws) -> Posterior:
     """The draws of a single-series fit (a group axis of one)."""
     v = draws.variables
-    return Posterior.single(
+    post = Posterior.single(
         flat(v["alpha"]), flat(v["beta"]), flat(theta_draws(v)), flat(v["sigma"]), draws.n_chains
     )
+    return replace(post, pool=selection_draws(v))
 
 
 def original_scale(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, Final, Literal, Protocol
 
 import numpy as np
@@ -198,10 +198,11 @@ class PriorPanel:
     x: Array | None  # None where the program sets the prior (pooled terms)
     density: Array | None
     draws: Array
+    set_by: str = ""  # the prior the program uses in place of dist (model.selection's)
 
     @property
     def prior(self) -> str:
-        return str(self.dist)
+        return self.set_by or str(self.dist)
 
     @property
     def title(self) -> str:
@@ -250,7 +251,8 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
     """Every prior the config states (written or default), with the draws it governs.
 
     A prior shared by several columns (``season``) pools their draws; a pooled
-    media term's prior comes from its pool, so it has no analytic density.
+    media term's prior comes from its pool and a selected control's from
+    model.selection, so they have no analytic density.
     """
     inf = math.inf
     panels = [
@@ -270,17 +272,18 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
             continue
         if np.isnan(post.beta_stated[:, columns]).all():
             continue  # no coefficient of its own (a channel acting only through mediators)
-        panels.append(
-            _panel(
-                name,
-                coef.role,
-                coef.prior,
-                coef.source,
-                (coef.lower, coef.upper),
-                post.beta_stated[:, columns].ravel(),
-                analytic=name not in spec.pooling,
-            )
+        panel = _panel(
+            name,
+            coef.role,
+            coef.prior,
+            coef.source,
+            (coef.lower, coef.upper),
+            post.beta_stated[:, columns].ravel(),
+            analytic=name not in spec.pooling and name not in spec.selected,
         )
+        if spec.selection is not None and name in spec.selected:
+            panel = replace(panel, source="model.selection", set_by=spec.selection.prior)
+        panels.append(panel)
     for param in spec.transform_params:
         index = names.theta.index(param.label)
         panels.append(

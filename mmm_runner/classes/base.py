@@ -51,6 +51,7 @@ class ModelClass(ABC):
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
     roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
     several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
+    selection: ClassVar[bool] = True  # its program takes model.selection priors
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -68,6 +69,20 @@ class ModelClass(ABC):
                 ("calibration", "roi_priors"),
                 f"ROI priors apply to classes blm and pooled for now, not {self.name}",
                 "state the prior on the coefficient (priors:), or use class blm",
+            )
+        if spec.selection and not self.selection:
+            out.add(
+                ("model", "selection"),
+                f"selection priors apply to classes blm, pooled and hierarchical, not {self.name}",
+                "remove model.selection, or give the controls informative priors (priors:)",
+            )
+        if spec.selection and config.fit.method != "mcmc":
+            out.add(
+                ("fit", "method"),
+                f"a selection prior's posterior is far from normal, and its mode sits where "
+                f"the shrunk effects are exactly zero: {config.fit.method} summarises it poorly",
+                "use fit.method: mcmc for the inclusion probabilities",
+                severity="warning",
             )
         if config.model.mediators and not self.mediators:
             out.add(

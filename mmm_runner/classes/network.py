@@ -59,6 +59,7 @@ class Network(ModelClass):
     """The generic network class; subclasses state which parts a config may use."""
 
     program = "network.stan"
+    selection = False  # stan/network.stan has no selection priors yet
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

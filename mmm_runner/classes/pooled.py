@@ -86,7 +86,7 @@ class Pooled(Blm):
         v = draws.variables
         post = single_posterior(draws)
         pool = {k: flat(v[k]) for k in POOL_VARIABLES if k in v and v[k].size}
-        return replace(post, pool=pool) if pool else post
+        return replace(post, pool={**post.pool, **pool}) if pool else post
 
     def quantities(
         self, post: Posterior, design: Design, spec: ModelSpec, names: Layout

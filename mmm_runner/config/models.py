@@ -11,7 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mmm_runner.config import notation
 from mmm_runner.model import transforms
@@ -252,6 +259,12 @@ class ControlConfig(Section):
         description="categorical: the level the others are measured against (default: the "
         "most frequent level in the fitted rows).",
     )
+    role: Literal["confounder", "precision"] = Field(
+        "confounder",
+        description="confounder: may drive both media spend and the KPI, so it stays in the "
+        "model with its own prior (never selected away); precision: explains KPI variation "
+        "only (weather, competitor noise), so model.selection may shrink it to zero.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -394,6 +407,80 @@ class CorrelatedErrorsConfig(Section):
     eta: float = Field(
         2.0, gt=0, description="LKJ shape: 1 is uniform over correlations, larger shrinks to 0."
     )
+
+
+class SelectionConfig(Section):
+    """A variable-selection prior on the precision controls: most are expected to have no
+    effect, and the prior shrinks those to zero while leaving the few that matter."""
+
+    prior: Literal["horseshoe", "spike_slab", "lasso"] = Field(
+        description="horseshoe: regularised (Finnish) horseshoe; spike_slab: a mixture of a "
+        "narrow and a wide normal, the indicator summed out; lasso: Bayesian lasso (Laplace "
+        "prior as a scale mixture of normals, with a hyperprior on its rate).",
+    )
+    terms: list[str] | None = Field(
+        None,
+        description="The controls under the prior (default: every control with role "
+        "precision). Each must be a numeric control with role precision.",
+    )
+    expected_nonzero: float | None = Field(
+        None,
+        gt=0,
+        description="D0, how many of the selected controls you expect to matter (0 < D0 < "
+        "D, D the number selected; default D / 4). horseshoe: sets the global scale "
+        "tau0 = D0 / (D - D0) * sigma / sqrt(N); spike_slab: the prior inclusion rate has "
+        "mean D0 / D. Not used by lasso.",
+    )
+    slab_scale: float = Field(
+        1.0,
+        gt=0,
+        description="horseshoe and spike_slab: sd of the slab, the prior of the effects "
+        "that matter (KPI sds per sd of the control, standardised scale).",
+    )
+    slab_df: float = Field(
+        4.0, gt=0, description="horseshoe: degrees of freedom of the slab (student-t)."
+    )
+    spike_scale: float = Field(
+        0.02,
+        gt=0,
+        description="spike_slab: sd of the spike, the prior of effects that are practically "
+        "zero (standardised scale; below slab_scale).",
+    )
+    threshold: float = Field(
+        0.1,
+        gt=0,
+        description="lasso: a coefficient counts as included in a draw when its absolute "
+        "value is above this (standardised scale); the inclusion is the share of such draws.",
+    )
+
+    @model_validator(mode="after")
+    def _settings_of_the_prior(self) -> SelectionConfig:
+        used_by = {
+            "slab_scale": ("horseshoe", "spike_slab"),
+            "slab_df": ("horseshoe",),
+            "spike_scale": ("spike_slab",),
+            "threshold": ("lasso",),
+            "expected_nonzero": ("horseshoe", "spike_slab"),
+        }
+        stray = [
+            key
+            for key, priors in used_by.items()
+            # a written-out default (as in a run's resolved config) is not a setting
+            if self.prior not in priors
+            and key in self.model_fields_set
+            and getattr(self, key) != SelectionConfig.model_fields[key].get_default()
+        ]
+        if stray:
+            verb, them = ("does", "it") if len(stray) == 1 else ("do", "them")
+            raise ValueError(
+                f"{', '.join(stray)} {verb} not apply to prior {self.prior}: remove {them}"
+            )
+        if self.spike_scale >= self.slab_scale:
+            raise ValueError(
+                f"spike_scale ({self.spike_scale:g}) must be below slab_scale "
+                f"({self.slab_scale:g}): the spike holds the effects that are practically zero"
+            )
+        return self
 
 
 class TrendConfig(Section):
@@ -562,6 +649,11 @@ class ModelConfig(Section):
     )
     media: list[MediaChannel] = Field(default_factory=list, description="Media channels.")
     controls: list[ControlConfig] = Field(default_factory=list, description="Control variables.")
+    selection: SelectionConfig | None = Field(
+        None,
+        description="Variable selection among the controls with role precision (classes "
+        "blm, pooled, hierarchical): a shrinkage prior in place of their own priors.",
+    )
     trend: TrendConfig = Field(default_factory=TrendConfig, description="Trend component.")
     seasonality: list[SeasonalityConfig] | None = Field(
         None,
@@ -621,6 +713,21 @@ class ModelConfig(Section):
         if value is True:
             return {}
         return None if value is False else value
+
+    @field_validator("controls")
+    @classmethod
+    def _media_are_never_precision(
+        cls, controls: list[ControlConfig], info: ValidationInfo
+    ) -> list[ControlConfig]:
+        media = {m.name for m in info.data.get("media", [])}
+        for i, c in enumerate(controls):
+            if c.name in media and c.role == "precision":
+                raise ValueError(
+                    f"controls[{i}] '{c.name}' is a media channel and cannot be a precision "
+                    "control: selection priors never apply to media, whose effects the model "
+                    "is there to measure (remove the entry)"
+                )
+        return controls
 
     @model_validator(mode="after")
     def _kpi_given(self) -> ModelConfig:

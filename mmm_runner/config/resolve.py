@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mmm_runner.config import formula as fml
@@ -26,6 +26,7 @@ from mmm_runner.config.models import (
     MediaChannel,
     RunConfig,
     SaturationConfig,
+    SelectionConfig,
     TrendConfig,
 )
 from mmm_runner.config.notation import INF, Distribution
@@ -157,6 +158,26 @@ class CrossSpec:
 
 
 @dataclass(frozen=True)
+class SelectionSpec:
+    """A variable-selection prior on some controls (those with role precision), in place
+    of their own priors; the settings as docs/config.md describes them."""
+
+    prior: Literal["horseshoe", "spike_slab", "lasso"]
+    terms: tuple[str, ...]
+    expected_nonzero: float  # D0, 0 < D0 < D
+    slab_scale: float
+    slab_df: float
+    spike_scale: float
+    threshold: float
+
+    @property
+    def hyperparameters(self) -> int:
+        """Free parameters the prior adds beyond the coefficients (for the rows check)."""
+        terms = len(self.terms)
+        return {"horseshoe": 2 * terms + 2, "spike_slab": 1, "lasso": terms + 1}[self.prior]
+
+
+@dataclass(frozen=True)
 class CrossedPart:
     """Effects that vary by a grouping column other than the group (crossed pooling)."""
 
@@ -213,6 +234,7 @@ class ModelSpec:
     mediator_outcomes: tuple[tuple[str, ...], ...] = ()  # per mediator: the outcomes it moves
     lift_tests: tuple[LiftTest, ...] = ()  # experiments that calibrate the model
     roi_priors: tuple[RoiSpec, ...] = ()  # priors on ROI in place of coefficient priors
+    selection: SelectionSpec | None = None  # a shrinkage prior on the precision controls
 
     def centred(self, shortest_group: int) -> bool:
         """Centred group effects, given the shortest group's fitted rows? `auto`: when
@@ -247,6 +269,11 @@ class ModelSpec:
         return frozenset(r.channel for r in self.roi_priors)
 
     @property
+    def selected(self) -> tuple[str, ...]:
+        """Controls under the selection prior (their own priors are not used)."""
+        return self.selection.terms if self.selection else ()
+
+    @property
     def gaps_allowed(self) -> tuple[str, ...]:
         """Columns that may be empty in some rows: partially observed mediators."""
         return tuple(m.column for m in self.mediators if m.column and m.observation == "partial")
@@ -257,6 +284,7 @@ class ModelSpec:
         trend_cols = trend_columns(self.trend)
         base = 2 + len(self.media) + len(self.controls) + trend_cols + season
         base += len(self.transform_params) + len(self.cre)
+        base += self.selection.hyperparameters if self.selection else 0
         for m in self.mediators:  # intercept, noise, gamma, its paths (and survey noise)
             base += 3 + len(m.channels) + (m.observation == "partial")
         if self.outcomes:  # each outcome: intercept, noise, its own terms (counted once above)
@@ -387,6 +415,7 @@ def resolve(
         roi_priors=_roi_priors(config, out),
     )
     _lift_tests(config, out, spec)
+    spec = replace(spec, selection=_selection(config, out, spec, controls))
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
     _kpi_value(config, out, spec)
@@ -634,6 +663,152 @@ def _roi_priors(config: RunConfig, out: Collector) -> tuple[RoiSpec, ...]:
             "use response: identity, or drop the ROI priors",
         )
     return tuple(resolved)
+
+
+def _selection(
+    config: RunConfig, out: Collector, spec: ModelSpec, controls: list[ControlConfig]
+) -> SelectionSpec | None:
+    """The selection prior and the controls it applies to: numeric precision controls
+    with no prior of their own, no bound but their sign, and one effect for all groups."""
+    chosen = config.model.selection
+    if chosen is None:
+        return None
+    at: Loc = ("model", "selection")
+    by_name = {c.name: c for c in controls}
+    if chosen.terms is None:
+        terms = [c.name for c in controls if c.role == "precision"]
+    else:
+        terms = _named_selection_terms(chosen, out, spec, by_name)
+    for name in terms:
+        if by_name[name].type == "categorical":
+            out.add(
+                _control_location(config, name, ("model", "selection")),
+                f"'{name}' is categorical: selection applies to numeric controls (one "
+                "coefficient each)",
+                f"set role: confounder on '{name}', or enter it as a numeric column",
+            )
+    if not terms:
+        out.add(
+            at,
+            "model.selection has no precision controls to select among",
+            "mark the controls that only explain KPI variation (weather, competitor noise) "
+            "with role: precision under model.controls",
+        )
+        return None
+    d = len(terms)
+    d0 = chosen.expected_nonzero
+    if d0 is not None and not d0 < d:
+        out.add(
+            (*at, "expected_nonzero"),
+            f"expected_nonzero ({d0:g}) must be below the number of selected controls ({d}): "
+            "the prior expects most of them to have no effect",
+            f"give a number between 0 and {d} (e.g. {max(d / 4, 0.5):g}), or select more controls",
+            value=f"{d0:g}",
+        )
+    _selected_priors_and_bounds(config, out, spec, terms, chosen.prior)
+    return SelectionSpec(
+        chosen.prior,
+        tuple(terms),
+        d0 if d0 is not None and d0 < d else d / 4,
+        chosen.slab_scale,
+        chosen.slab_df,
+        chosen.spike_scale,
+        chosen.threshold,
+    )
+
+
+def _named_selection_terms(
+    chosen: SelectionConfig, out: Collector, spec: ModelSpec, by_name: dict[str, ControlConfig]
+) -> list[str]:
+    """The terms model.selection.terms names that may be selected (the rest reported)."""
+    terms = []
+    for i, name in enumerate(chosen.terms or []):
+        at: Loc = ("model", "selection", "terms", i)
+        if name in spec.media_names:
+            out.add(
+                at,
+                f"'{name}' is a media channel: selection priors apply to precision "
+                "controls, never to media, whose effects the model is there to measure",
+                f"remove '{name}' from model.selection.terms",
+            )
+        elif name not in by_name:
+            out.add(
+                at, f"'{name}' is not a control of the model", did_you_mean(name, set(by_name))
+            )
+        elif by_name[name].role != "precision":
+            out.add(
+                at,
+                f"'{name}' is a confounder (its role): it may drive both spend and the KPI, "
+                "and shrinking it to zero would leave its effect in the media coefficients",
+                f"remove '{name}' from model.selection.terms, or set role: precision on it "
+                "if it only explains KPI variation",
+            )
+        elif name in terms:
+            out.add(at, f"'{name}' is listed twice", "list each control once")
+        else:
+            terms.append(name)
+    return terms
+
+
+def _selected_priors_and_bounds(
+    config: RunConfig, out: Collector, spec: ModelSpec, terms: list[str], prior: str
+) -> None:
+    """A selected control takes its prior from the selection and has one effect for all
+    groups (the selection is of that effect). Horseshoe and lasso integrate their
+    coefficients out as normals, so those have no bounds; spike_slab's mixture of two
+    zero-centred normals keeps its shape under a sign (a bound at 0), not under others."""
+    for name in terms:
+        coef = spec.coefficients[name]
+        if coef.source.startswith("priors["):
+            out.add(
+                ("priors", int(coef.source[7:-1])),
+                f"'{name}' is under model.selection, whose prior replaces its own",
+                f"remove this prior line, or take '{name}' out of the selection",
+            )
+        bounded = math.isfinite(coef.lower) or math.isfinite(coef.upper)
+        if bounded and prior != "spike_slab":
+            out.add(
+                _boundary_location(config, name),
+                f"'{name}' has a bound {_interval(coef.lower, coef.upper)}, but {prior} "
+                "integrates its selected coefficients out as normal, which needs them "
+                "free of sign and bounds",
+                f"set sign: any on '{name}', or use prior: spike_slab, which takes a sign",
+            )
+        elif {coef.lower, coef.upper} - {0.0, -INF, INF}:
+            out.add(
+                _boundary_location(config, name),
+                f"'{name}' is under model.selection: it may have a sign (a bound at 0) but "
+                f"no other bound, found {_interval(coef.lower, coef.upper)}",
+                "keep only a sign (e.g. sign: positive) or take it out of the selection",
+            )
+        varies = name in spec.varying or any(name in part.terms for part in spec.crossed)
+        if varies:
+            out.add(
+                ("model", "formula") if config.model.formula else ("model", "hierarchical"),
+                f"'{name}' varies by group and is under model.selection: its group "
+                "deviations would keep it in the model whatever the selection says",
+                f"keep '{name}' population-level, or take it out of the selection",
+            )
+
+
+def _control_location(config: RunConfig, name: str, fallback: Loc) -> Loc:
+    """The model.controls entry of a control, if it has one."""
+    for i, c in enumerate(config.model.controls):
+        if c.name == name:
+            return ("model", "controls", i)
+    return fallback
+
+
+def _boundary_location(config: RunConfig, name: str) -> Loc:
+    """The boundaries line of a term (its control entry's sign otherwise)."""
+    for i, line in enumerate(config.boundaries):
+        try:
+            if notation.parse_boundary(line).target == name:
+                return ("boundaries", i)
+        except notation.NotationError:
+            continue
+    entry = _control_location(config, name, ("boundaries",))
+    return (*entry, "sign") if entry[:2] == ("model", "controls") else entry
 
 
 def _lift_tests(config: RunConfig, out: Collector, spec: ModelSpec) -> None:

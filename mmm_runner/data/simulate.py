@@ -1033,6 +1033,7 @@ def simulate_all() -> list[Simulated]:
         simulate_multivariate_example,
         simulate_nested_example,
     )
+    from mmm_runner.data.simulate_selection import simulate_selection
 
     return [
         simulate_single_market(),
@@ -1046,6 +1047,7 @@ def simulate_all() -> list[Simulated]:
         simulate_combined_example(),
         confounded_example(),
         loglog_example(),
+        simulate_selection(),
     ]
 
 

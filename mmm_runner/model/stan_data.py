@@ -14,7 +14,7 @@ import numpy as np
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, lag_matrices
-from mmm_runner.model import calibration, transforms
+from mmm_runner.model import calibration, selection, transforms
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ class Layout:
         return [j for j, term in enumerate(self.beta_terms) if term in terms]
 
     labels: tuple[tuple[str, str], ...] = ()  # pooled class: (dimension, label) of each label
+    selected: tuple[int, ...] = ()  # 0-based indices into beta under model.selection
+
+    @property
+    def selected_names(self) -> tuple[str, ...]:
+        """The coefficients under the selection prior, in the programs' order."""
+        return tuple(self.beta[j] for j in self.selected)
 
 
 def layout(design: Design, spec: ModelSpec) -> Layout:
@@ -73,6 +79,7 @@ def layout(design: Design, spec: ModelSpec) -> Layout:
         group_effects=(("intercept",) if spec.varying_intercept else ()) + varying + crossed_names,
         crossed=tuple(crossed),
         labels=tuple(pooling_labels(spec)),
+        selected=selection.selected_columns(spec, beta_terms),
     )
 
 
@@ -184,6 +191,7 @@ def blm_data(
         **_pooling_fields(spec),
         **calibration.stan_fields(design, spec, names.window),
         **calibration.roi_fields(design, spec),
+        **selection.stan_fields(design, spec, names.selected),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
@@ -226,6 +234,7 @@ def hierarchical_data(
         "centred": int(spec.centred(int(rows_per_group.min()))),
         **_crossed_fields(design, spec, names),
         **calibration.stan_fields(design, spec, names.window),
+        **selection.stan_fields(design, spec, names.selected),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

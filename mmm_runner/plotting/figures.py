@@ -642,6 +642,41 @@ def lift_tests(table: pd.DataFrame) -> Figure:
     return fig
 
 
+# Colours of the evidence bands of selection.csv.
+EVIDENCE_COLOURS = {
+    "strong": "tab:green",
+    "moderate": "tab:olive",
+    "weak": "tab:orange",
+    "little": "0.6",
+}
+
+
+def selection(table: pd.DataFrame) -> Figure:
+    """Each selected control's inclusion with the evidence bands' edges, beside the
+    effect of a one-sd change of it (mean and 90% interval, KPI units)."""
+    data = table.sort_values("inclusion")
+    y = np.arange(len(data))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(10, 0.4 * len(data) + 1.6), sharey=True, width_ratios=(1, 1.3)
+    )
+    colours = [EVIDENCE_COLOURS[e] for e in data["evidence"]]
+    left.barh(y, data["inclusion"], color=colours)
+    for edge in (0.25, 0.5, 0.75):
+        left.axvline(edge, color="0.4", linewidth=0.7, linestyle=":")
+    left.set_xlim(0, 1)
+    left.set_yticks(y, data["term"])
+    left.set_xlabel(str(data["measure"].iloc[0]) if len(data) else "inclusion")
+    left.set_title(f"Inclusion ({data['prior'].iloc[0] if len(data) else ''})")
+    mean = data["per_sd"].to_numpy(dtype=float)
+    err = np.vstack([mean - data["per_sd_q05"], data["per_sd_q95"] - mean])
+    right.errorbar(mean, y, xerr=np.clip(err, 0, None), fmt="o", color="black", capsize=3)
+    right.axvline(0, color="0.5", linewidth=0.8)
+    right.set_xlabel(f"{data['unit'].iloc[0].split(' per ')[0]} per sd of the control (90%)")
+    right.set_title("Effect")
+    fig.tight_layout()
+    return fig
+
+
 def plan_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
     """The KPI's history (actual and fitted mean) and the plan's forecast (mean, 90%
     predictive band), summed over groups."""

@@ -21,6 +21,7 @@ import pytest
 from mmm_runner.data import simulate
 from mmm_runner.data.simulate_events import simulate_weekly_events
 from mmm_runner.data.simulate_geo import simulate_geo_population
+from mmm_runner.data.simulate_selection import simulate_selection
 from mmm_runner.model import transforms
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -36,6 +37,7 @@ GENERATORS: dict[str, Callable[..., simulate.Simulated]] = {
     "pooled": simulate.simulate_pooled,
     "weekly_events": simulate_weekly_events,
     "geo_population": simulate_geo_population,
+    "selection": simulate_selection,
 }
 # Every dataset the script writes (weekly_events has a truth of its own shape, checked below).
 WRITTEN = (
@@ -48,6 +50,7 @@ WRITTEN = (
     "combined",
     "confounded",
     "loglog",
+    "selection",
 )
 
 

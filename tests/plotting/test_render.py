@@ -53,3 +53,25 @@ def test_commands_load_without_matplotlib_or_scipy_stats() -> None:
     code = f"import sys, mmm_runner.cli.main; print([m for m in {heavy} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_selection_figure_draws_inclusion_beside_the_effects(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        {
+            "term": ["temperature", "humidity", "rainfall"],
+            "prior": "horseshoe",
+            "measure": "P(1 - shrinkage factor > 0.5)",
+            "inclusion": [0.99, 0.2, 0.6],
+            "evidence": ["strong", "little", "moderate"],
+            "mean": [230.0, 3.0, -45.0],
+            "q05": [190.0, -10.0, -60.0],
+            "q95": [270.0, 20.0, -30.0],
+            "unit": "KPI per unit",
+            "per_sd": [900.0, 30.0, -500.0],
+            "per_sd_q05": [700.0, -100.0, -700.0],
+            "per_sd_q95": [1100.0, 150.0, -300.0],
+        }
+    )
+    assert plotting.render_all([("selection.png", "selection", (table,))], tmp_path) == [
+        "selection.png"
+    ]

@@ -10,6 +10,7 @@ from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
 from mmm_runner.analysis.calibration import lift_table
 from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs, response_unit
+from mmm_runner.analysis.selection import selection_table
 from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import Fit, RunContext, StageResult
 
@@ -28,6 +29,11 @@ def run(ctx: RunContext) -> StageResult:
     summary: dict[str, Any] = {}
     if ctx.config.decomposition.enabled:
         artefacts += _decomposition(ctx, jobs, summary)
+    if ctx.spec.selection is not None:
+        selected = selection_table(fit.post, design, ctx.spec, fit.names)
+        write_csv(selected, folder / constants.SELECTION)
+        artefacts.append(constants.SELECTION)
+        jobs.append(("selection.png", "selection", (selected,)))
     jobs += _curve_jobs(ctx, fit)
     pairs = prior_posterior_pairs(fit.post, ctx.spec, fit.names)
     jobs.append(("prior_vs_posterior.png", "prior_vs_posterior", (pairs,)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -9,6 +10,7 @@ import yaml
 
 from mmm_runner import constants
 from mmm_runner.atomic import copy_file, write_text
+from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.pipeline.context import RunContext, StageResult
 from mmm_runner.pipeline.manifest import session_info, write_json
@@ -40,6 +42,13 @@ def _bound(value: float) -> float | str:
     return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 
+def _prior_of(spec: ModelSpec, name: str, prior: Distribution) -> str:
+    """A coefficient's prior as fitted: its own, or the selection prior it is under."""
+    if spec.selection is not None and name in spec.selected:
+        return f"{spec.selection.prior} (model.selection)"
+    return str(prior)
+
+
 def resolved(spec: ModelSpec) -> dict[str, Any]:
     """The model as fitted: terms, forms, priors and bounds, all explicit."""
     return {
@@ -66,8 +75,9 @@ def resolved(spec: ModelSpec) -> dict[str, Any]:
         "varying_intercept": spec.varying_intercept,
         "crossed": {p.column: list(p.labels()) for p in spec.crossed},
         "priors": [f"intercept ~ {spec.intercept.prior}", f"sigma ~ {spec.sigma_prior}"]
-        + [f"{name} ~ {c.prior}" for name, c in spec.coefficients.items()]
+        + [f"{name} ~ {_prior_of(spec, name, c.prior)}" for name, c in spec.coefficients.items()]
         + [f"{p.label} ~ {p.prior}" for p in spec.transform_params],
+        "selection": dataclasses.asdict(spec.selection) if spec.selection else None,
         "bounds": {
             name: [_bound(c.lower), _bound(c.upper)]
             for name, c in spec.coefficients.items()
