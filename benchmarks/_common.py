@@ -70,3 +70,29 @@ def sampling_seconds(
             values = {row.split(",")[0]: row.split(",")[1] for row in rows}
             gates[name].append({k: float(v) for k, v in values.items() if v})
     return seconds, gates
+
+
+def compare_to_blm(configs: Any, guide: dict[str, float], doc: str) -> None:
+    """The shared main of the class benchmarks: time every config (``configs(folder)``
+    writes them) ``--repeat`` times and print each one's sampling time as a ratio to the
+    ``blm`` config, beside the guide's multiplier, with R-hat and divergences."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        seconds, gates = sampling_seconds(configs(folder), folder, args.repeat)
+    base = median(seconds["blm"])
+    print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
+    for name, values in seconds.items():
+        ratio = median(values) / base
+        against = f"  guide {guide[name]:.2f}x" if name in guide else ""
+        show(
+            name,
+            f"{median(values):6.1f} s  {ratio:4.2f}x blm{against}  "
+            f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}  "
+            f"divergent {max(g.get('divergences', 0.0) for g in gates[name]):.2%}",
+        )

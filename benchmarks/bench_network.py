@@ -13,14 +13,12 @@ Target: at or below them; the nested example samples in <= 60 s on 2 cores.
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import ROOT, median, sampling_seconds, show
+from _common import ROOT, compare_to_blm
 
 from mmm_runner.data.simulate_network import simulate_nested
 
@@ -67,22 +65,7 @@ def _configs(folder: Path) -> dict[str, Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        seconds, gates = sampling_seconds(_configs(folder), folder, args.repeat)
-    base = median(seconds["blm"])
-    print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
-    for name, values in seconds.items():
-        ratio = median(values) / base
-        guide = f"  guide {GUIDE[name]:.2f}x" if name in GUIDE else ""
-        show(
-            name,
-            f"{median(values):6.1f} s  {ratio:4.2f}x blm{guide}  "
-            f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}",
-        )
+    compare_to_blm(_configs, GUIDE, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -229,23 +229,15 @@ def flight_report(
     wide = pd.DataFrame({"date": [d.strftime("%Y-%m-%d") for d in dates]})
     for m, name in enumerate(names):
         wide[name] = plan.plan[m]
-    flat = bud.objective_draws(response, optimum.budgets, config)
-    flighted = scenario.value(plan.plan, config)
-    diff = flighted - flat
-    summary = {
-        "objective": config.objective,
-        "total": float(plan.plan.sum()),
-        "value_fixed_pattern": summary_of(flat),
-        "value_flighted": summary_of(flighted),
-        "gain_vs_fixed_pattern": summary_of(diff),
-        "probability_better": float((diff > 0).mean()),
-        "converged": plan.converged,
-        "optimiser_message": plan.message,
-        "evaluations": plan.evaluations,
-        "seconds": round(plan.seconds, 3),
-        "note": "kpi_added counts, in each period, what the plan's spend adds then (its own "
-        "and earlier periods' carry-over); the tail after the horizon is in the values",
-    }
+    summary = _finer_plan_summary(
+        scenario,
+        config,
+        plan,
+        optimum,
+        ("fixed_pattern", "flighted"),
+        "kpi_added counts, in each period, what the plan's spend adds then (its own and "
+        "earlier periods' carry-over); the tail after the horizon is in the values",
+    )
     return pd.DataFrame(rows), wide, summary
 
 
@@ -286,21 +278,42 @@ def cell_report(
                     "kpi_added_q95": high,
                 }
             )
-    flat = bud.objective_draws(response, optimum.budgets, config)
-    by_group = scenario.value(plan.plan, config)
-    diff = by_group - flat
-    summary = {
+    summary = _finer_plan_summary(
+        scenario,
+        config,
+        plan,
+        optimum,
+        ("split_as_today", "by_group"),
+        "split_current: the share of the channel's current spend in the group; national "
+        "channels keep their split (paid once, seen by every group)",
+    )
+    return pd.DataFrame(rows), summary
+
+
+def _finer_plan_summary(
+    scenario: Any,
+    config: BudgetConfig,
+    plan: Any,
+    optimum: bud.Optimum,
+    labels: tuple[str, str],
+    note: str,
+) -> dict[str, Any]:
+    """A per-period or per-group plan against the channel-level optimum it refines
+    (``labels``: how the summary names the two)."""
+    before, after = labels
+    flat = bud.objective_draws(scenario.response, optimum.budgets, config)
+    finer = scenario.value(plan.plan, config)
+    diff = finer - flat
+    return {
         "objective": config.objective,
         "total": float(plan.plan.sum()),
-        "value_split_as_today": summary_of(flat),
-        "value_by_group": summary_of(by_group),
-        "gain_vs_split_as_today": summary_of(diff),
+        f"value_{before}": summary_of(flat),
+        f"value_{after}": summary_of(finer),
+        f"gain_vs_{before}": summary_of(diff),
         "probability_better": float((diff > 0).mean()),
         "converged": plan.converged,
         "optimiser_message": plan.message,
         "evaluations": plan.evaluations,
         "seconds": round(plan.seconds, 3),
-        "note": "split_current: the share of the channel's current spend in the group; "
-        "national channels keep their split (paid once, seen by every group)",
+        "note": note,
     }
-    return pd.DataFrame(rows), summary
