@@ -343,11 +343,15 @@ def _wait_for(condition: Any, seconds: float, what: str) -> Any:
 
 
 COMPILE_CHILD = """
+import signal
 import sys
 from pathlib import Path
 from mmm_runner.backend import cache, toolchain
 from mmm_runner.pipeline.interrupts import sigterm_as_interrupt
 
+# Ctrl-C as at a terminal, even when the tests run in a background job (which starts its
+# children with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with sigterm_as_interrupt():
     try:
         cache.compile_model(Path(sys.argv[1]), toolchain.locate(), cache_dir=Path(sys.argv[2]))
