@@ -29,6 +29,7 @@ from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.atomic import copy_file, write_csv, write_json
 from mmm_runner.backend.fit import read_mcmc
 from mmm_runner.config.resolve import ModelSpec
+from mmm_runner.data.calendar import STEP
 from mmm_runner.data.design import Design, build_design
 from mmm_runner.data.load import read_table
 from mmm_runner.errors import DataError, Problem, UsageError
@@ -38,11 +39,6 @@ from mmm_runner.reproduction import PLANS, check_run_data, read_manifest, resolv
 from mmm_runner.validation import Validation, validate
 
 Array = npt.NDArray[np.float64]
-STEP = {
-    "daily": pd.DateOffset(days=1),
-    "weekly": pd.DateOffset(weeks=1),
-    "monthly": pd.DateOffset(months=1),
-}
 
 
 @dataclass(frozen=True)

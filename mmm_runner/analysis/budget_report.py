@@ -16,6 +16,7 @@ from mmm_runner.analysis import budget as bud
 from mmm_runner.analysis.intervals import bounds, summary
 from mmm_runner.analysis.intervals import summary as summary_of
 from mmm_runner.config.models import BudgetConfig
+from mmm_runner.data.calendar import STEP
 
 Array = npt.NDArray[np.float64]
 SWEEP = np.round(np.arange(0.5, 1.51, 0.1), 2)  # totals as factors of the scenario's
@@ -188,9 +189,7 @@ def sweep(
 
 def future_dates(dates: pd.DatetimeIndex, frequency: str, horizon: int) -> pd.DatetimeIndex:
     """The horizon's periods: the ones after the data's last, at its frequency."""
-    step = {"daily": pd.DateOffset(days=1), "weekly": pd.DateOffset(weeks=1)}.get(
-        frequency, pd.DateOffset(months=1)
-    )
+    step = STEP[frequency]
     last = dates.max()
     return pd.DatetimeIndex([last + (i + 1) * step for i in range(horizon)])
 

@@ -20,6 +20,12 @@ from mmm_runner.config.models import CalendarConfig
 
 Array = npt.NDArray[np.float64]
 OBSERVED = "(observed)"
+STEP = {
+    "daily": pd.DateOffset(days=1),
+    "weekly": pd.DateOffset(weeks=1),
+    "monthly": pd.DateOffset(months=1),
+}
+"""One period at each data frequency (the step between a series' dates)."""
 
 
 class CalendarError(ValueError):
