@@ -18,6 +18,7 @@ from mmm_runner.backend.fit import Draws
 from mmm_runner.config.formula import FormulaError, parse_formula
 from mmm_runner.model import network, network_data
 from mmm_runner.validation import validate
+from tests.model.test_network import random_params
 
 from .conftest import errors, setup
 
@@ -285,25 +286,10 @@ def _draws(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dict[st
     """Draws of the program's outputs, made from random parameters by the NumPy twin."""
     rng = np.random.default_rng(5)
     out: dict[str, list[Any]] = {}
-    n_out = data["K"]
     for _ in range(n_chains * n_draws):
         rho = rng.uniform(-0.5, 0.5)
-        params = network.NetworkParams(
-            alpha=rng.normal(0, 0.5, data["D"] + n_out),
-            beta=rng.uniform(0.2, 1.0, data["B"]),
-            theta=np.array(
-                [
-                    rng.uniform(lo, min(hi, lo + 1.5))
-                    for lo, hi in zip(data["theta_lower"], data["theta_upper"], strict=True)
-                ]
-            ),
-            xcoef=rng.normal(0, 0.3, data["BX"]),
-            sigma=rng.uniform(0.3, 0.6, data["D"] + n_out),
-            gamma=rng.uniform(0.2, 0.8, data["G"]),
-            nu=np.zeros(0),
-            psi=np.array([0.2, -0.3])[: data["C"]] * rng.uniform(0.5, 1.5),
-            R=np.array([[1.0, rho], [rho, 1.0]]),
-        )
+        psi = np.array([0.2, -0.3])[: data["C"]] * rng.uniform(0.5, 1.5)
+        params = random_params(data, rng, psi, np.array([[1.0, rho], [rho, 1.0]]))
         means = network.structural_means(data, params)
         forecast = network.forecast_means(data, params, means.mu)  # held-out rows forecast
         ll = network.log_likelihood(data, params)

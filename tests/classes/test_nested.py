@@ -18,6 +18,7 @@ from mmm_runner.backend.fit import Draws
 from mmm_runner.data.simulate_network import simulate_nested
 from mmm_runner.model import network, network_data
 from mmm_runner.validation import validate
+from tests.model.test_network import random_params
 
 from .conftest import errors, setup
 
@@ -215,22 +216,7 @@ def _synthetic(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dic
     rng = np.random.default_rng(11)
     out: dict[str, list[Any]] = {}
     for _ in range(n_chains * n_draws):
-        params = network.NetworkParams(
-            alpha=rng.normal(0, 0.5, data["D"] + data["K"]),
-            beta=rng.uniform(0.2, 1.0, data["B"]),
-            theta=np.array(
-                [
-                    rng.uniform(lo, min(hi, lo + 1.5))
-                    for lo, hi in zip(data["theta_lower"], data["theta_upper"], strict=True)
-                ]
-            ),
-            xcoef=rng.normal(0, 0.3, data["BX"]),
-            sigma=rng.uniform(0.3, 0.6, data["D"] + data["K"]),
-            gamma=rng.uniform(0.2, 0.8, data["G"]),
-            nu=rng.uniform(0.1, 0.3, sum(t == 2 for t in data["med_type"])),
-            psi=np.zeros(0),
-            R=np.eye(1),
-        )
+        params = random_params(data, rng, np.zeros(0), np.eye(1))
         means = network.structural_means(data, params)
         draw = {
             "alpha": params.alpha,

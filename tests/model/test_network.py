@@ -468,6 +468,30 @@ def single_outcome_case() -> tuple[dict[str, Any], network.NetworkParams]:
     return data, params
 
 
+def random_params(
+    data: dict[str, Any], rng: np.random.Generator, psi: np.ndarray, corr: np.ndarray
+) -> network.NetworkParams:
+    """Plausible parameter values for a data dict (transforms inside their bounds, positive
+    media paths and gammas), with the cross-effects and error correlation given."""
+    n_eq = data["D"] + data["K"]
+    return network.NetworkParams(
+        alpha=rng.normal(0, 0.5, n_eq),
+        beta=rng.uniform(0.2, 1.0, data["B"]),
+        theta=np.array(
+            [
+                rng.uniform(lo, min(hi, lo + 1.5))
+                for lo, hi in zip(data["theta_lower"], data["theta_upper"], strict=True)
+            ]
+        ),
+        xcoef=rng.normal(0, 0.3, data["BX"]),
+        sigma=rng.uniform(0.3, 0.6, n_eq),
+        gamma=rng.uniform(0.2, 0.8, data["G"]),
+        nu=rng.uniform(0.1, 0.3, sum(t == 2 for t in data["med_type"])),
+        psi=psi,
+        R=corr,
+    )
+
+
 def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]:
     """The program's parameters (its sampling scale) for the given stated values."""
     typical = network.typical_levels(data, params.theta)

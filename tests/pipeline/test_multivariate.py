@@ -244,9 +244,9 @@ def test_network_lifts_in_numpy_are_the_programs(tmp_path: Path) -> None:
     from mmm_runner.backend import cache, toolchain
     from mmm_runner.backend.fit import Draws
     from mmm_runner.data.design import build_design
-    from mmm_runner.model import calibration, network, programs, stan_data
+    from mmm_runner.model import calibration, programs, stan_data
     from mmm_runner.validation import validate
-    from tests.model.test_network import inits
+    from tests.model.test_network import inits, random_params
 
     from .conftest import replay
 
@@ -278,22 +278,8 @@ def test_network_lifts_in_numpy_are_the_programs(tmp_path: Path) -> None:
     data = model_class.stan_data(design, spec)
     assert data["n_tests"] == 2
     rng = np.random.default_rng(8)
-    params = network.NetworkParams(
-        alpha=rng.normal(0, 0.3, data["D"] + data["K"]),
-        beta=rng.uniform(0.2, 1.0, data["B"]),
-        theta=np.array(
-            [
-                rng.uniform(lo, min(hi, lo + 1.5))
-                for lo, hi in zip(data["theta_lower"], data["theta_upper"], strict=True)
-            ]
-        ),
-        xcoef=rng.normal(0, 0.3, data["BX"]),
-        sigma=rng.uniform(0.3, 0.6, data["D"] + data["K"]),
-        gamma=rng.uniform(0.2, 0.8, data["G"]),
-        nu=np.zeros(0),
-        psi=np.array([0.3, -0.4]),
-        R=np.array([[1.0, 0.3], [0.3, 1.0]]),
-    )
+    corr = np.array([[1.0, 0.3], [0.3, 1.0]])
+    params = random_params(data, rng, np.array([0.3, -0.4]), corr)
     exe = cache.compile_model(programs.program("combined"), toolchain.locate()).exe
     point = replay(exe, data, inits(data, params), tmp_path)
     variables = {
