@@ -486,8 +486,26 @@ class SelectionConfig(Section):
 class TrendConfig(Section):
     """The long-run level of the KPI."""
 
-    type: Literal["none", "linear", "piecewise", "spline"] = Field(
-        "linear", description="Trend form."
+    type: Literal["none", "linear", "piecewise", "spline", "gp"] = Field(
+        "linear",
+        description="Trend form (gp: a smooth time-varying baseline, a Gaussian process "
+        "with a squared-exponential kernel, Hilbert-space approximated).",
+    )
+    lengthscale_prior: str | None = Field(
+        None,
+        description="gp: prior of the lengthscale in periods (how fast the baseline may "
+        "bend; default lognormal(log(fitted periods / 4), 0.5)).",
+    )
+    amplitude_prior: str | None = Field(
+        None,
+        description="gp: prior of the amplitude in KPI standard deviations (how far the "
+        "baseline may wander; default half_normal(1)).",
+    )
+    basis_functions: int | None = Field(
+        None, ge=2, le=200, description="gp: number of basis functions m (default: chosen)."
+    )
+    boundary_factor: float | None = Field(
+        None, ge=1.2, le=10, description="gp: boundary factor c (default: chosen)."
     )
     changepoints: list[dt.date] = Field(
         default_factory=list, description="piecewise: dates where the slope may change."
@@ -496,6 +514,20 @@ class TrendConfig(Section):
         None, ge=1, le=20, description="piecewise: evenly spaced changepoints when no dates given."
     )
     knots: int = Field(4, ge=1, le=20, description="spline: number of interior knots.")
+
+    @model_validator(mode="after")
+    def _gp_fields(self) -> TrendConfig:
+        gp_only = ("lengthscale_prior", "amplitude_prior", "basis_functions", "boundary_factor")
+        given = [name for name in gp_only if getattr(self, name) is not None]
+        if self.type != "gp" and given:
+            raise ValueError(f"{', '.join(given)} apply to type gp, not {self.type}")
+        for name in ("lengthscale_prior", "amplitude_prior"):
+            text = getattr(self, name)
+            if text is not None:
+                dist = notation.parse_distribution(text)
+                if dist.spec.support[0] < 0:
+                    raise ValueError(f"{name} must be a distribution over positive values")
+        return self
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> TrendConfig:

@@ -19,7 +19,7 @@ import pandas as pd
 from mmm_runner.config.models import RunConfig
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.calendar import calendar_columns
-from mmm_runner.model import transforms
+from mmm_runner.model import hsgp, transforms
 
 Array = npt.NDArray[np.float64]
 
@@ -380,6 +380,10 @@ def trend_basis(
         return []
     if trend.type == "linear":
         return [("trend", t.copy())]
+    if trend.type == "gp":  # Hilbert-space basis functions; their weights have a GP prior
+        dom = hsgp.trend_domain(trend, t[fitted])
+        phi = hsgp.basis(dom, t)
+        return [(f"trend_gp{j + 1}", phi[:, j]) for j in range(dom.functions)]
     last = float(t[fitted].max())
     if trend.type == "piecewise":
         if trend.changepoints:
