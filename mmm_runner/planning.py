@@ -30,10 +30,11 @@ from mmm_runner.atomic import copy_file, write_csv, write_json
 from mmm_runner.backend.fit import read_mcmc
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.calendar import STEP
-from mmm_runner.data.design import Design, build_design
+from mmm_runner.data.design import Design, build_design, position_in_group
 from mmm_runner.data.load import read_table
 from mmm_runner.errors import DataError, Problem, UsageError
 from mmm_runner.hashing import file_sha256
+from mmm_runner.model import hsgp
 from mmm_runner.model.stan_data import Layout, layout
 from mmm_runner.reproduction import PLANS, check_run_data, read_manifest, resolved_config
 from mmm_runner.validation import Validation, validate
@@ -82,6 +83,7 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
     frame, fitted, future = _extended(result, plan)
     window = config.data.model_copy(update={"end": None})
     design = build_design(frame, config.model_copy(update={"data": window}), spec, fitted)
+    _within_gp_reach(design, spec, Path(plan_path), config.data.date_column)
     csv_files = sorted((run_dir / "20_model_fit" / "stan_csv").glob("*.csv"))
     draws = model_class.kpi_draws(read_mcmc(csv_files), design, spec)
     return PlanInputs(
@@ -185,6 +187,29 @@ def _validated_run(run_dir: Path, manifest: dict[str, Any]) -> Validation:
             hint="Forecast with the mmm_runner version that made the run.",
         )
     return result
+
+
+def _within_gp_reach(design: Design, spec: ModelSpec, path: Path, date_column: str) -> None:
+    """A gp trend's basis holds only a little past the fitted periods (hsgp.FORECAST_REACH
+    of their half-range); beyond it the trend is not a forecast but an artefact."""
+    if spec.trend is None or spec.trend.type != "gp":
+        return
+    dom = hsgp.design_domain(design, spec.trend)
+    t = position_in_group(design.group).astype(float)
+    beyond = ~dom.covers_each(t)
+    if beyond.any():
+        last = design.dates[~beyond].max()
+        raise DataError(
+            f"{path}: the plan reaches past what the gp trend can forecast",
+            [
+                Problem(
+                    f"{path}:{date_column}",
+                    f"{int(beyond.sum())} row(s) after {last:%Y-%m-%d}, more than "
+                    f"{hsgp.FORECAST_REACH / 2:.0%} of the fitted span past its end",
+                )
+            ],
+            hint="Shorten the plan, or refit with a linear or spline trend for long horizons.",
+        )
 
 
 def read_plan(path: Path, result: Validation) -> pd.DataFrame:

@@ -25,12 +25,18 @@
 // draw them in generated quantities, where `beta` holds every coefficient.
 // Without a selection every selection size is 0 and beta_x holds every X
 // coefficient.
+//
+// GP trend (model.trend.type gp): the trend's Hilbert-space basis columns of X
+// take the GP's normal prior given its amplitude and lengthscale
+// (functions/gp.stanfunctions), and are integrated out beside horseshoe's and
+// lasso's coefficients: the "integrated-out" set below is both.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
   #include functions/media.stanfunctions
   #include functions/calibration.stanfunctions
   #include functions/selection.stanfunctions
+  #include functions/gp.stanfunctions
 }
 data {
   int<lower=1> N; // periods in the fit
@@ -102,6 +108,18 @@ data {
   vector<lower=0>[2] sel_rate_prior; // spike_slab: beta(a, b) of the inclusion rate
   real<lower=0> sel_threshold; // lasso: |beta| above it counts as included
 
+  // GP trend (model.trend.type gp): its basis columns of X (none otherwise)
+  int<lower=0, upper=K> n_gp;
+  array[n_gp] int<lower=1, upper=K> gp_col;
+  vector<lower=0>[n_gp] gp_eigen; // lambda_j in the basis coordinate
+  vector<lower=0>[n_gp] gp_x_sd; // the columns' standardising sds
+  real<lower=0> gp_half_range; // periods per unit of the basis coordinate
+  real<lower=0> gp_unit; // the response's sd over the fitted rows (the amplitude's unit)
+  int<lower=1> gp_lengthscale_prior; // in periods
+  vector[3] gp_lengthscale_prior_args;
+  int<lower=1> gp_amplitude_prior; // in units of gp_unit
+  vector[3] gp_amplitude_prior_args;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -118,29 +136,36 @@ transformed data {
   int ss = sel_prior == 2;
   int la = sel_prior == 3;
   int collapse = hs || la; // the selected coefficients are integrated out
-  matrix[N, n_sel] X_sel = X[1 : N, sel_col]; // the selected columns' fitted rows
-  matrix[n_sel, n_sel] XtX_sel = crossprod(X_sel);
+  int gp = n_gp > 0; // a GP trend's hyperparameters exist
+  // the integrated-out X columns: the selected ones (horseshoe, lasso), then the GP basis
+  int n_int = collapse * n_sel + n_gp;
+  array[n_int] int int_col = append_array(head(sel_col, collapse * n_sel), gp_col);
+  array[n_int] int int_idx; // their indices in beta
+  matrix[N, n_int] X_int = X[1 : N, int_col]; // their fitted rows
+  matrix[n_int, n_int] XtX_int = crossprod(X_int);
   // the X columns of the likelihood's mean: all but the integrated-out ones
-  array[K - collapse * n_sel] int mean_col;
+  array[K - n_int] int mean_col;
   array[n_sel] int sel_idx; // the selected coefficients' indices in beta
-  array[M + K] int selected = rep_array(0, M + K); // 1: under the selection prior
-  array[K - n_sel] int free_col; // X columns with their own priors
+  // 1: under the selection or GP prior, not the coefficient's own
+  array[M + K] int shrunk = rep_array(0, M + K);
+  array[K - n_sel - n_gp] int free_col; // X columns with their own priors
   vector[n_sel] sel_lower; // sign bounds of the selected (0 or infinite)
   vector[n_sel] sel_upper;
   {
-    array[K] int is_sel = rep_array(0, K);
-    is_sel[sel_col] = rep_array(1, n_sel);
+    array[K] int is_shrunk = rep_array(0, K);
+    is_shrunk[sel_col] = rep_array(1, n_sel);
+    is_shrunk[gp_col] = rep_array(1, n_gp);
+    array[K] int is_int = rep_array(0, K);
+    is_int[int_col] = rep_array(1, n_int);
     int f = 1;
+    int c = 1;
     for (k in 1 : K) {
-      selected[M + k] = is_sel[k];
-      if (!is_sel[k]) {
+      shrunk[M + k] = is_shrunk[k];
+      if (!is_shrunk[k]) {
         free_col[f] = k;
         f += 1;
       }
-    }
-    int c = 1;
-    for (k in 1 : K) {
-      if (!(collapse && is_sel[k])) {
+      if (!is_int[k]) {
         mean_col[c] = k;
         c += 1;
       }
@@ -150,8 +175,11 @@ transformed data {
       sel_lower[s] = beta_lower[M + sel_col[s]];
       sel_upper[s] = beta_upper[M + sel_col[s]];
     }
+    for (i in 1 : n_int) {
+      int_idx[i] = M + int_col[i];
+    }
   }
-  matrix[N, K - collapse * n_sel] X_mean = X[1 : N, mean_col];
+  matrix[N, K - n_int] X_mean = X[1 : N, mean_col];
   array[M - M_pool] int free_idx; // media with their own prior
   array[M_pool] int pool_idx; // media whose effects are pooled
   {
@@ -178,7 +206,7 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[free_idx])>[M - M_pool] beta_eff_free;
   vector<lower=tail(beta_lower, K)[free_col],
-         upper=tail(beta_upper, K)[free_col]>[K - n_sel] beta_x; // X coefficients not selected
+         upper=tail(beta_upper, K)[free_col]>[K - n_sel - n_gp] beta_x; // X coefficients with own priors
   real<lower=0> sigma; // noise scale
   vector[D > 0 ? 1 : 0] pool_mu; // log-scale level shared by pooled terms
   vector[n_labels] pool_z; // standardised label effects
@@ -194,6 +222,8 @@ parameters {
   vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
   vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
   vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
+  vector<lower=0>[gp] gp_lengthscale; // GP trend: lengthscale in periods
+  vector<lower=0>[gp] gp_amplitude; // GP trend: amplitude in units of gp_unit
 }
 transformed parameters {
   // the prior scale of each selected coefficient (spike_slab: 1)
@@ -201,6 +231,15 @@ transformed parameters {
                                              sel_slab_scale, hs_lambda,
                                              hs_tau_unit, hs_caux, lasso_e,
                                              lasso_lambda2, n_sel);
+  // the prior scale of each integrated-out coefficient
+  vector[n_int] int_scale;
+  int_scale[1 : (collapse * n_sel)] = head(sel_scale, collapse * n_sel);
+  if (gp) {
+    int_scale[(collapse * n_sel + 1) : n_int] = gp_scales(gp_eigen,
+                                                          gp_amplitude[1] * gp_unit,
+                                                          gp_lengthscale[1] / gp_half_range,
+                                                          gp_x_sd);
+  }
   // Coefficients: media effects at full saturation, then the X columns (those
   // integrated out are 0 here; generated quantities draw them into `beta`).
   vector[M + K] coef;
@@ -222,6 +261,7 @@ transformed parameters {
     vector[K] x_coef;
     x_coef[free_col] = beta_x;
     x_coef[sel_col] = rep_vector(0, n_sel);
+    x_coef[gp_col] = rep_vector(0, n_gp);
     if (ss) {
       x_coef[sel_col] = ss_beta;
     }
@@ -238,13 +278,17 @@ model {
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
   for (j in 1 : (M + K)) {
-    if (j > M ? !selected[j] : (!is_pooled[j] && !roi_on[j])) {
+    if (j > M ? !shrunk[j] : (!is_pooled[j] && !roi_on[j])) {
       coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
   }
   selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
                      sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
                      sel_slab_scale, lasso_e, lasso_lambda2);
+  if (gp) {
+    gp_lengthscale[1] ~ prior(gp_lengthscale_prior, gp_lengthscale_prior_args);
+    gp_amplitude[1] ~ prior(gp_amplitude_prior, gp_amplitude_prior_args);
+  }
   for (r in 1 : n_roi) {
     // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
     // log c makes it beta's density (part of the prior, so MAP keeps it too), so
@@ -275,9 +319,9 @@ model {
     if (K > 0) {
       mu += X_mean * tail(coef, K)[mean_col];
     }
-    if (collapse) {
-      target += collapsed_normal_lpdf(y - mu | X_sel, XtX_sel,
-                                      inv_square(sigma), sel_scale);
+    if (n_int > 0) {
+      target += collapsed_normal_lpdf(y - mu | X_int, XtX_int,
+                                      inv_square(sigma), int_scale);
     } else {
       y ~ normal(mu, sigma);
     }
@@ -291,7 +335,7 @@ model {
 }
 generated quantities {
   // every coefficient: media at full saturation, then the X columns (with the
-  // integrated-out selected ones drawn from their conditional)
+  // integrated-out ones drawn from their conditional)
   vector[M + K] beta = coef;
   real alpha; // intercept
   vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
@@ -308,17 +352,17 @@ generated quantities {
     if (K > 0) {
       mu += X * tail(coef, K);
     }
-    if (collapse) {
+    if (n_int > 0) {
       // without the likelihood the conditional is the prior; MAP (no Jacobian)
       // takes the conditional mean, a point for a point estimate
       vector[N] precision = rep_vector(inv_square(sigma), N);
-      beta[sel_idx] = prior_only
-                      ? to_vector(normal_rng(rep_vector(0, n_sel), sel_scale))
-                      : collapsed_coefficients_rng(y - mu[1 : N], X_sel,
-                                                   XtX_sel * precision[1],
-                                                   precision, sel_scale,
+      beta[int_idx] = prior_only
+                      ? to_vector(normal_rng(rep_vector(0, n_int), int_scale))
+                      : collapsed_coefficients_rng(y - mu[1 : N], X_int,
+                                                   XtX_int * precision[1],
+                                                   precision, int_scale,
                                                    !use_jacobian);
-      mu += X[ : , sel_col] * beta[sel_idx];
+      mu += X[ : , int_col] * beta[int_idx];
     }
     sel_inclusion = selection_inclusion(sel_prior, beta[sel_idx], sel_scale,
                                         sigma, sel_x_var, N, ss_rate,

@@ -39,6 +39,10 @@
 // root mean square of the groups' sigmas. With integrated-out coefficients a
 // group's `level` is its mean fitted value without their part, so the group
 // intercepts do not depend on them.
+//
+// GP trend (model.trend.type gp): a population trend, integrated out beside
+// horseshoe's and lasso's coefficients as in blm.stan; its basis columns do not
+// vary by group (validate refuses it).
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -46,6 +50,7 @@ functions {
   #include functions/calibration.stanfunctions
   #include functions/groups.stanfunctions
   #include functions/selection.stanfunctions
+  #include functions/gp.stanfunctions
 }
 data {
   int<lower=1> T; // rows of all groups, fitted and holdout
@@ -125,6 +130,18 @@ data {
   vector<lower=0>[2] sel_rate_prior; // spike_slab: beta(a, b) of the inclusion rate
   real<lower=0> sel_threshold; // lasso: |beta| above it counts as included
 
+  // GP trend (model.trend.type gp): its basis columns of X (none otherwise)
+  int<lower=0, upper=K> n_gp;
+  array[n_gp] int<lower=1, upper=K> gp_col;
+  vector<lower=0>[n_gp] gp_eigen; // lambda_j in the basis coordinate
+  vector<lower=0>[n_gp] gp_x_sd; // the columns' standardising sds
+  real<lower=0> gp_half_range; // periods per unit of the basis coordinate
+  real<lower=0> gp_unit; // the response's sd over the fitted rows (the amplitude's unit)
+  int<lower=1> gp_lengthscale_prior; // in periods
+  vector[3] gp_lengthscale_prior_args;
+  int<lower=1> gp_amplitude_prior; // in units of gp_unit
+  vector[3] gp_amplitude_prior_args;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   int<lower=0, upper=1> use_jacobian; // 0 for MAP without Jacobians
@@ -148,26 +165,33 @@ transformed data {
   int ss = sel_prior == 2;
   int la = sel_prior == 3;
   int collapse = hs || la; // the selected coefficients are integrated out
-  matrix[N, n_sel] X_sel = X[fit_rows, sel_col]; // the selected columns' fitted rows
-  array[G] matrix[n_sel, n_sel] XtX_sel; // their cross-products in each group
+  int gp = n_gp > 0; // a GP trend's hyperparameters exist
+  // the integrated-out X columns: the selected ones (horseshoe, lasso), then the GP basis
+  int n_int = collapse * n_sel + n_gp;
+  array[n_int] int int_col = append_array(head(sel_col, collapse * n_sel), gp_col);
+  array[n_int] int int_idx; // their indices in beta
+  matrix[N, n_int] X_int = X[fit_rows, int_col]; // their fitted rows
+  array[G] matrix[n_int, n_int] XtX_int; // their cross-products in each group
   for (g in 1 : G) {
-    XtX_sel[g] = rep_matrix(0, n_sel, n_sel);
+    XtX_int[g] = rep_matrix(0, n_int, n_int);
   }
   for (n in 1 : N) {
-    XtX_sel[group[fit_rows[n]]] += X_sel[n]' * X_sel[n];
+    XtX_int[group[fit_rows[n]]] += X_int[n]' * X_int[n];
   }
   array[n_sel] int sel_idx; // the selected coefficients' indices in beta
-  array[J] int selected = rep_array(0, J); // 1: under the selection prior
-  array[K - n_sel] int free_col; // X columns with their own priors
+  // 1: under the selection or GP prior, not the coefficient's own
+  array[J] int shrunk = rep_array(0, J);
+  array[K - n_sel - n_gp] int free_col; // X columns with their own priors
   vector[n_sel] sel_lower; // sign bounds of the selected (0 or infinite)
   vector[n_sel] sel_upper;
   {
-    array[K] int is_sel = rep_array(0, K);
-    is_sel[sel_col] = rep_array(1, n_sel);
+    array[K] int is_shrunk = rep_array(0, K);
+    is_shrunk[sel_col] = rep_array(1, n_sel);
+    is_shrunk[gp_col] = rep_array(1, n_gp);
     int f = 1;
     for (k in 1 : K) {
-      selected[M + k] = is_sel[k];
-      if (!is_sel[k]) {
+      shrunk[M + k] = is_shrunk[k];
+      if (!is_shrunk[k]) {
         free_col[f] = k;
         f += 1;
       }
@@ -176,6 +200,9 @@ transformed data {
       sel_idx[s] = M + sel_col[s];
       sel_lower[s] = beta_lower[M + sel_col[s]];
       sel_upper[s] = beta_upper[M + sel_col[s]];
+    }
+    for (i in 1 : n_int) {
+      int_idx[i] = M + int_col[i];
     }
   }
   array[Z - C] int z_effect; // the crossed effect of each free coordinate
@@ -199,7 +226,7 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta[1]))>[M] beta_eff;
   vector<lower=tail(beta_lower, K)[free_col],
-         upper=tail(beta_upper, K)[free_col]>[K - n_sel] beta_x; // X coefficients not selected
+         upper=tail(beta_upper, K)[free_col]>[K - n_sel - n_gp] beta_x; // X coefficients with own priors
   vector<lower=0>[varying_intercept] tau_level; // sd of the group intercepts
   vector[varying_intercept ? G : 0] level; // each group's mean fitted value
   vector<lower=0>[V] tau_eff; // group sds of varying terms (media: typical level)
@@ -218,6 +245,8 @@ parameters {
   vector<lower=0, upper=1>[ss] ss_rate; // spike_slab: prior inclusion rate
   vector<lower=0>[la ? n_sel : 0] lasso_e; // lasso: tau_j^2 = 2 e_j / lambda^2
   vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
+  vector<lower=0>[gp] gp_lengthscale; // GP trend: lengthscale in periods
+  vector<lower=0>[gp] gp_amplitude; // GP trend: amplitude in units of gp_unit
 }
 transformed parameters {
   vector[M] typical = typical_saturation(adstock_type, saturation_type,
@@ -229,6 +258,15 @@ transformed parameters {
                                              sel_tau0, sel_slab_scale,
                                              hs_lambda, hs_tau_unit, hs_caux,
                                              lasso_e, lasso_lambda2, n_sel);
+  // the prior scale of each integrated-out coefficient
+  vector[n_int] int_scale;
+  int_scale[1 : (collapse * n_sel)] = head(sel_scale, collapse * n_sel);
+  if (gp) {
+    int_scale[(collapse * n_sel + 1) : n_int] = gp_scales(gp_eigen,
+                                                          gp_amplitude[1] * gp_unit,
+                                                          gp_lengthscale[1] / gp_half_range,
+                                                          gp_x_sd);
+  }
   // Population coefficients: media at full saturation, then the X columns
   // (those integrated out are 0 here; generated quantities draw them into
   // `beta`).
@@ -237,6 +275,7 @@ transformed parameters {
     vector[K] x_coef;
     x_coef[free_col] = beta_x;
     x_coef[sel_col] = rep_vector(0, n_sel);
+    x_coef[gp_col] = rep_vector(0, n_gp);
     if (ss) {
       x_coef[sel_col] = ss_beta;
     }
@@ -283,13 +322,17 @@ model {
     sigma[g] ~ prior(sigma_prior, sigma_prior_args);
   }
   for (j in 1 : J) {
-    if (!selected[j]) {
+    if (!shrunk[j]) {
       coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
   }
   selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
                      sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,
                      sel_slab_scale, lasso_e, lasso_lambda2);
+  if (gp) {
+    gp_lengthscale[1] ~ prior(gp_lengthscale_prior, gp_lengthscale_prior_args);
+    gp_amplitude[1] ~ prior(gp_amplitude_prior, gp_amplitude_prior_args);
+  }
   for (t in 1 : size(theta)) {
     for (p in 1 : P) {
       theta[t][p] ~ prior(theta_prior[p], theta_prior_args[p]');
@@ -335,11 +378,11 @@ model {
   }
   if (!prior_only) {
     vector[T] mu = alpha_g[group] + effects;
-    if (collapse) {
+    if (n_int > 0) {
       vector[G] precision = inv_square(sigma);
-      target += collapsed_normal_lpdf(y - mu[fit_rows] | X_sel,
-                                      group_crossprod(XtX_sel, precision),
-                                      precision[group[fit_rows]], sel_scale);
+      target += collapsed_normal_lpdf(y - mu[fit_rows] | X_int,
+                                      group_crossprod(XtX_int, precision),
+                                      precision[group[fit_rows]], int_scale);
     } else {
       y ~ normal(mu[fit_rows], sigma[group[fit_rows]]);
     }
@@ -354,7 +397,7 @@ model {
 }
 generated quantities {
   // population coefficients: media at full saturation, then the X columns
-  // (with the integrated-out selected ones drawn from their conditional)
+  // (with the integrated-out ones drawn from their conditional)
   vector[J] beta = coef;
   real alpha; // population intercept
   vector[G] alpha_g; // each group's intercept
@@ -384,20 +427,21 @@ generated quantities {
     alpha_g = varying_intercept ? level - group_mean * effects
                                 : alpha + O[ : , 1];
     vector[T] mu = alpha_g[group] + effects;
-    if (collapse) {
+    if (n_int > 0) {
       // without the likelihood the conditional is the prior; MAP (no Jacobian)
       // takes the conditional mean, a point for a point estimate
       vector[G] precision = inv_square(sigma);
-      beta[sel_idx] = prior_only
-                      ? to_vector(normal_rng(rep_vector(0, n_sel), sel_scale))
-                      : collapsed_coefficients_rng(y - mu[fit_rows], X_sel,
-                                                   group_crossprod(XtX_sel,
+      beta[int_idx] = prior_only
+                      ? to_vector(normal_rng(rep_vector(0, n_int), int_scale))
+                      : collapsed_coefficients_rng(y - mu[fit_rows], X_int,
+                                                   group_crossprod(XtX_int,
                                                                    precision),
                                                    precision[group[fit_rows]],
-                                                   sel_scale, !use_jacobian);
-      // selected controls neither vary by group nor cross: one value for all
-      beta_g[ : , sel_idx] = rep_matrix(beta[sel_idx]', G);
-      mu += X[ : , sel_col] * beta[sel_idx];
+                                                   int_scale, !use_jacobian);
+      // selected controls and the GP trend neither vary by group nor cross:
+      // one value for all
+      beta_g[ : , int_idx] = rep_matrix(beta[int_idx]', G);
+      mu += X[ : , int_col] * beta[int_idx];
     }
     sel_inclusion = selection_inclusion(sel_prior, beta[sel_idx], sel_scale,
                                         sqrt(mean(square(sigma))), sel_x_var,

@@ -4,7 +4,8 @@ Four checks on the regressors the model will see on its fitted rows (stacked
 group by group for panels): every media channel transformed at the median of
 its adstock and saturation priors (the NumPy twins of the Stan transforms),
 then every non-media design column (controls, categorical and calendar
-dummies, CRE means, trend and seasonal terms).
+dummies, CRE means, trend and seasonal terms; not a gp trend's basis, whose
+columns overlap by design and are tied together by the GP prior).
 
 * ``vif`` — variance inflation factor of each regressor, VIF_j = 1 / (1 − R²_j)
   with R²_j from regressing column j on all the others and an intercept. All
@@ -45,7 +46,7 @@ from mmm_runner.config.models import Policy
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import EVENTS, HOLIDAYS, ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model import transforms
+from mmm_runner.model import hsgp, transforms
 
 Array = npt.NDArray[np.float64]
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -145,8 +146,11 @@ def _params(
 def regressors(design: Design, spec: ModelSpec) -> Regressors:
     """Media at their prior medians and every other design column, on the fitted rows."""
     media = media_at_prior_medians(design, spec)
-    values = np.column_stack([media, design.x_raw])[design.fitted]
-    names = (*design.media_names, *(c.name for c in design.columns))
+    # a gp trend's basis columns are left out: they overlap by design, and the GP prior
+    # (its lengthscale) ties them together, not the data
+    keep = [k for k, c in enumerate(design.columns) if not c.name.startswith(hsgp.GP_PREFIX)]
+    values = np.column_stack([media, design.x_raw[:, keep]])[design.fitted]
+    names = (*design.media_names, *(design.columns[k].name for k in keep))
     return Regressors(names, np.asarray(values, dtype=float), len(design.media_names))
 
 

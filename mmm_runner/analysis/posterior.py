@@ -23,6 +23,7 @@ from mmm_runner.atomic import replacing
 from mmm_runner.backend.fit import Draws
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
+from mmm_runner.model.hsgp import response_unit
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -30,6 +31,8 @@ CALENDAR_TERMS = ("holidays", "calendar_events")  # 0/1 columns of model.calenda
 # What the programs write about model.selection (absent or empty without one): each
 # selected coefficient's prior scale and inclusion, and spike_slab's inclusion rate.
 SELECTION_VARIABLES = ("sel_scale", "sel_inclusion", "ss_rate")
+# A gp trend's hyperparameters (model.trend.type gp), each written as a vector of one.
+GP_VARIABLES = ("gp_amplitude", "gp_lengthscale")
 
 
 def import_arviz() -> Any:
@@ -134,21 +137,24 @@ def base_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
         "beta": (["coef"], v["beta"]),
         "theta": (["transform_param"], theta_draws(v)),
         "sigma": ([], v["sigma"]),
-        **selection_variables(v),
+        **shrinkage_variables(v),
     }
 
 
-def selection_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
-    """The selection prior's variables, when the program has any (model.selection)."""
-    present = {k: v[k] for k in SELECTION_VARIABLES if k in v and v[k].size}
-    if "ss_rate" in present:  # one rate, written as a vector of one
-        present["ss_rate"] = present["ss_rate"][..., 0]
-    return {k: ([] if k == "ss_rate" else ["selected"], values) for k, values in present.items()}
+def shrinkage_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
+    """The variables of the priors that shrink some X columns, when the program has any:
+    model.selection's and a gp trend's hyperparameters."""
+    scalars = ("ss_rate", *GP_VARIABLES)
+    present = {k: v[k] for k in (*SELECTION_VARIABLES, *GP_VARIABLES) if k in v and v[k].size}
+    for k in scalars:
+        if k in present:  # one value, written as a vector of one
+            present[k] = present[k][..., 0]
+    return {k: ([] if k in scalars else ["selected"], values) for k, values in present.items()}
 
 
-def selection_draws(v: dict[str, Array]) -> dict[str, Array]:
-    """The selection variables flattened over chains, for ``Posterior.pool``."""
-    return {k: flat(v[k]) for k in SELECTION_VARIABLES if k in v and v[k].size}
+def shrinkage_draws(v: dict[str, Array]) -> dict[str, Array]:
+    """The shrinkage variables flattened over chains, for ``Posterior.pool``."""
+    return {k: flat(v[k]) for k in (*SELECTION_VARIABLES, *GP_VARIABLES) if k in v and v[k].size}
 
 
 def predictive_kpi(draws: Draws, design: Design) -> Array:
@@ -297,7 +303,7 @@ def single_posterior(draws: Draws) -> Posterior:
     post = Posterior.single(
         flat(v["alpha"]), flat(v["beta"]), flat(theta_draws(v)), flat(v["sigma"]), draws.n_chains
     )
-    return replace(post, pool=selection_draws(v))
+    return replace(post, pool=shrinkage_draws(v))
 
 
 def original_scale(
@@ -338,6 +344,7 @@ def original_scale(
         )
         result[term.name] = ("media", unit, post.beta[:, i] * design.y_sd)
     result.update(out)
+    result.update(gp_quantities(post, design))
     scale = dict(zip(spec.media_names, design.media_scale, strict=True))
     for p, label in enumerate(names.theta):
         channel, stage, param = label.split(".")
@@ -349,6 +356,17 @@ def original_scale(
                 post.theta[:, p] * scale[channel],
             )
     return result
+
+
+def gp_quantities(post: Posterior, design: Design) -> dict[str, tuple[str, str, Array]]:
+    """A gp trend's amplitude (original scale) and lengthscale (periods)."""
+    if "gp_amplitude" not in post.pool:
+        return {}
+    unit = response_unit(design) * design.y_sd
+    return {
+        "trend.amplitude": ("trend", kpi_unit_of(design), post.pool["gp_amplitude"][:, 0] * unit),
+        "trend.lengthscale": ("trend", "periods", post.pool["gp_lengthscale"][:, 0]),
+    }
 
 
 def kpi_unit_of(design: Design) -> str:

@@ -51,7 +51,8 @@ class ModelClass(ABC):
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
     roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
     several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
-    selection: ClassVar[bool] = True  # its program takes model.selection priors
+    # its program takes model.selection priors and a gp trend (integrated-out columns)
+    selection: ClassVar[bool] = True
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -75,6 +76,12 @@ class ModelClass(ABC):
                 ("model", "selection"),
                 f"selection priors apply to classes blm, pooled and hierarchical, not {self.name}",
                 "remove model.selection, or give the controls informative priors (priors:)",
+            )
+        if spec.trend is not None and spec.trend.type == "gp" and not self.selection:
+            out.add(
+                ("model", "trend", "type"),
+                f"a gp trend applies to classes blm, pooled and hierarchical, not {self.name}",
+                "use a linear, piecewise or spline trend",
             )
         if spec.selection and config.fit.method != "mcmc":
             out.add(

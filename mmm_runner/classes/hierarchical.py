@@ -19,8 +19,8 @@ from mmm_runner.analysis.posterior import (
     flat,
     group_quantities,
     original_scale,
-    selection_draws,
-    selection_variables,
+    shrinkage_draws,
+    shrinkage_variables,
     theta_draws,
 )
 from mmm_runner.backend.fit import Draws
@@ -75,7 +75,7 @@ class Hierarchical(ModelClass):
             "theta": (["transform_set", "transform_param"], theta_draws(v, groups=True)),
             "sigma": (["group"], v["sigma"]),
             "cross_level": (["crossed_level"], _cross_level(v)),
-            **selection_variables(v),
+            **shrinkage_variables(v),
         }
 
     def posterior(self, draws: Draws, design: Design, spec: ModelSpec) -> Posterior:
@@ -89,7 +89,7 @@ class Hierarchical(ModelClass):
             flat(v["beta_g"]),
             flat(v["tau"]),
             draws.n_chains,
-            {"cross_level": flat(_cross_level(v)), **selection_draws(v)},
+            {"cross_level": flat(_cross_level(v)), **shrinkage_draws(v)},
         )
 
     def quantities(

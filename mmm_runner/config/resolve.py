@@ -313,6 +313,8 @@ def trend_columns(trend: TrendConfig | None) -> int:
         return 1
     if trend.type == "piecewise":
         return 1 + (len(trend.changepoints) or trend.n_changepoints or 0)
+    if trend.type == "gp":  # its weights are shrunk by the GP prior: two hyperparameters
+        return 2
     return trend.knots + 3  # cubic B-spline basis without the constant
 
 
@@ -416,6 +418,7 @@ def resolve(
     )
     _lift_tests(config, out, spec)
     spec = replace(spec, selection=_selection(config, out, spec, controls))
+    _gp_trend_rules(config, out, spec)
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
     _kpi_value(config, out, spec)
@@ -789,6 +792,28 @@ def _selected_priors_and_bounds(
                 "deviations would keep it in the model whatever the selection says",
                 f"keep '{name}' population-level, or take it out of the selection",
             )
+
+
+def _gp_trend_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
+    """A GP trend's basis weights take the GP prior (set by its amplitude and lengthscale)
+    and one path for all groups: the programs integrate them out as normals."""
+    if spec.trend is None or spec.trend.type != "gp":
+        return
+    coef = spec.coefficients.get(fml.TREND)
+    if coef is not None and coef.source.startswith("priors["):
+        out.add(
+            ("priors", int(coef.source[7:-1])),
+            "a gp trend's prior is its amplitude and lengthscale, which replace a prior on "
+            "the trend's coefficients",
+            "remove this prior line; set model.trend.amplitude_prior or lengthscale_prior",
+        )
+    if fml.TREND in spec.varying or any(fml.TREND in part.terms for part in spec.crossed):
+        out.add(
+            ("model", "formula") if config.model.formula else ("model", "hierarchical"),
+            "a gp trend is one path for all groups here (the groups' levels still differ): "
+            "it cannot vary by group",
+            "keep `trend` population-level, or use a linear or spline trend that varies",
+        )
 
 
 def _control_location(config: RunConfig, name: str, fallback: Loc) -> Loc:

@@ -140,7 +140,7 @@ def build_design(
         group = np.array([names.index(label) for label in labels], dtype=np.int64)
     else:
         names, group = ("all",), np.zeros(len(frame), dtype=np.int64)
-    position = _position_in_group(group)
+    position = position_in_group(group)
     if fitted is None:
         length = np.bincount(group)[group]
         fitted = position < length - data.holdout
@@ -310,7 +310,7 @@ def levels(
     return reference, [level for level in found if level != reference]
 
 
-def _position_in_group(group: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def position_in_group(group: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     position = np.zeros(len(group), dtype=np.int64)
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
@@ -383,7 +383,7 @@ def trend_basis(
     if trend.type == "gp":  # Hilbert-space basis functions; their weights have a GP prior
         dom = hsgp.trend_domain(trend, t[fitted])
         phi = hsgp.basis(dom, t)
-        return [(f"trend_gp{j + 1}", phi[:, j]) for j in range(dom.functions)]
+        return [(f"{hsgp.GP_PREFIX}{j + 1}", phi[:, j]) for j in range(dom.functions)]
     last = float(t[fitted].max())
     if trend.type == "piecewise":
         if trend.changepoints:
@@ -422,7 +422,7 @@ def lag_matrices(design: Design, l_max: int) -> Array:
     depth = warmup.shape[1]
     rows, m = scaled.shape
     out = np.zeros((m, rows, l_max))
-    position = _position_in_group(design.group)
+    position = position_in_group(design.group)
     for lag in range(l_max):
         shifted = np.zeros_like(scaled)
         shifted[lag:] = scaled[: rows - lag]

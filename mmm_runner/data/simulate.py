@@ -1034,6 +1034,7 @@ def simulate_all() -> list[Simulated]:
         simulate_nested_example,
     )
     from mmm_runner.data.simulate_selection import simulate_selection
+    from mmm_runner.data.simulate_time import simulate_gp_trend
 
     return [
         simulate_single_market(),
@@ -1048,6 +1049,7 @@ def simulate_all() -> list[Simulated]:
         confounded_example(),
         loglog_example(),
         simulate_selection(),
+        simulate_gp_trend(),
     ]
 
 

@@ -12,17 +12,20 @@ fitted period index), so lengthscales are in half-ranges inside the program and 
 periods in the config. The basis is data; only the amplitude and lengthscale are
 parameters, so one compiled program serves every trend.
 
-Choosing m and L (the guide's rule for squared-exponential kernels): the boundary
-factor c = L / 1 must exceed both 1.2 and 3.2 l / 1 (l the smallest plausible
-lengthscale, in half-ranges), and m >= 1.75 c / l. The smallest plausible lengthscale is
-the lengthscale prior's 5% quantile; L also covers the held-out and forecast periods
-(``FORECAST_REACH`` of the half-range beyond the fitted ones).
+Choosing m and L (Riutort-Mayol et al.'s rule for squared-exponential kernels, with
+lengthscales l in half-ranges): the boundary factor c = L must reach 1.2 and 3.2 l for
+the longest plausible l (a long lengthscale needs room beyond the data), and
+m >= 1.75 c / l for the shortest (a short one needs many functions). The plausible
+lengthscales are the prior's 5% and 95% quantiles; m is capped at ``MAX_BASIS``, and L
+also covers the held-out and forecast periods (``FORECAST_REACH`` of the half-range
+beyond the fitted ones).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,11 +34,16 @@ from mmm_runner.config import notation
 from mmm_runner.config.models import TrendConfig
 from mmm_runner.config.notation import Distribution
 
+if TYPE_CHECKING:
+    from mmm_runner.config.resolve import ModelSpec
+    from mmm_runner.data.design import Design
+
 Array = npt.NDArray[np.float64]
 
 MIN_BOUNDARY = 1.2  # the smallest boundary factor the approximation tolerates
 FORECAST_REACH = 0.5  # how far beyond the fitted periods the basis stays valid
 MAX_BASIS = 60  # more functions than this cost more than the trend is worth
+GP_PREFIX = "trend_gp"  # the basis columns' names: trend_gp1, trend_gp2, ...
 
 
 @dataclass(frozen=True)
@@ -46,28 +54,40 @@ class Domain:
     half_range: float
     boundary: float  # L, in half-ranges
     functions: int  # m
+    span: int  # fitted periods from first to last
 
     def x(self, t: Array) -> Array:
         """Period indices mapped to the basis's coordinate."""
         x: Array = (np.asarray(t, dtype=float) - self.centre) / self.half_range
         return x
 
+    def covers_each(self, t: Array) -> npt.NDArray[np.bool_]:
+        """Which periods the basis holds for: within ``FORECAST_REACH`` half-ranges of
+        the fitted ones (and inside the boundary, which a config may set closer)."""
+        reach = min(self.boundary, 1.0 + FORECAST_REACH)
+        inside: npt.NDArray[np.bool_] = np.abs(self.x(t)) <= reach
+        return inside
+
     def covers(self, t: Array) -> bool:
-        """Whether every period lies inside the basis's domain."""
-        return bool(np.all(np.abs(self.x(t)) < self.boundary))
+        """Whether the basis holds for every period."""
+        return bool(np.all(self.covers_each(t)))
 
 
 def domain(
-    t_fitted: Array, smallest_lengthscale: float, functions: int | None, boundary: float | None
+    t_fitted: Array,
+    lengthscales: tuple[float, float],
+    functions: int | None,
+    boundary: float | None,
 ) -> Domain:
-    """The basis for a trend over the fitted period indices, given the smallest plausible
-    lengthscale in periods (and, optionally, m or c as the config fixes them)."""
+    """The basis for a trend over the fitted period indices, given the smallest and
+    largest plausible lengthscales in periods (and, optionally, m or c as the config
+    fixes them): long lengthscales need a wide boundary, short ones many functions."""
     low, high = float(np.min(t_fitted)), float(np.max(t_fitted))
     half = max((high - low) / 2.0, 1.0)
-    ell = max(smallest_lengthscale / half, 1e-3)
-    c = boundary if boundary is not None else max(MIN_BOUNDARY, 3.2 * ell, 1 + FORECAST_REACH)
-    m = functions if functions is not None else min(MAX_BASIS, math.ceil(1.75 * c / ell))
-    return Domain((low + high) / 2.0, half, c, max(m, 1))
+    short, long = (max(ell / half, 1e-3) for ell in lengthscales)
+    c = boundary if boundary is not None else max(MIN_BOUNDARY, 3.2 * long, 1 + FORECAST_REACH)
+    m = functions if functions is not None else min(MAX_BASIS, math.ceil(1.75 * c / short))
+    return Domain((low + high) / 2.0, half, c, max(m, 1), int(high - low) + 1)
 
 
 def eigenvalues(dom: Domain) -> Array:
@@ -112,11 +132,64 @@ def amplitude_prior(text: str | None) -> Distribution:
 
 
 def trend_domain(trend: TrendConfig, t_fitted: Array) -> Domain:
-    """The basis of a gp trend: its smallest plausible lengthscale is the 5% quantile of
-    the lengthscale prior."""
+    """The basis of a gp trend: its plausible lengthscales are the lengthscale prior's 5%
+    and 95% quantiles."""
     from mmm_runner.analysis.priors import frozen  # SciPy, on use
 
     span = int(np.ptp(t_fitted)) + 1
-    prior = lengthscale_prior(trend.lengthscale_prior, span)
-    smallest = float(frozen(prior).ppf(0.05))
-    return domain(t_fitted, smallest, trend.basis_functions, trend.boundary_factor)
+    prior = frozen(lengthscale_prior(trend.lengthscale_prior, span))
+    plausible = (float(prior.ppf(0.05)), float(prior.ppf(0.95)))
+    return domain(t_fitted, plausible, trend.basis_functions, trend.boundary_factor)
+
+
+def coefficient_sd(
+    eigen: Array, amplitude: Array, lengthscale: Array, x_sd: Array, dom: Domain, unit: float
+) -> Array:
+    """Each basis column's coefficient sd on the modelling scale, per draw (D, m): the
+    twin of the programs' gp_scales (amplitude in units of ``unit``, lengthscale in
+    periods; the design divides each column by its sd ``x_sd``)."""
+    ell = np.asarray(lengthscale, dtype=float) / dom.half_range
+    sd: Array = spectral_sd(eigen, np.asarray(amplitude, dtype=float) * unit, ell) * x_sd
+    return sd
+
+
+def gp_columns(design: Design) -> list[int]:
+    """0-based indices of the GP trend's basis columns among the design's X columns."""
+    return [k for k, c in enumerate(design.columns) if c.name.startswith(GP_PREFIX)]
+
+
+def design_domain(design: Design, trend: TrendConfig) -> Domain:
+    """The basis domain of a design, as its columns were built (period index within each
+    series, over the fitted rows)."""
+    from mmm_runner.data.design import position_in_group
+
+    t = position_in_group(design.group).astype(float)
+    return trend_domain(trend, t[design.fitted])
+
+
+def stan_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
+    """The GP-trend fields shared by blm.stan and hierarchical.stan (sizes 0 without)."""
+    trend = spec.trend
+    columns = gp_columns(design)
+    dom = design_domain(design, trend) if trend and trend.type == "gp" and columns else None
+    on = dom is not None
+    length = lengthscale_prior(trend.lengthscale_prior if trend else None, dom.span if dom else 2)
+    amp = amplitude_prior(trend.amplitude_prior if trend else None)
+    return {
+        "n_gp": len(columns) if on else 0,
+        "gp_col": [k + 1 for k in columns] if on else [],
+        "gp_eigen": eigenvalues(dom) if dom else np.zeros(0),
+        "gp_x_sd": design.x_sd[columns] if on else np.zeros(0),
+        "gp_half_range": dom.half_range if dom else 1.0,
+        "gp_unit": response_unit(design),
+        "gp_lengthscale_prior": length.spec.code,
+        "gp_lengthscale_prior_args": list(length.stan_args()),
+        "gp_amplitude_prior": amp.spec.code,
+        "gp_amplitude_prior_args": list(amp.stan_args()),
+    }
+
+
+def response_unit(design: Design) -> float:
+    """The response's sd over the fitted rows on the modelling scale (1 when the design
+    standardises): the unit of the amplitude."""
+    return float(np.std(design.y[design.fitted])) or 1.0

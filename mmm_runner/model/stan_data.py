@@ -14,7 +14,7 @@ import numpy as np
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design, lag_matrices
-from mmm_runner.model import calibration, selection, transforms
+from mmm_runner.model import calibration, hsgp, selection, transforms
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,7 @@ def blm_data(
         **calibration.stan_fields(design, spec, names.window),
         **calibration.roi_fields(design, spec),
         **selection.stan_fields(design, spec, names.selected),
+        **hsgp.stan_fields(design, spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
@@ -235,6 +236,7 @@ def hierarchical_data(
         **_crossed_fields(design, spec, names),
         **calibration.stan_fields(design, spec, names.window),
         **selection.stan_fields(design, spec, names.selected),
+        **hsgp.stan_fields(design, spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

@@ -119,4 +119,4 @@ def test_the_selection_draws_become_posterior_variables() -> None:
     dataset = posterior._dataset(variables, coords, "mcmc")
     assert dataset["ss_rate"].dims == ("chain", "draw")
     assert dataset["sel_inclusion"].dims == ("chain", "draw", "selected")
-    assert set(posterior.selection_draws(v)) == {"sel_scale", "sel_inclusion", "ss_rate"}
+    assert set(posterior.shrinkage_draws(v)) == {"sel_scale", "sel_inclusion", "ss_rate"}

@@ -1,0 +1,110 @@
+"""The ``gp_trend`` dataset: a baseline that bends, which a straight line cannot follow.
+
+Three years of weekly sales with three channels and a price index, on a baseline
+that sags through a downturn in the first year, recovers and then flattens: the
+smooth, nonlinear drift a gp trend (``model.trend.type: gp``) is for. The truth
+records the trend per week (``trend.values``, zero-mean over the data, as the
+model's centred trend is), so a fit's trend can be scored against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm_runner.data import simulate as sim
+from mmm_runner.model.transforms import media_scale
+
+NAME = "gp_trend"
+SEED = 20250302
+START = "2022-01-03"
+WEEKS = 156
+CHANNELS = {
+    "tv": sim.Channel(
+        "geometric", {"decay": 0.5}, 6, "hill", {"half_saturation": 1.0, "shape": 2.0}
+    ),
+    "search": sim.Channel(
+        "geometric", {"decay": 0.2}, 4, "michaelis_menten", {"half_saturation": 0.8}
+    ),
+    "social": sim.Channel("geometric", {"decay": 0.35}, 5, "logistic", {"rate": 1.0}),
+}
+BETAS = {"tv": 14_000.0, "search": 9_000.0, "social": 6_000.0}  # sales at full saturation
+INTERCEPT, PRICE = 62_000.0, -15_000.0
+
+
+def smooth_trend(weeks: int) -> np.ndarray:
+    """The baseline's drift in sales: a downturn bottoming out around week 35, a recovery
+    overshooting by week 95, then a slow fade (smooth, with curvature changing sign)."""
+    t = np.arange(weeks, dtype=float)
+    dip = -9_000.0 * np.exp(-0.5 * ((t - 35.0) / 14.0) ** 2)
+    recovery = 7_000.0 / (1.0 + np.exp(-(t - 80.0) / 8.0))
+    fade = -25.0 * np.maximum(t - 100.0, 0.0)
+    return dip + recovery + fade
+
+
+def simulate_gp_trend(seed: int = SEED) -> sim.Simulated:
+    """The dataset, its contribution lines and its truth."""
+    rngs = sim.streams(seed, [*CHANNELS, "price", "noise"])
+    dates = sim.weekly_dates(START, WEEKS)
+    media = {
+        "tv": sim.flighted_spend(rngs["tv"], WEEKS, 9_000.0, on_share=0.55, mean_run=4.0),
+        "search": sim.phased_spend(rngs["search"], WEEKS, 3_000.0, sd=0.2),
+        "social": sim.phased_spend(rngs["social"], WEEKS, 2_000.0, sd=0.25),
+    }
+    price = sim.price_index(rngs["price"], WEEKS)
+    scales = {name: media_scale(x) for name, x in media.items()}
+    lines: dict[str, np.ndarray] = {
+        name: BETAS[name] * sim.channel_effect(media[name] / scales[name], channel)
+        for name, channel in CHANNELS.items()
+    }
+    lines["price"] = PRICE * price
+    lines["trend"] = smooth_trend(WEEKS)
+    expected = INTERCEPT + sim.sum_lines(lines.values())
+    noise_sd = sim.NOISE_SHARE * float(expected.mean())
+    kpi = sim.to_cents(expected + noise_sd * rngs["noise"].standard_normal(WEEKS))
+    lines["baseline"] = np.full(WEEKS, INTERCEPT)
+    lines["noise"] = kpi - expected
+    frame = pd.DataFrame({"date": dates, "sales": kpi, **media, "price": price})
+    truth = _truth(frame, lines, scales, noise_sd, seed)
+    return sim.Simulated(NAME, frame, sim.contribution_frame(dates, lines), truth)
+
+
+def _truth(
+    frame: pd.DataFrame,
+    lines: dict[str, np.ndarray],
+    scales: dict[str, float],
+    noise_sd: float,
+    seed: int,
+) -> dict[str, Any]:
+    kpi = frame["sales"].to_numpy()
+    kpi_total = float(kpi.sum())
+    media = {
+        name: {
+            **sim.describe_channel(channel),
+            "beta": BETAS[name],
+            "media_scale": scales[name],
+            **sim.totals(frame[name].to_numpy(), lines[name], kpi_total),
+        }
+        for name, channel in CHANNELS.items()
+    }
+    trend = lines["trend"]
+    return {
+        **sim.header(NAME, seed, WEEKS, "sales", "identity", None, START),
+        "noise_sd": noise_sd,
+        "intercept": INTERCEPT,
+        "trend": {
+            "type": "smooth",
+            "description": "downturn (week 35), recovery (week 80), fade after week 100",
+            "values": [round(float(v), 2) for v in trend - trend.mean()],
+            "total_contribution": float(trend.sum()),
+        },
+        "media": media,
+        "controls": {
+            "price": {"coefficient": PRICE, "total_contribution": float(lines["price"].sum())}
+        },
+        "baseline_total": float(lines["baseline"].sum()),
+        "kpi_total": kpi_total,
+        "roi_ranking": sim.roi_ranking(media),
+    }
