@@ -30,6 +30,10 @@
 // take the GP's normal prior given its amplitude and lengthscale
 // (functions/gp.stanfunctions), and are integrated out beside horseshoe's and
 // lasso's coefficients: the "integrated-out" set below is both.
+//
+// Time-varying media effects (model.media[].time_varying): a drifting
+// channel's column of S is multiplied by its effectiveness multiplier
+// (tvp_multipliers in functions/gp.stanfunctions) wherever S is used.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -120,6 +124,18 @@ data {
   int<lower=1> gp_amplitude_prior; // in units of gp_unit
   vector[3] gp_amplitude_prior_args;
 
+  // time-varying media effects (model.media[].time_varying): drifting channels
+  int<lower=0, upper=M> n_tvp;
+  array[n_tvp] int<lower=1, upper=M> tvp_channel;
+  int<lower=0> m_tvp; // basis functions of the shared drift basis
+  matrix[N + N_pred, m_tvp] tvp_basis; // every row; rows after the fit repeat the last fitted one
+  vector<lower=0>[m_tvp] tvp_eigen;
+  real<lower=0> tvp_half_range;
+  array[n_tvp] int<lower=1> tvp_lengthscale_prior; // in periods
+  matrix[n_tvp, 3] tvp_lengthscale_prior_args;
+  array[n_tvp] int<lower=1> tvp_amplitude_prior; // sd of log effectiveness
+  matrix[n_tvp, 3] tvp_amplitude_prior_args;
+
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
   // 0 for optimisation without Jacobians (MAP), so that the optimum is the
@@ -131,6 +147,7 @@ transformed data {
   array[M] int roi_on = rep_array(0, M); // 1: the channel's prior is on its ROI
   roi_on[roi_channel] = rep_array(1, n_roi);
   row_vector[N] fit_mean = rep_row_vector(1.0 / N, N);
+  row_vector[T] tvp_centre = append_col(fit_mean, rep_row_vector(0, N_pred));
   int M_pool = sum(is_pooled);
   int hs = sel_prior == 1; // which selection prior's parameters exist
   int ss = sel_prior == 2;
@@ -224,6 +241,9 @@ parameters {
   vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
   vector<lower=0>[gp] gp_lengthscale; // GP trend: lengthscale in periods
   vector<lower=0>[gp] gp_amplitude; // GP trend: amplitude in units of gp_unit
+  array[n_tvp] vector[m_tvp] tvp_z; // drift weights, standardised
+  vector<lower=0>[n_tvp] tvp_amplitude; // drift: sd of log effectiveness
+  vector<lower=0>[n_tvp] tvp_lengthscale; // drift: lengthscale in periods
 }
 transformed parameters {
   // the prior scale of each selected coefficient (spike_slab: 1)
@@ -240,6 +260,10 @@ transformed parameters {
                                                           gp_lengthscale[1] / gp_half_range,
                                                           gp_x_sd);
   }
+  // each drifting channel's effectiveness multiplier per row (1 on average)
+  matrix[T, n_tvp] tvp_multiplier = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                                     tvp_amplitude, tvp_lengthscale,
+                                                     tvp_half_range, tvp_centre);
   // Coefficients: media effects at full saturation, then the X columns (those
   // integrated out are 0 here; generated quantities draw them into `beta`).
   vector[M + K] coef;
@@ -274,6 +298,7 @@ transformed parameters {
 model {
   matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                  saturation_type, theta_start, theta);
+  S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
   real alpha = alpha_c - fit_mean * (S[1 : N] * coef[1 : M]);
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
@@ -288,6 +313,11 @@ model {
   if (gp) {
     gp_lengthscale[1] ~ prior(gp_lengthscale_prior, gp_lengthscale_prior_args);
     gp_amplitude[1] ~ prior(gp_amplitude_prior, gp_amplitude_prior_args);
+  }
+  for (i in 1 : n_tvp) {
+    tvp_z[i] ~ std_normal();
+    tvp_amplitude[i] ~ prior(tvp_amplitude_prior[i], tvp_amplitude_prior_args[i]');
+    tvp_lengthscale[i] ~ prior(tvp_lengthscale_prior[i], tvp_lengthscale_prior_args[i]');
   }
   for (r in 1 : n_roi) {
     // roi = beta * c with c > 0 given theta: the prior is stated on roi, and
@@ -347,6 +377,7 @@ generated quantities {
   {
     matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                    saturation_type, theta_start, theta);
+    S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
     alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
     vector[T] mu = alpha + S * beta[1 : M];
     if (K > 0) {

@@ -42,7 +42,8 @@
 //
 // GP trend (model.trend.type gp): a population trend, integrated out beside
 // horseshoe's and lasso's coefficients as in blm.stan; its basis columns do not
-// vary by group (validate refuses it).
+// vary by group (validate refuses it). Time-varying media effects multiply a
+// drifting channel's column of S as in blm.stan, one path for all groups.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -141,6 +142,18 @@ data {
   vector[3] gp_lengthscale_prior_args;
   int<lower=1> gp_amplitude_prior; // in units of gp_unit
   vector[3] gp_amplitude_prior_args;
+
+  // time-varying media effects (model.media[].time_varying): drifting channels
+  int<lower=0, upper=M> n_tvp;
+  array[n_tvp] int<lower=1, upper=M> tvp_channel;
+  int<lower=0> m_tvp; // basis functions of the shared drift basis
+  matrix[T, m_tvp] tvp_basis; // every row; rows after the fit repeat the last fitted one
+  vector<lower=0>[m_tvp] tvp_eigen;
+  real<lower=0> tvp_half_range;
+  array[n_tvp] int<lower=1> tvp_lengthscale_prior; // in periods
+  matrix[n_tvp, 3] tvp_lengthscale_prior_args;
+  array[n_tvp] int<lower=1> tvp_amplitude_prior; // sd of log effectiveness
+  matrix[n_tvp, 3] tvp_amplitude_prior_args;
 
   int<lower=0, upper=1> prior_only; // 1: ignore the likelihood
   int<lower=0, upper=1> save_mu; // 1: also write the linear predictor
@@ -247,6 +260,9 @@ parameters {
   vector<lower=0>[la] lasso_lambda2; // lasso: lambda^2
   vector<lower=0>[gp] gp_lengthscale; // GP trend: lengthscale in periods
   vector<lower=0>[gp] gp_amplitude; // GP trend: amplitude in units of gp_unit
+  array[n_tvp] vector[m_tvp] tvp_z; // drift weights, standardised
+  vector<lower=0>[n_tvp] tvp_amplitude; // drift: sd of log effectiveness
+  vector<lower=0>[n_tvp] tvp_lengthscale; // drift: lengthscale in periods
 }
 transformed parameters {
   vector[M] typical = typical_saturation(adstock_type, saturation_type,
@@ -267,6 +283,10 @@ transformed parameters {
                                                           gp_lengthscale[1] / gp_half_range,
                                                           gp_x_sd);
   }
+  // each drifting channel's effectiveness multiplier per row (1 on average)
+  matrix[T, n_tvp] tvp_multiplier = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                                     tvp_amplitude, tvp_lengthscale,
+                                                     tvp_half_range, fit_mean);
   // Population coefficients: media at full saturation, then the X columns
   // (those integrated out are 0 here; generated quantities draw them into
   // `beta`).
@@ -305,6 +325,7 @@ model {
   matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                        saturation_type, theta_start, theta,
                                        group_start, group_end);
+  S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
   real alpha = alpha_c - fit_mean * (S * coef[1 : M]);
   matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale,
                                        crossed_levels(z_cross, cross_factor,
@@ -332,6 +353,11 @@ model {
   if (gp) {
     gp_lengthscale[1] ~ prior(gp_lengthscale_prior, gp_lengthscale_prior_args);
     gp_amplitude[1] ~ prior(gp_amplitude_prior, gp_amplitude_prior_args);
+  }
+  for (i in 1 : n_tvp) {
+    tvp_z[i] ~ std_normal();
+    tvp_amplitude[i] ~ prior(tvp_amplitude_prior[i], tvp_amplitude_prior_args[i]');
+    tvp_lengthscale[i] ~ prior(tvp_lengthscale_prior[i], tvp_lengthscale_prior_args[i]');
   }
   for (t in 1 : size(theta)) {
     for (p in 1 : P) {
@@ -415,6 +441,7 @@ generated quantities {
     matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                          saturation_type, theta_start, theta,
                                          group_start, group_end);
+    S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
     alpha = alpha_c - fit_mean * (S * beta[1 : M]);
     vector[Z] u = crossed_levels(z_cross, cross_factor, n_levels, level_start);
     matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale, u, cross_factor,

@@ -19,6 +19,7 @@ from mmm_runner.analysis.effects import Decomposition, channel_params
 from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
+from mmm_runner.model import hsgp
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -70,6 +71,7 @@ def build_response(
         if design.population is not None
         else None
     )
+    latest = hsgp.latest_drift(design, spec, post.pool)  # time-varying: latest effectiveness
     for i, media in enumerate(spec.media):
         if media.organic:
             continue
@@ -89,6 +91,9 @@ def build_response(
             ]
         )
         effect = (post.beta_g[:, :, i] if by_group else post.beta[:, i]) * design.y_sd
+        if media.name in latest:
+            drift = latest[media.name]
+            effect = effect * (drift[:, None] if effect.ndim == 2 else drift)
         per_unit = None
         if people is not None:
             if not design.log_response:  # per-capita KPI effects, reported in totals

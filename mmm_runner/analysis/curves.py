@@ -17,7 +17,7 @@ from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model import transforms
+from mmm_runner.model import hsgp, transforms
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -39,8 +39,10 @@ class ChannelCurves:
 def channel_curves(
     post: Posterior, design: Design, spec: ModelSpec, names: Layout
 ) -> ChannelCurves:
-    """Adstock and response bands of every channel (the first group's transforms)."""
+    """Adstock and response bands of every channel (the first group's transforms; a
+    time-varying channel's at its latest effectiveness)."""
     out = ChannelCurves({}, {}, {}, {}, {})
+    latest = hsgp.latest_drift(design, spec, post.pool)  # time-varying: as the budget plans
     for i, media in enumerate(spec.media):
         weights = transforms.ADSTOCKS[media.adstock].weights(
             channel_params(post, names, media.name, "adstock"), media.l_max
@@ -56,6 +58,8 @@ def channel_curves(
             x[None, :], channel_params(post, names, media.name, "saturation")
         )
         effect = design.y_sd * post.beta[:, i, None] * sat
+        if media.name in latest:
+            effect = effect * latest[media.name][:, None]
         out.response[media.name] = median_band(np.broadcast_to(effect, (post.n_draws, x.size)))
         out.media[media.name] = x * design.media_scale[i]
         out.typical[media.name] = float(design.media_scale[i])

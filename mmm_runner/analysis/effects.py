@@ -22,7 +22,7 @@ import numpy.typing as npt
 from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model import transforms
+from mmm_runner.model import hsgp, transforms
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -66,7 +66,18 @@ def media_curves(
                 channel_params(post, names, term.name, "saturation", g),
                 term.l_max,
             )[:, depth:]
-    return out
+    return with_drift(out, post, design, spec)
+
+
+def with_drift(curves: Array, post: Posterior, design: Design, spec: ModelSpec) -> Array:
+    """Curves (draws, M, rows) with each time-varying channel's effectiveness multiplier
+    applied (held at its latest value after the fitted periods)."""
+    if not spec.time_varying or "tvp_z" not in post.pool:
+        return curves
+    drift = hsgp.drift_multipliers(design, spec, post.pool)
+    for i, name in enumerate(spec.time_varying):
+        curves[:, spec.media_names.index(name), :] *= drift[:, i, :]
+    return curves
 
 
 def linear_predictor(

@@ -23,7 +23,7 @@ from mmm_runner.atomic import replacing
 from mmm_runner.backend.fit import Draws
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model.hsgp import response_unit
+from mmm_runner.model.hsgp import latest_drift, response_unit
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -33,6 +33,9 @@ CALENDAR_TERMS = ("holidays", "calendar_events")  # 0/1 columns of model.calenda
 SELECTION_VARIABLES = ("sel_scale", "sel_inclusion", "ss_rate")
 # A gp trend's hyperparameters (model.trend.type gp), each written as a vector of one.
 GP_VARIABLES = ("gp_amplitude", "gp_lengthscale")
+# Time-varying channels' drift (model.media[].time_varying): weights (channel, basis),
+# amplitude and lengthscale (channel).
+DRIFT_VARIABLES = ("tvp_z", "tvp_amplitude", "tvp_lengthscale")
 
 
 def import_arviz() -> Any:
@@ -141,20 +144,28 @@ def base_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
     }
 
 
+_SHRINKAGE = (*SELECTION_VARIABLES, *GP_VARIABLES, *DRIFT_VARIABLES)
+
+
 def shrinkage_variables(v: dict[str, Array]) -> dict[str, tuple[list[str], Array]]:
-    """The variables of the priors that shrink some X columns, when the program has any:
-    model.selection's and a gp trend's hyperparameters."""
+    """The variables of the priors that shrink some terms, when the program has any:
+    model.selection's, a gp trend's and the time-varying channels' drifts."""
     scalars = ("ss_rate", *GP_VARIABLES)
-    present = {k: v[k] for k in (*SELECTION_VARIABLES, *GP_VARIABLES) if k in v and v[k].size}
+    present = {k: v[k] for k in _SHRINKAGE if k in v and v[k].size}
     for k in scalars:
         if k in present:  # one value, written as a vector of one
             present[k] = present[k][..., 0]
-    return {k: ([] if k in scalars else ["selected"], values) for k, values in present.items()}
+    dims: dict[str, list[str]] = {k: [] for k in scalars} | {
+        "tvp_z": ["time_varying", "drift_basis"],
+        "tvp_amplitude": ["time_varying"],
+        "tvp_lengthscale": ["time_varying"],
+    }
+    return {k: (dims.get(k, ["selected"]), values) for k, values in present.items()}
 
 
 def shrinkage_draws(v: dict[str, Array]) -> dict[str, Array]:
     """The shrinkage variables flattened over chains, for ``Posterior.pool``."""
-    return {k: flat(v[k]) for k in (*SELECTION_VARIABLES, *GP_VARIABLES) if k in v and v[k].size}
+    return {k: flat(v[k]) for k in _SHRINKAGE if k in v and v[k].size}
 
 
 def predictive_kpi(draws: Draws, design: Design) -> Array:
@@ -197,6 +208,8 @@ def to_inference_data(
         "label": [f"{d}={lab}" for d, lab in names.labels],
         "label_dimension": list(dict.fromkeys(d for d, _ in names.labels)),
         "selected": list(names.selected_names),
+        "time_varying": list(names.drifting),
+        "drift_basis": [str(j + 1) for j in range(names.drift_basis)],
         "crossed_level": [
             f"{names.group_effects[-len(names.crossed) + i]}={level}"
             for i, (f, _) in enumerate(names.crossed)
@@ -345,6 +358,7 @@ def original_scale(
         result[term.name] = ("media", unit, post.beta[:, i] * design.y_sd)
     result.update(out)
     result.update(gp_quantities(post, design))
+    result.update(drift_quantities(post, design, spec))
     scale = dict(zip(spec.media_names, design.media_scale, strict=True))
     for p, label in enumerate(names.theta):
         channel, stage, param = label.split(".")
@@ -367,6 +381,26 @@ def gp_quantities(post: Posterior, design: Design) -> dict[str, tuple[str, str, 
         "trend.amplitude": ("trend", kpi_unit_of(design), post.pool["gp_amplitude"][:, 0] * unit),
         "trend.lengthscale": ("trend", "periods", post.pool["gp_lengthscale"][:, 0]),
     }
+
+
+def drift_quantities(
+    post: Posterior, design: Design, spec: ModelSpec
+) -> dict[str, tuple[str, str, Array]]:
+    """Each time-varying channel's drift: its amplitude (sd of log effectiveness), its
+    lengthscale (periods) and its effectiveness at the last fitted period (x average)."""
+    if "tvp_z" not in post.pool:
+        return {}
+    latest = latest_drift(design, spec, post.pool)
+    out: dict[str, tuple[str, str, Array]] = {}
+    for i, name in enumerate(spec.time_varying):
+        out[f"{name}.drift.amplitude"] = (
+            "drift",
+            "sd of log effectiveness",
+            post.pool["tvp_amplitude"][:, i],
+        )
+        out[f"{name}.drift.lengthscale"] = ("drift", "periods", post.pool["tvp_lengthscale"][:, i])
+        out[f"{name}.drift.latest"] = ("drift", "x average effectiveness", latest[name])
+    return out
 
 
 def kpi_unit_of(design: Design) -> str:

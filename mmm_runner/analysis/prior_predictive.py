@@ -30,7 +30,7 @@ from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.notation import Distribution
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model import network_data
+from mmm_runner.model import hsgp, network_data
 from mmm_runner.model.stan_data import Layout
 
 Array = npt.NDArray[np.float64]
@@ -266,9 +266,10 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
         ),
         _panel("sigma", "noise", spec.sigma_prior, "", (0.0, inf), post.sigma_g.ravel()),
     ]
+    gp_trend = spec.trend is not None and spec.trend.type == "gp"
     for name, coef in spec.coefficients.items():
         columns = [j for j, term in enumerate(names.beta_terms) if term == name]
-        if not columns or name in spec.roi_channels:
+        if not columns or name in spec.roi_channels or (gp_trend and name == "trend"):
             continue
         if np.isnan(post.beta_stated[:, columns]).all():
             continue  # no coefficient of its own (a channel acting only through mediators)
@@ -300,7 +301,46 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
         intercept = effect.split("|")[0] == "intercept"  # crossed: "intercept|geo"
         dist = spec.group_intercept_sd_prior if intercept else spec.group_sd_prior
         panels.append(_panel(f"sd_{effect}", "group_sd", dist, "", (0.0, inf), post.tau[:, e]))
-    return panels + _mediator_panels(post, spec)
+    return panels + _gp_panels(post, spec, names) + _mediator_panels(post, spec)
+
+
+def _gp_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorPanel]:
+    """A gp trend's amplitude and lengthscale, and each time-varying channel's drift
+    amplitude and lengthscale, as their priors state them."""
+    inf = math.inf
+    panels = []
+    if "gp_amplitude" in post.pool and spec.trend is not None:
+        trend = spec.trend
+        for label, dist, draws in (
+            ("trend.amplitude", hsgp.amplitude_prior(trend.amplitude_prior), "gp_amplitude"),
+            (
+                "trend.lengthscale",
+                hsgp.lengthscale_prior(trend.lengthscale_prior, names.span),
+                "gp_lengthscale",
+            ),
+        ):
+            panels.append(
+                _panel(label, "trend", dist, "model.trend", (0.0, inf), post.pool[draws][:, 0])
+            )
+    if "tvp_amplitude" in post.pool:
+        drifting = [m for m in spec.media if m.time_varying is not None]
+        for i, media in enumerate(drifting):
+            length, amplitude = hsgp.drift_priors(media, names.span)
+            for label, dist, draws in (
+                ("amplitude", amplitude, "tvp_amplitude"),
+                ("lengthscale", length, "tvp_lengthscale"),
+            ):
+                panels.append(
+                    _panel(
+                        f"{media.name}.drift.{label}",
+                        "drift",
+                        dist,
+                        "model.media.time_varying",
+                        (0.0, inf),
+                        post.pool[draws][:, i],
+                    )
+                )
+    return panels
 
 
 def _mediator_panels(post: Posterior, spec: ModelSpec) -> list[PriorPanel]:

@@ -83,6 +83,13 @@ class ModelClass(ABC):
                 f"a gp trend applies to classes blm, pooled and hierarchical, not {self.name}",
                 "use a linear, piecewise or spline trend",
             )
+        if spec.time_varying and not self.selection:
+            out.add(
+                ("model", "media"),
+                f"time-varying channels ({', '.join(spec.time_varying)}) apply to classes blm, "
+                f"pooled and hierarchical, not {self.name}",
+                "remove time_varying from the channels",
+            )
         if spec.selection and config.fit.method != "mcmc":
             out.add(
                 ("fit", "method"),

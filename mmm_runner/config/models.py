@@ -195,6 +195,40 @@ def _name_shorthand(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+class TimeVaryingConfig(Section):
+    """A channel whose effectiveness drifts: its effect is multiplied by exp(f(t)), f a
+    smooth Gaussian process centred over the fitted periods (so the multiplier averages 1
+    on the log scale and the coefficient is the channel's average effectiveness)."""
+
+    lengthscale_prior: str | None = Field(
+        None,
+        description="Prior of the drift's lengthscale in periods (how fast effectiveness may "
+        "change; default lognormal(log(fitted periods / 2), 0.5)).",
+    )
+    amplitude_prior: str | None = Field(
+        None,
+        description="Prior of the drift's amplitude: the sd of log effectiveness (default "
+        "half_normal(0.3): drifts of up to about x1.8 either way are plausible; an effect "
+        "doubling from start to end has an sd near 0.25).",
+    )
+    basis_functions: int | None = Field(
+        None, ge=2, le=60, description="Number of basis functions m (default: chosen)."
+    )
+    boundary_factor: float | None = Field(
+        None, ge=1.2, le=10, description="Boundary factor c (default: chosen)."
+    )
+
+    @model_validator(mode="after")
+    def _positive_priors(self) -> TimeVaryingConfig:
+        for name in ("lengthscale_prior", "amplitude_prior"):
+            text = getattr(self, name)
+            if text is not None:
+                dist = notation.parse_distribution(text)
+                if dist.spec.support[0] < 0:
+                    raise ValueError(f"{name} must be a distribution over positive values")
+        return self
+
+
 class MediaChannel(Section):
     """A media channel: its column, transforms and sign."""
 
@@ -222,11 +256,25 @@ class MediaChannel(Section):
         "as for paid media, contributions reported, but no spend, no ROI and never moved by "
         "the budget optimiser.",
     )
+    time_varying: TimeVaryingConfig | None = Field(
+        None,
+        description="The channel's effectiveness drifts smoothly over time (true, or the "
+        "drift's priors): reported per period; decomposition follows it, the budget plans "
+        "at the latest effectiveness.",
+        json_schema_extra=_or_true,
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return _name_shorthand(value)
+
+    @field_validator("time_varying", mode="before")
+    @classmethod
+    def _time_varying_shorthand(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        return None if value is False else value
 
     @model_validator(mode="after")
     def _organic_has_no_spend(self) -> MediaChannel:

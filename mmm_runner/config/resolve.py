@@ -27,6 +27,7 @@ from mmm_runner.config.models import (
     RunConfig,
     SaturationConfig,
     SelectionConfig,
+    TimeVaryingConfig,
     TrendConfig,
 )
 from mmm_runner.config.notation import INF, Distribution
@@ -107,6 +108,7 @@ class MediaTerm:
     saturation: str
     scope: Literal["group", "national"] = "group"
     organic: bool = False  # no spend: no ROI, never planned by the budget
+    time_varying: TimeVaryingConfig | None = None  # a drifting effectiveness
 
 
 @dataclass(frozen=True)
@@ -264,6 +266,11 @@ class ModelSpec:
         return tuple(o.column for o in self.outcomes) or (self.kpi,)
 
     @property
+    def time_varying(self) -> tuple[str, ...]:
+        """Channels whose effectiveness drifts (model.media[].time_varying)."""
+        return tuple(m.name for m in self.media if m.time_varying is not None)
+
+    @property
     def roi_channels(self) -> frozenset[str]:
         """Channels whose prior is on their ROI (their coefficient prior is not used)."""
         return frozenset(r.channel for r in self.roi_priors)
@@ -285,6 +292,7 @@ class ModelSpec:
         base = 2 + len(self.media) + len(self.controls) + trend_cols + season
         base += len(self.transform_params) + len(self.cre)
         base += self.selection.hyperparameters if self.selection else 0
+        base += 2 * len(self.time_varying)  # each drift's amplitude and lengthscale
         for m in self.mediators:  # intercept, noise, gamma, its paths (and survey noise)
             base += 3 + len(m.channels) + (m.observation == "partial")
         if self.outcomes:  # each outcome: intercept, noise, its own terms (counted once above)
@@ -380,6 +388,7 @@ def resolve(
                 m.saturation.type,
                 m.scope,
                 m.organic,
+                m.time_varying,
             )
             for m in media
         ),
@@ -419,6 +428,7 @@ def resolve(
     _lift_tests(config, out, spec)
     spec = replace(spec, selection=_selection(config, out, spec, controls))
     _gp_trend_rules(config, out, spec)
+    _time_varying_rules(config, out, spec)
     _group_rules(config, out, spec)
     _budget_channels(config, out, spec)
     _kpi_value(config, out, spec)
@@ -814,6 +824,27 @@ def _gp_trend_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
             "it cannot vary by group",
             "keep `trend` population-level, or use a linear or spline trend that varies",
         )
+
+
+def _time_varying_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
+    """A drifting channel's lift tests and ROI prior would need the drift over their
+    windows; neither is built yet, so both are refused rather than read at the average."""
+    drifting = set(spec.time_varying)
+    for i, test in enumerate(spec.lift_tests):
+        if test.channel in drifting:
+            out.add(
+                ("calibration", "lift_tests", i, "channel"),
+                f"'{test.channel}' is time-varying: a lift test would calibrate its "
+                "effectiveness in the test's weeks, which this version does not model",
+                f"remove time_varying from '{test.channel}' to calibrate it, or drop the test",
+            )
+    for i, roi in enumerate(spec.roi_priors):
+        if roi.channel in drifting:
+            out.add(
+                ("calibration", "roi_priors", i, "channel"),
+                f"'{roi.channel}' is time-varying: an ROI prior on it is not supported",
+                f"state a coefficient prior for '{roi.channel}', or remove time_varying",
+            )
 
 
 def _control_location(config: RunConfig, name: str, fallback: Loc) -> Loc:

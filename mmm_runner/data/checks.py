@@ -22,6 +22,7 @@ from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.calendar import countries, holiday_dates, indicator
 from mmm_runner.data.design import category_labels
 from mmm_runner.errors import Problem
+from mmm_runner.model import hsgp
 
 MAX_ROWS_LISTED = 5
 MAX_LEVELS = 50  # a categorical term with more levels is refused
@@ -794,7 +795,25 @@ def _sizes(c: _Checker, frame: pd.DataFrame) -> None:
                 f"l_max {media.l_max} is not shorter than the {fitted} fitted rows of the series",
                 "use a shorter adstock window",
             )
+    _gp_reach(c, groups, holdout)
     _seasonality_length(c, frame)
+
+
+def _gp_reach(c: _Checker, groups: list[tuple[Any, pd.DataFrame]], holdout: int) -> None:
+    """A gp trend's basis holds a quarter of the fitted span past the end
+    (hsgp.FORECAST_REACH): held-out periods beyond it would get no trend at all."""
+    trend = c.spec.trend
+    if trend is None or trend.type != "gp" or not holdout:
+        return
+    span = max(len(part) for _, part in groups) - holdout
+    reach = int(hsgp.FORECAST_REACH * max((span - 1) / 2.0, 1.0))
+    if holdout > reach:
+        c.config_problem(
+            ("data", "holdout"),
+            f"holdout {holdout} reaches past what a gp trend fitted on {span} periods can "
+            f"predict ({reach} periods past the end)",
+            f"hold out at most {reach} periods, or use a linear or spline trend",
+        )
 
 
 def _seasonality_length(c: _Checker, frame: pd.DataFrame) -> None:

@@ -1034,7 +1034,7 @@ def simulate_all() -> list[Simulated]:
         simulate_nested_example,
     )
     from mmm_runner.data.simulate_selection import simulate_selection
-    from mmm_runner.data.simulate_time import simulate_gp_trend
+    from mmm_runner.data.simulate_time import simulate_drift, simulate_gp_trend
 
     return [
         simulate_single_market(),
@@ -1050,6 +1050,7 @@ def simulate_all() -> list[Simulated]:
         loglog_example(),
         simulate_selection(),
         simulate_gp_trend(),
+        simulate_drift(),
     ]
 
 

@@ -1,10 +1,16 @@
-"""The ``gp_trend`` dataset: a baseline that bends, which a straight line cannot follow.
+"""The ``gp_trend`` and ``drift`` datasets: effects that change over time.
+
+``gp_trend``: a baseline that bends, which a straight line cannot follow.
 
 Three years of weekly sales with three channels and a price index, on a baseline
 that sags through a downturn in the first year, recovers and then flattens: the
 smooth, nonlinear drift a gp trend (``model.trend.type: gp``) is for. The truth
 records the trend per week (``trend.values``, zero-mean over the data, as the
 model's centred trend is), so a fit's trend can be scored against it.
+
+``drift``: the same three channels on a linear trend, but TV's effect doubles between
+weeks 26 and 130 (a smooth S); the truth gives TV's multiplier per week, normalised as
+the model's is (1 on average on the log scale), for ``model.media[].time_varying``.
 """
 
 from __future__ import annotations
@@ -99,6 +105,98 @@ def _truth(
             "description": "downturn (week 35), recovery (week 80), fade after week 100",
             "values": [round(float(v), 2) for v in trend - trend.mean()],
             "total_contribution": float(trend.sum()),
+        },
+        "media": media,
+        "controls": {
+            "price": {"coefficient": PRICE, "total_contribution": float(lines["price"].sum())}
+        },
+        "baseline_total": float(lines["baseline"].sum()),
+        "kpi_total": kpi_total,
+        "roi_ranking": sim.roi_ranking(media),
+    }
+
+
+# ---------------------------------------------------------------------------
+# drift: a channel whose effect doubles over two years
+
+DRIFT_NAME = "drift"
+DRIFT_SEED = 20250311
+DRIFT_BETAS = {"tv": 20_000.0, "search": 8_000.0, "social": 5_000.0}
+DRIFT_SLOPE = 20.0
+
+
+def tv_effectiveness(weeks: int) -> np.ndarray:
+    """TV's effect relative to its first weeks: flat for half a year, doubling over the
+    next two years along a smooth S, flat again after."""
+    t = np.arange(weeks, dtype=float)
+    ramp = np.clip((t - 26.0) / 104.0, 0.0, 1.0)
+    smooth = ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep: no kinks at the ends
+    out: np.ndarray = 2.0**smooth
+    return out
+
+
+def simulate_drift(seed: int = DRIFT_SEED) -> sim.Simulated:
+    """The dataset, its contribution lines and its truth."""
+    rngs = sim.streams(seed, [*CHANNELS, "price", "noise"])
+    dates = sim.weekly_dates(START, WEEKS)
+    media = {
+        "tv": sim.flighted_spend(rngs["tv"], WEEKS, 10_000.0, on_share=0.6, mean_run=4.0),
+        "search": sim.phased_spend(rngs["search"], WEEKS, 3_000.0, sd=0.2),
+        "social": sim.phased_spend(rngs["social"], WEEKS, 2_000.0, sd=0.25),
+    }
+    price = sim.price_index(rngs["price"], WEEKS)
+    scales = {name: media_scale(x) for name, x in media.items()}
+    effectiveness = tv_effectiveness(WEEKS)
+    lines: dict[str, np.ndarray] = {
+        name: DRIFT_BETAS[name] * sim.channel_effect(media[name] / scales[name], channel)
+        for name, channel in CHANNELS.items()
+    }
+    lines["tv"] = lines["tv"] * effectiveness
+    lines["price"] = PRICE * price
+    lines["trend"] = sim.linear_trend(WEEKS, DRIFT_SLOPE)
+    expected = INTERCEPT + sim.sum_lines(lines.values())
+    noise_sd = sim.NOISE_SHARE * float(expected.mean())
+    kpi = sim.to_cents(expected + noise_sd * rngs["noise"].standard_normal(WEEKS))
+    lines["baseline"] = np.full(WEEKS, INTERCEPT)
+    lines["noise"] = kpi - expected
+    frame = pd.DataFrame({"date": dates, "sales": kpi, **media, "price": price})
+    truth = _drift_truth(frame, lines, scales, noise_sd, seed, effectiveness)
+    return sim.Simulated(DRIFT_NAME, frame, sim.contribution_frame(dates, lines), truth)
+
+
+def _drift_truth(
+    frame: pd.DataFrame,
+    lines: dict[str, np.ndarray],
+    scales: dict[str, float],
+    noise_sd: float,
+    seed: int,
+    effectiveness: np.ndarray,
+) -> dict[str, Any]:
+    kpi = frame["sales"].to_numpy()
+    kpi_total = float(kpi.sum())
+    media = {
+        name: {
+            **sim.describe_channel(channel),
+            "beta": DRIFT_BETAS[name],
+            "media_scale": scales[name],
+            **sim.totals(frame[name].to_numpy(), lines[name], kpi_total),
+        }
+        for name, channel in CHANNELS.items()
+    }
+    # the model's multiplier is 1 on average on the log scale: tv's beta is then the
+    # generating beta times the geometric mean of its effectiveness
+    centre = float(np.exp(np.log(effectiveness).mean()))
+    media["tv"]["beta_average"] = DRIFT_BETAS["tv"] * centre
+    media["tv"]["multiplier"] = [round(float(v), 6) for v in effectiveness / centre]
+    media["tv"]["effectiveness_doubles"] = "weeks 26 to 130"
+    return {
+        **sim.header(DRIFT_NAME, seed, WEEKS, "sales", "identity", None, START),
+        "noise_sd": noise_sd,
+        "intercept": INTERCEPT,
+        "trend": {
+            "type": "linear",
+            "slope": DRIFT_SLOPE,
+            "total_contribution": float(lines["trend"].sum()),
         },
         "media": media,
         "controls": {

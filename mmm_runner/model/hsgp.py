@@ -35,7 +35,7 @@ from mmm_runner.config.models import TrendConfig
 from mmm_runner.config.notation import Distribution
 
 if TYPE_CHECKING:
-    from mmm_runner.config.resolve import ModelSpec
+    from mmm_runner.config.resolve import MediaTerm, ModelSpec
     from mmm_runner.data.design import Design
 
 Array = npt.NDArray[np.float64]
@@ -167,6 +167,14 @@ def design_domain(design: Design, trend: TrendConfig) -> Domain:
     return trend_domain(trend, t[design.fitted])
 
 
+def fitted_span(design: Design) -> int:
+    """Fitted periods of a series from first to last (the longest, for panels)."""
+    from mmm_runner.data.design import position_in_group
+
+    t = position_in_group(design.group)[design.fitted]
+    return int(np.ptp(t)) + 1 if len(t) else 0
+
+
 def stan_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
     """The GP-trend fields shared by blm.stan and hierarchical.stan (sizes 0 without)."""
     trend = spec.trend
@@ -193,3 +201,102 @@ def response_unit(design: Design) -> float:
     """The response's sd over the fitted rows on the modelling scale (1 when the design
     standardises): the unit of the amplitude."""
     return float(np.std(design.y[design.fitted])) or 1.0
+
+
+# --- time-varying media effects ----------------------------------------------------------
+#
+# A drifting channel's effect is multiplied by exp(f(t) - mean over the fitted periods of
+# f), f a GP on the same Hilbert-space basis as the trend, with non-centred weights (f sits
+# in an exponent, so its weights cannot be integrated out). All drifting channels share one
+# basis, sized for the shortest and longest plausible lengthscale of any of them. Rows after
+# the last fitted period (holdout, forecasts, the budget's horizon) repeat its basis row:
+# effectiveness is held at its latest value rather than extrapolated.
+
+
+def drift_priors(media: MediaTerm, span: int) -> tuple[Distribution, Distribution]:
+    """A drifting channel's lengthscale (periods) and amplitude (sd of log effectiveness)
+    priors: as stated, or lognormal around half the fitted periods and half_normal(0.3)."""
+    tv = media.time_varying
+    assert tv is not None
+    length = tv.lengthscale_prior or (f"lognormal({math.log(max(span / 2.0, 2.0)):.6g}, 0.5)")
+    return notation.parse_distribution(length), notation.parse_distribution(
+        tv.amplitude_prior or "half_normal(0.3)"
+    )
+
+
+def drift_basis(design: Design, spec: ModelSpec) -> tuple[Domain | None, Array]:
+    """The drifting channels' shared basis over every design row, (rows, m): (None, an
+    empty basis) without any."""
+    from mmm_runner.analysis.priors import frozen  # SciPy, on use
+    from mmm_runner.data.design import position_in_group
+
+    drifting = [m for m in spec.media if m.time_varying is not None]
+    if not drifting:
+        return None, np.zeros((design.n_rows, 0))
+    t = position_in_group(design.group).astype(float)
+    fitted = t[design.fitted]
+    span = int(np.ptp(fitted)) + 1
+    quantiles = [frozen(drift_priors(m, span)[0]).ppf([0.05, 0.95]) for m in drifting]
+    plausible = (min(float(q[0]) for q in quantiles), max(float(q[1]) for q in quantiles))
+    fixed = [m.time_varying for m in drifting]
+    functions = max((f.basis_functions for f in fixed if f and f.basis_functions), default=None)
+    boundary = max((f.boundary_factor for f in fixed if f and f.boundary_factor), default=None)
+    dom = domain(fitted, plausible, functions, boundary)
+    held = np.minimum(t, fitted.max())  # after the fit: the latest effectiveness
+    return dom, basis(dom, held)
+
+
+def drift_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
+    """The time-varying fields shared by blm.stan and hierarchical.stan (sizes 0 without)."""
+    dom, phi = drift_basis(design, spec)
+    drifting = [m for m in spec.media if m.time_varying is not None]
+    span = dom.span if dom else 2
+    priors = [drift_priors(m, span) for m in drifting]
+    return {
+        "n_tvp": len(drifting),
+        "tvp_channel": [spec.media_names.index(m.name) + 1 for m in drifting],
+        "m_tvp": phi.shape[1],
+        "tvp_basis": phi,
+        "tvp_eigen": eigenvalues(dom) if dom else np.zeros(0),
+        "tvp_half_range": dom.half_range if dom else 1.0,
+        "tvp_lengthscale_prior": [length.spec.code for length, _ in priors],
+        "tvp_lengthscale_prior_args": np.array(
+            [list(length.stan_args()) for length, _ in priors]
+        ).reshape(-1, 3),
+        "tvp_amplitude_prior": [amp.spec.code for _, amp in priors],
+        "tvp_amplitude_prior_args": np.array([list(amp.stan_args()) for _, amp in priors]).reshape(
+            -1, 3
+        ),
+    }
+
+
+def drift_multipliers(design: Design, spec: ModelSpec, pool: dict[str, Array]) -> Array:
+    """Each drifting channel's effectiveness multiplier per draw and row, (D, n_tvp, rows):
+    the twin of the programs' tvp_multipliers, from the draws of tvp_z (D, n_tvp, m),
+    tvp_amplitude and tvp_lengthscale (D, n_tvp)."""
+    dom, phi = drift_basis(design, spec)
+    z = pool["tvp_z"]
+    if dom is None:
+        return np.ones((z.shape[0], 0, design.n_rows))
+    eigen = eigenvalues(dom)
+    out = np.empty((z.shape[0], z.shape[1], design.n_rows))
+    fitted = design.fitted
+    for i in range(z.shape[1]):
+        ell = pool["tvp_lengthscale"][:, i] / dom.half_range
+        sd = spectral_sd(eigen, pool["tvp_amplitude"][:, i], ell)  # (D, m)
+        f = (sd * z[:, i, :]) @ phi.T  # (D, rows)
+        out[:, i, :] = np.exp(f - f[:, fitted].mean(axis=1, keepdims=True))
+    return out
+
+
+def latest_drift(design: Design, spec: ModelSpec, pool: dict[str, Array]) -> dict[str, Array]:
+    """Each time-varying channel's multiplier at the last fitted period, per draw: the
+    effectiveness that plans (the budget, after the fit) are evaluated at."""
+    if not spec.time_varying or "tvp_z" not in pool:
+        return {}
+    from mmm_runner.data.design import position_in_group
+
+    t = position_in_group(design.group)
+    last = int(np.flatnonzero(design.fitted & (t == t[design.fitted].max()))[0])
+    drift = drift_multipliers(design, spec, pool)
+    return {name: drift[:, i, last] for i, name in enumerate(spec.time_varying)}

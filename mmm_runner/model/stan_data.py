@@ -37,6 +37,9 @@ class Layout:
 
     labels: tuple[tuple[str, str], ...] = ()  # pooled class: (dimension, label) of each label
     selected: tuple[int, ...] = ()  # 0-based indices into beta under model.selection
+    drifting: tuple[str, ...] = ()  # time-varying channels, in the programs' order
+    drift_basis: int = 0  # functions of their shared drift basis
+    span: int = 0  # fitted periods of a series, first to last (default GP priors scale with it)
 
     @property
     def selected_names(self) -> tuple[str, ...]:
@@ -80,6 +83,9 @@ def layout(design: Design, spec: ModelSpec) -> Layout:
         crossed=tuple(crossed),
         labels=tuple(pooling_labels(spec)),
         selected=selection.selected_columns(spec, beta_terms),
+        drifting=spec.time_varying,
+        drift_basis=hsgp.drift_basis(design, spec)[1].shape[1] if spec.time_varying else 0,
+        span=hsgp.fitted_span(design),
     )
 
 
@@ -193,6 +199,7 @@ def blm_data(
         **calibration.roi_fields(design, spec),
         **selection.stan_fields(design, spec, names.selected),
         **hsgp.stan_fields(design, spec),
+        **hsgp.drift_fields(design, spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
@@ -237,6 +244,7 @@ def hierarchical_data(
         **calibration.stan_fields(design, spec, names.window),
         **selection.stan_fields(design, spec, names.selected),
         **hsgp.stan_fields(design, spec),
+        **hsgp.drift_fields(design, spec),
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),

@@ -703,3 +703,25 @@ def plan_forecast(history: pd.DataFrame, forecast: pd.DataFrame) -> Figure:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def time_varying_effects(table: pd.DataFrame) -> Figure:
+    """Each time-varying channel's effectiveness multiplier per period (mean, 90% band),
+    with 1 (its average effectiveness) marked; periods after the fit hold the latest."""
+    channels = list(dict.fromkeys(table["channel"]))
+    fig, axes = plt.subplots(
+        len(channels), 1, figsize=(10, 2.6 * len(channels) + 0.6), squeeze=False, sharex=True
+    )
+    for ax, name in zip(axes[:, 0], channels, strict=True):
+        data = table[table["channel"] == name]
+        dates = pd.to_datetime(data["date"])
+        ax.fill_between(dates, data["multiplier_q05"], data["multiplier_q95"], alpha=0.3)
+        ax.plot(dates, data["multiplier"], color="black", linewidth=1.2)
+        ax.axhline(1.0, color="0.5", linewidth=0.8, linestyle=":")
+        held = ~data["fitted"].to_numpy(dtype=bool)
+        if held.any():
+            ax.axvspan(dates[held].min(), dates[held].max(), color="0.9", zorder=0)
+        ax.set_ylabel("x average")
+        ax.set_title(f"{name}: effectiveness over time (90% band)")
+    fig.tight_layout()
+    return fig

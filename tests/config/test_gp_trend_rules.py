@@ -116,3 +116,12 @@ def test_the_network_classes_refuse_a_gp_trend(tmp_path: Path) -> None:
     assert _reported(result, "model.trend.type", "classes blm, pooled and hierarchical"), _errors(
         result
     )
+
+
+def test_a_holdout_beyond_the_basis_reach_is_refused(tmp_path: Path) -> None:
+    config = _example()
+    config["data"]["holdout"] = 20  # within a quarter of the fitted span
+    assert _validate(tmp_path, config).ok
+    config["data"]["holdout"] = 40
+    result = _validate(tmp_path, config)
+    assert _reported(result, "data.holdout", "gp trend"), _errors(result)

@@ -22,7 +22,7 @@ from mmm_runner.data import simulate
 from mmm_runner.data.simulate_events import simulate_weekly_events
 from mmm_runner.data.simulate_geo import simulate_geo_population
 from mmm_runner.data.simulate_selection import simulate_selection
-from mmm_runner.data.simulate_time import simulate_gp_trend
+from mmm_runner.data.simulate_time import simulate_drift, simulate_gp_trend
 from mmm_runner.model import transforms
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -40,6 +40,7 @@ GENERATORS: dict[str, Callable[..., simulate.Simulated]] = {
     "geo_population": simulate_geo_population,
     "selection": simulate_selection,
     "gp_trend": simulate_gp_trend,
+    "drift": simulate_drift,
 }
 # Every dataset the script writes (weekly_events has a truth of its own shape, checked below).
 WRITTEN = (
@@ -54,6 +55,7 @@ WRITTEN = (
     "loglog",
     "selection",
     "gp_trend",
+    "drift",
 )
 
 

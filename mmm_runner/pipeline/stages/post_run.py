@@ -10,6 +10,7 @@ from mmm_runner import constants, plotting
 from mmm_runner.analysis import decomposition
 from mmm_runner.analysis.calibration import lift_table
 from mmm_runner.analysis.curves import channel_curves, prior_posterior_pairs, response_unit
+from mmm_runner.analysis.drift import drift_table
 from mmm_runner.analysis.selection import selection_table
 from mmm_runner.atomic import write_csv
 from mmm_runner.pipeline.context import Fit, RunContext, StageResult
@@ -34,6 +35,11 @@ def run(ctx: RunContext) -> StageResult:
         write_csv(selected, folder / constants.SELECTION)
         artefacts.append(constants.SELECTION)
         jobs.append(("selection.png", "selection", (selected,)))
+    if ctx.spec.time_varying:
+        drift = drift_table(fit.post, design, ctx.spec)
+        write_csv(drift, folder / constants.DRIFT)
+        artefacts.append(constants.DRIFT)
+        jobs.append(("time_varying_effects.png", "time_varying_effects", (drift,)))
     jobs += _curve_jobs(ctx, fit)
     pairs = prior_posterior_pairs(fit.post, ctx.spec, fit.names)
     jobs.append(("prior_vs_posterior.png", "prior_vs_posterior", (pairs,)))
