@@ -205,7 +205,7 @@ def _within_gp_reach(design: Design, spec: ModelSpec, path: Path, date_column: s
                 Problem(
                     f"{path}:{date_column}",
                     f"{int(beyond.sum())} row(s) after {last:%Y-%m-%d}, more than "
-                    f"{hsgp.FORECAST_REACH / 2:.0%} of the fitted span past its end",
+                    f"{hsgp.reach(dom.boundary) / 2:.0%} of the fitted span past its end",
                 )
             ],
             hint="Shorten the plan, or refit with a linear or spline trend for long horizons.",

@@ -182,6 +182,13 @@ transformed data {
   array[T] int pattern = row_patterns(state);
   int n_pat = max(pattern);
   array[n_pat, D] int pat_state = pattern_states(pattern, state, D);
+  array[n_pat] int pat_exact; // 1: no mediator uncertainty in the pattern's rows
+  for (p in 1 : n_pat) {
+    pat_exact[p] = 1;
+    for (d in 1 : D) {
+      pat_exact[p] *= pat_state[p, d] == 0;
+    }
+  }
   array[N] int fit_order = order_by_pattern(pattern, fit_rows); // positions n
   array[n_pat] int pat_len = pattern_counts(pattern, fit_rows);
   array[n_pat] int pat_from;
@@ -324,11 +331,18 @@ model {
       if (pat_len[p] > 0) {
         array[pat_len[p]] int rows_p
           = fit_rows[fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)]];
-        target += sum(mvn_rows_log_density(resid[rows_p],
-                                           outcome_cholesky(L_base, Gam,
-                                                            pat_state[p],
-                                                            head(sigma, D),
-                                                            nu_med)));
+        if (!use_corr && pat_exact[p]) {
+          // independent errors and no mediator uncertainty: a diagonal covariance
+          for (k in 1 : K) {
+            target += normal_lpdf(resid[rows_p, k] | 0, sigma[D + k]);
+          }
+        } else {
+          target += sum(mvn_rows_log_density(resid[rows_p],
+                                             outcome_cholesky(L_base, Gam,
+                                                              pat_state[p],
+                                                              head(sigma, D),
+                                                              nu_med)));
+        }
       }
     }
   }

@@ -148,10 +148,16 @@ def regressors(design: Design, spec: ModelSpec) -> Regressors:
     media = media_at_prior_medians(design, spec)
     # a gp trend's basis columns are left out: they overlap by design, and the GP prior
     # (its lengthscale) ties them together, not the data
-    keep = [k for k, c in enumerate(design.columns) if not c.name.startswith(hsgp.GP_PREFIX)]
+    keep = kept_columns(design)
     values = np.column_stack([media, design.x_raw[:, keep]])[design.fitted]
     names = (*design.media_names, *(design.columns[k].name for k in keep))
     return Regressors(names, np.asarray(values, dtype=float), len(design.media_names))
+
+
+def kept_columns(design: Design) -> list[int]:
+    """The design columns the checks read: all but a gp trend's basis."""
+    basis = set(hsgp.gp_columns(design))
+    return [k for k in range(len(design.columns)) if k not in basis]
 
 
 # ---------------------------------------------------------------------------
@@ -434,7 +440,7 @@ def check_regressors(
 def check_design(design: Design, spec: ModelSpec, limits: Limits = LIMITS) -> list[Finding]:
     """The identifiability table of a design (media at their prior medians)."""
     regs = regressors(design, spec)
-    data = np.column_stack([design.media, design.x_raw])[design.fitted]
+    data = np.column_stack([design.media, design.x_raw[:, kept_columns(design)]])[design.fitted]
     data = np.asarray(data, dtype=float)
     return check_regressors(regs, regs.names, data, free_parameters(design, spec), limits)
 

@@ -84,8 +84,9 @@ class ModelClass(ABC):
                 "use a linear, piecewise or spline trend",
             )
         if spec.time_varying and not self.selection:
+            first = next(i for i, m in enumerate(config.model.media) if m.time_varying)
             out.add(
-                ("model", "media"),
+                ("model", "media", first, "time_varying"),
                 f"time-varying channels ({', '.join(spec.time_varying)}) apply to classes blm, "
                 f"pooled and hierarchical, not {self.name}",
                 "remove time_varying from the channels",

@@ -838,7 +838,8 @@ def _time_varying_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> N
                 "effectiveness in the test's weeks, which this version does not model",
                 f"remove time_varying from '{test.channel}' to calibrate it, or drop the test",
             )
-    for i, roi in enumerate(spec.roi_priors):
+    stated = config.calibration.roi_priors if config.calibration else []
+    for i, roi in enumerate(stated):  # as written: spec.roi_priors drops broken entries
         if roi.channel in drifting:
             out.add(
                 ("calibration", "roi_priors", i, "channel"),

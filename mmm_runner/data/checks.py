@@ -796,17 +796,42 @@ def _sizes(c: _Checker, frame: pd.DataFrame) -> None:
                 "use a shorter adstock window",
             )
     _gp_reach(c, groups, holdout)
+    _one_calendar(c, groups)
     _seasonality_length(c, frame)
 
 
+def _one_calendar(c: _Checker, groups: list[tuple[Any, pd.DataFrame]]) -> None:
+    """A gp trend and a drift follow one path over the period index for every group, so
+    the groups must cover the same dates (else period t is a different week per group)."""
+    spec = c.spec
+    gp = spec.trend is not None and spec.trend.type == "gp"
+    if len(groups) < 2 or not (gp or spec.time_varying):
+        return
+    date = c.config.data.date_column
+    first_name, first = groups[0]
+    dates = set(first[date])
+    for name, part in groups[1:]:
+        if set(part[date]) != dates:
+            what = "a gp trend" if gp else "time-varying channels"
+            c.config_problem(
+                ("model", "trend", "type") if gp else ("model", "media"),
+                f"{what} follow one path through time for every group, but groups "
+                f"'{first_name}' and '{name}' cover different dates",
+                "give every group the same dates (data.start / data.end can cut them to a "
+                "common window), or use a linear or spline trend and constant effects",
+            )
+            return
+
+
 def _gp_reach(c: _Checker, groups: list[tuple[Any, pd.DataFrame]], holdout: int) -> None:
-    """A gp trend's basis holds a quarter of the fitted span past the end
-    (hsgp.FORECAST_REACH): held-out periods beyond it would get no trend at all."""
+    """A gp trend's basis holds a quarter of the fitted span past the end (less with a
+    close boundary_factor; hsgp.reach): beyond it the basis extrapolates, and past its
+    boundary it repeats itself mirrored."""
     trend = c.spec.trend
     if trend is None or trend.type != "gp" or not holdout:
         return
     span = max(len(part) for _, part in groups) - holdout
-    reach = int(hsgp.FORECAST_REACH * max((span - 1) / 2.0, 1.0))
+    reach = hsgp.reach_periods(trend, span)
     if holdout > reach:
         c.config_problem(
             ("data", "holdout"),
@@ -1018,6 +1043,17 @@ def _cv(c: _Checker, frame: pd.DataFrame) -> None:
             f"initial {cv.initial} + horizon {cv.horizon} exceeds the {periods} fitted periods",
             "shorten initial or horizon",
         )
+        return
+    trend = c.spec.trend
+    if trend is not None and trend.type == "gp":
+        reach = hsgp.reach_periods(trend, cv.initial)
+        if cv.horizon > reach:
+            c.config_problem(
+                ("cv", "horizon"),
+                f"horizon {cv.horizon} reaches past what a gp trend fitted on the first "
+                f"fold's {cv.initial} periods can predict ({reach} periods past its end)",
+                f"score at most {reach} periods per fold, or start with a longer initial",
+            )
 
 
 def profile(frame: pd.DataFrame, loaded: LoadedConfig, spec: ModelSpec) -> dict[str, Any]:

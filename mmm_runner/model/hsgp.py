@@ -64,13 +64,23 @@ class Domain:
     def covers_each(self, t: Array) -> npt.NDArray[np.bool_]:
         """Which periods the basis holds for: within ``FORECAST_REACH`` half-ranges of
         the fitted ones (and inside the boundary, which a config may set closer)."""
-        reach = min(self.boundary, 1.0 + FORECAST_REACH)
-        inside: npt.NDArray[np.bool_] = np.abs(self.x(t)) <= reach
+        inside: npt.NDArray[np.bool_] = np.abs(self.x(t)) <= 1.0 + reach(self.boundary)
         return inside
 
     def covers(self, t: Array) -> bool:
         """Whether the basis holds for every period."""
         return bool(np.all(self.covers_each(t)))
+
+
+def reach(boundary: float | None) -> float:
+    """How far past the fitted periods a basis holds, in half-ranges of them:
+    ``FORECAST_REACH``, or less when the boundary factor is set closer."""
+    return min(FORECAST_REACH, (boundary if boundary is not None else math.inf) - 1.0)
+
+
+def reach_periods(trend: TrendConfig, span: int) -> int:
+    """The periods past the end of ``span`` fitted periods that a gp trend's basis holds."""
+    return int(reach(trend.boundary_factor) * max((span - 1) / 2.0, 1.0))
 
 
 def domain(
@@ -155,7 +165,11 @@ def coefficient_sd(
 
 def gp_columns(design: Design) -> list[int]:
     """0-based indices of the GP trend's basis columns among the design's X columns."""
-    return [k for k, c in enumerate(design.columns) if c.name.startswith(GP_PREFIX)]
+    return [
+        k
+        for k, c in enumerate(design.columns)
+        if c.term == "trend" and c.name.startswith(GP_PREFIX)  # not a control so named
+    ]
 
 
 def design_domain(design: Design, trend: TrendConfig) -> Domain:

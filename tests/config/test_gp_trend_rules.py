@@ -125,3 +125,50 @@ def test_a_holdout_beyond_the_basis_reach_is_refused(tmp_path: Path) -> None:
     config["data"]["holdout"] = 40
     result = _validate(tmp_path, config)
     assert _reported(result, "data.holdout", "gp trend"), _errors(result)
+
+
+def test_panel_groups_must_share_their_dates(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(ROOT / "data" / "panel.csv")
+    first = frame["market"].iloc[0]
+    dates = sorted(frame["date"].unique())
+    frame = frame[~((frame["market"] == first) & frame["date"].isin(dates[:30]))]
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    config = copy.deepcopy(PANEL)
+    config["data"]["path"] = str(tmp_path / "panel.csv")
+    config["model"]["trend"] = {"type": "gp"}
+    result = _validate(tmp_path, config)
+    assert _reported(result, "model.trend.type", "different dates"), _errors(result)
+    config["model"]["trend"] = {"type": "linear"}
+    assert _validate(tmp_path, config).ok
+
+
+def test_a_control_named_like_the_basis_stays_a_control(tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(ROOT / "data" / "gp_trend.csv")
+    frame["trend_gp_idx"] = np.arange(len(frame)) % 7
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    config = _example()
+    config["data"]["path"] = str(tmp_path / "data.csv")
+    config["model"]["controls"].append({"name": "trend_gp_idx"})
+    result = _validate(tmp_path, config)
+    assert result.ok, _errors(result)
+    assert result.spec is not None
+    assert result.frame is not None
+    assert result.loaded is not None
+    design = build_design(result.frame, result.loaded.config, result.spec)
+    data = stan_data.blm_data(design, result.spec)
+    assert data["n_gp"] == len(data["gp_eigen"])
+    names = [design.columns[k].name for k in hsgp.gp_columns(design)]
+    assert "trend_gp_idx" not in names
+
+
+def test_a_cv_horizon_beyond_the_first_folds_reach_is_refused(tmp_path: Path) -> None:
+    config = _example()
+    config["cv"] = {"initial": 104, "horizon": 13}
+    assert _validate(tmp_path, config).ok
+    config["cv"] = {"initial": 52, "horizon": 13}  # reach of 52 periods: 12
+    result = _validate(tmp_path, config)
+    assert _reported(result, "cv.horizon", "gp trend"), _errors(result)

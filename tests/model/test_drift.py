@@ -134,7 +134,9 @@ def test_the_network_classes_refuse_drifting_channels(tmp_path: Path) -> None:
     first = config["model"]["media"][0]
     config["model"]["media"][0] = {**first, "time_varying": True}
     result = _validate(tmp_path, config)
-    assert _reported(result, "model.media", "time-varying channels"), _errors(result)
+    assert _reported(result, "model.media[0].time_varying", "time-varying channels"), _errors(
+        result
+    )
 
 
 def test_time_varying_takes_true_or_its_priors(tmp_path: Path) -> None:

@@ -18,11 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from mmm_runner import comparison as compare
 from mmm_runner import constants
 from mmm_runner.analysis import effects
 from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.backend import cache, toolchain
+from mmm_runner.cli.main import app
 from mmm_runner.data.design import build_design
 from mmm_runner.model import hsgp, programs, stan_data
 from mmm_runner.pipeline.runner import RunOptions, execute
@@ -188,3 +191,22 @@ def test_hierarchical_multiplies_the_drifting_channel(tmp_path: Path) -> None:
     }
     point = replay(_compiled("hierarchical").exe, data, inits, tmp_path)
     _check_drift(data, point, design, spec, inits)
+
+
+def test_compare_runs_and_reproduce_with_a_drift_and_a_gp_trend(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Both time effects at once, fitted by MAP: compare-runs sets it beside the MCMC
+    run, and `mmm reproduce` gets its numbers again."""
+    config = _config(True)
+    config["model"]["trend"] = {"type": "gp"}
+    config["fit"] = {"method": "map"}
+    path = tmp_path / "both.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    point = execute(path, RunOptions(output_dir=tmp_path / "results", plots=False)).run_dir
+    assert (point / "30_post_run" / constants.DRIFT).is_file()
+    comparison = compare.compare([compare.load_run(runs["drift"]), compare.load_run(point)])
+    assert len(comparison.summary) == 2
+    result = CliRunner().invoke(app, ["reproduce", str(point), "-o", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    assert "reproduced" in result.output
