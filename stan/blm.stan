@@ -260,10 +260,6 @@ transformed parameters {
                                                           gp_lengthscale[1] / gp_half_range,
                                                           gp_x_sd);
   }
-  // each drifting channel's effectiveness multiplier per row (1 on average)
-  matrix[T, n_tvp] tvp_multiplier = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
-                                                     tvp_amplitude, tvp_lengthscale,
-                                                     tvp_half_range, tvp_centre);
   // Coefficients: media effects at full saturation, then the X columns (those
   // integrated out are 0 here; generated quantities draw them into `beta`).
   vector[M + K] coef;
@@ -298,7 +294,11 @@ transformed parameters {
 model {
   matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                  saturation_type, theta_start, theta);
-  S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
+  // each drifting channel's effectiveness multiplier per row (1 on average)
+  matrix[T, n_tvp] drift = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                           tvp_amplitude, tvp_lengthscale,
+                                           tvp_half_range, tvp_centre);
+  S[ : , tvp_channel] = S[ : , tvp_channel] .* drift;
   real alpha = alpha_c - fit_mean * (S[1 : N] * coef[1 : M]);
   alpha ~ prior(alpha_prior, alpha_prior_args);
   sigma ~ prior(sigma_prior, sigma_prior_args);
@@ -372,12 +372,20 @@ generated quantities {
   vector[N] log_lik; // pointwise log likelihood of the fitted periods
   array[T] real y_rep; // posterior predictive draws, fitted and holdout
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  // each drifting channel's multiplier per row, with the linear predictor
+  matrix[save_mu ? T : 0, n_tvp] tvp_multiplier;
   // each selected coefficient's inclusion in this draw (see selection_inclusion)
   vector[n_sel] sel_inclusion;
   {
     matrix[T, M] S = media_effects(T, L, X_lag, adstock_type, l_max,
                                    saturation_type, theta_start, theta);
-    S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
+    matrix[T, n_tvp] drift = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                             tvp_amplitude, tvp_lengthscale,
+                                             tvp_half_range, tvp_centre);
+    S[ : , tvp_channel] = S[ : , tvp_channel] .* drift;
+    if (save_mu) {
+      tvp_multiplier = drift;
+    }
     alpha = alpha_c - fit_mean * (S[1 : N] * beta[1 : M]);
     vector[T] mu = alpha + S * beta[1 : M];
     if (K > 0) {

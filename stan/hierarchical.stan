@@ -283,10 +283,6 @@ transformed parameters {
                                                           gp_lengthscale[1] / gp_half_range,
                                                           gp_x_sd);
   }
-  // each drifting channel's effectiveness multiplier per row (1 on average)
-  matrix[T, n_tvp] tvp_multiplier = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
-                                                     tvp_amplitude, tvp_lengthscale,
-                                                     tvp_half_range, fit_mean);
   // Population coefficients: media at full saturation, then the X columns
   // (those integrated out are 0 here; generated quantities draw them into
   // `beta`).
@@ -325,7 +321,11 @@ model {
   matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                        saturation_type, theta_start, theta,
                                        group_start, group_end);
-  S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
+  // each drifting channel's effectiveness multiplier per row (1 on average)
+  matrix[T, n_tvp] drift = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                           tvp_amplitude, tvp_lengthscale,
+                                           tvp_half_range, fit_mean);
+  S[ : , tvp_channel] = S[ : , tvp_channel] .* drift;
   real alpha = alpha_c - fit_mean * (S * coef[1 : M]);
   matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale,
                                        crossed_levels(z_cross, cross_factor,
@@ -431,6 +431,8 @@ generated quantities {
   vector[N] log_lik; // pointwise log likelihood of the fitted rows
   array[T] real y_rep; // posterior predictive draws, every row
   vector[save_mu ? T : 0] mu_out; // the linear predictor, when asked for
+  // each drifting channel's multiplier per row, with the linear predictor
+  matrix[save_mu ? T : 0, n_tvp] tvp_multiplier;
   vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
   // each crossed effect's value at each level, modelling scale: the
   // intercept's offset, or the population coefficient plus the offset
@@ -441,7 +443,13 @@ generated quantities {
     matrix[T, M] S = panel_media_effects(T, L, X_lag, adstock_type, l_max,
                                          saturation_type, theta_start, theta,
                                          group_start, group_end);
-    S[ : , tvp_channel] = S[ : , tvp_channel] .* tvp_multiplier;
+    matrix[T, n_tvp] drift = tvp_multipliers(tvp_basis, tvp_eigen, tvp_z,
+                                             tvp_amplitude, tvp_lengthscale,
+                                             tvp_half_range, fit_mean);
+    S[ : , tvp_channel] = S[ : , tvp_channel] .* drift;
+    if (save_mu) {
+      tvp_multiplier = drift;
+    }
     alpha = alpha_c - fit_mean * (S * beta[1 : M]);
     vector[Z] u = crossed_levels(z_cross, cross_factor, n_levels, level_start);
     matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale, u, cross_factor,
