@@ -73,7 +73,7 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
             "posterior draws",
             hint="Refit with fit.method: mcmc.",
         )
-    result = _validated_run(run_dir, manifest)
+    result = validated_run(run_dir, manifest)
     assert result.spec is not None
     assert result.loaded is not None
     spec, config = result.spec, result.loaded.config
@@ -168,7 +168,7 @@ def _new_folder(run_dir: Path, label: str) -> Path:
 # --- the run and the plan ----------------------------------------------------------------
 
 
-def _validated_run(run_dir: Path, manifest: dict[str, Any]) -> Validation:
+def validated_run(run_dir: Path, manifest: dict[str, Any]) -> Validation:
     """The run's resolved config and data, validated again (the data unchanged)."""
     document = resolved_config(run_dir)
     data_path = Path(manifest.get("data", {}).get("path", "")).resolve()
