@@ -405,3 +405,22 @@ def test_a_panel_prior_on_a_varying_channel_is_said_to_be_on_the_population(
     assert [loc for loc, _ in said if "roi_priors[1]" in loc] == [
         "calibration.roi_priors[1].channel"
     ]
+
+
+@pytest.mark.parametrize("kind", ["roi", "share"])
+def test_the_shipped_examples_of_business_priors_validate(tmp_path: Path, kind: str) -> None:
+    """config/calibrated.yaml carries each kind commented out; uncommented, it validates
+    and the channel's prior is on its ROI or share."""
+    lines = (ROOT / "config" / "calibrated.yaml").read_text().splitlines()
+    at = lines.index(f"  # {kind}_priors:")
+    lines[at] = f"  {kind}_priors:"
+    lines[at + 1] = lines[at + 1].replace("  #   -", "    -")
+    config = yaml.safe_load("\n".join(lines))
+    config["data"]["path"] = str(ROOT / "data" / "confounded.csv")
+    path = tmp_path / "example.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = validate(path)
+    assert result.ok, _errors(result)
+    assert result.spec is not None
+    assert [r.kind for r in result.spec.window_priors] == [kind]
+    assert result.spec.roi_channels == {"search"}
