@@ -302,7 +302,8 @@ model {
   }
   for (r in 1 : n_roi) {
     // as in blm.stan: roi = beta * c with c > 0 given theta; the prior is stated
-    // on roi and log c makes it beta's density, so the implied prior is the stated one
+    // on roi and log c makes it beta's density, so roi has the stated prior and
+    // theta keeps its own (without log c, theta's would be tilted by 1 / c)
     real c = roi_weight[r] * S[ : , roi_channel[r]];
     coef[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
     target += log(c);
