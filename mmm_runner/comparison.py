@@ -474,14 +474,9 @@ def _rebuilt_lift(record: RunRecord, test: dict[str, Any]) -> dict[str, float]:
     """The run's posterior lift for a test its fit did not use: the run's config and data
     validated again and laid out by the design builder, its draws read back from its Stan
     CSVs, and the model class's lift (the NumPy twin of the programs' lift_pred)."""
-    from dataclasses import replace
-
-    from pydantic import ValidationError
-
     from mmm_runner import classes
     from mmm_runner.analysis.calibration import lift_table
     from mmm_runner.backend.fit import read_mcmc
-    from mmm_runner.config.models import LiftTest
     from mmm_runner.data.design import build_design
     from mmm_runner.errors import MMMError
     from mmm_runner.model import calibration
@@ -494,21 +489,16 @@ def _rebuilt_lift(record: RunRecord, test: dict[str, Any]) -> dict[str, float]:
     if not csv_files:
         raise _NoLiftError(f"no {FIT}/stan_csv")
     try:
-        result = validated_run(record.path, record.manifest)
-        lift = LiftTest.model_validate({k: v for k, v in test.items() if v is not None})
-    except (MMMError, ValidationError, OSError) as error:
-        raise _NoLiftError(f"cannot be read again ({str(error).splitlines()[0]})") from error
+        # the run's config with this test, validated again: the test must suit the run's
+        # model (channel, group, periods, class, response) as it would have at its start
+        result = validated_run(record.path, record.manifest, [test])
+    except (MMMError, OSError) as error:
+        raise _NoLiftError(str(error).splitlines()[0]) from error
     assert result.spec is not None
     assert result.loaded is not None
     assert result.frame is not None
     spec = result.spec
-    media = {m.name: m for m in spec.media}
-    if lift.channel not in media or media[lift.channel].organic:
-        raise _NoLiftError(f"'{lift.channel}' is not a paid channel of this run's model")
-    spec = replace(spec, lift_tests=(lift,))
     design = build_design(result.frame, result.loaded.config, spec)
-    if lift.group is not None and str(lift.group) not in design.group_names:
-        raise _NoLiftError(f"this run has no group '{lift.group}'")
     if not calibration.place(design, spec):
         raise _NoLiftError("the test's measured periods are not all fitted in this run")
     model_class = classes.get(spec.model_class)

@@ -188,3 +188,21 @@ def test_runs_without_lift_tests_have_no_calibration_table(tmp_path: Path) -> No
     comparison = compare.compare([compare.load_run(_fake_run(tmp_path / "r"))])
     assert comparison.calibration.empty
     assert constants.CALIBRATION not in compare.write(comparison, tmp_path / "o", plots=False)
+
+
+def test_a_run_whose_data_is_gone_gets_the_reason_instead_of_a_lift(tmp_path: Path) -> None:
+    """Rebuilding a lift validates the run's config and data again: a data file that is
+    no longer there is the note (and a warning), not a crash."""
+    calibrated = _fake_run(tmp_path / "calibrated")
+    file = calibrated / "00_run_metadata" / constants.CONFIG_RESOLVED
+    config = yaml.safe_load(file.read_text())
+    config["calibration"] = {"lift_tests": [LIFT]}
+    file.write_text(yaml.safe_dump(config))
+    plain = _fake_run(tmp_path / "plain")
+    (plain / "20_model_fit" / "stan_csv").mkdir()
+    (plain / "20_model_fit" / "stan_csv" / "chain_1.csv").write_text("# nothing\n")
+    comparison = compare.compare([compare.load_run(calibrated), compare.load_run(plain)])
+    row = comparison.calibration.set_index("run").loc["plain"]
+    assert pd.isna(row["model_lift"])
+    assert "/data.csv" in row["note"]
+    assert any("no model lift from plain" in w for w in comparison.warnings)
