@@ -77,8 +77,16 @@ class RunRecord:
             return bool((self.config.get("loo") or {}).get("enabled", True)) and fit != "map"
         if table in ("totals", "roi"):
             return bool((self.config.get("decomposition") or {}).get("enabled", True))
+        if table == "calibration":
+            return bool(self.lift_tests) and self.expects("roi")
         # Runs from before WAIC lack its file: blanks in the comparison, not a problem.
         return table != "waic"
+
+    @property
+    def lift_tests(self) -> list[dict[str, Any]]:
+        """The lift tests of the run's config (as resolved)."""
+        tests = ((self.config or {}).get("calibration") or {}).get("lift_tests") or []
+        return [t for t in tests if isinstance(t, dict)]
 
     @property
     def posterior(self) -> Path | None:
@@ -95,6 +103,7 @@ TABLES = {
     "cv": (f"{SELECT}/{constants.CV_SUMMARY}", "cross-validation"),
     "totals": (f"{POST}/{constants.DECOMP_TOTALS}", "contributions"),
     "roi": (f"{POST}/{constants.ROI}", "ROI"),
+    "calibration": (f"{POST}/{constants.CALIBRATION}", "lift-test calibration"),
 }
 
 
@@ -156,6 +165,8 @@ class Comparison:
     config_diff: pd.DataFrame  # config keys that differ, one column per run
     warnings: list[str]
     problems: dict[str, list[str]]  # run label -> problems
+    # lift test x run: the model's lift as each run predicts it (calibrated by it or not)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def compare(records: list[RunRecord]) -> Comparison:
@@ -175,6 +186,7 @@ def compare(records: list[RunRecord]) -> Comparison:
         config_diff=config_differences(records),
         warnings=warnings,
         problems={r.label: r.problems for r in records if r.problems},
+        calibration=calibration_table(records, warnings),
     )
 
 
@@ -340,6 +352,165 @@ def channel_table(records: list[RunRecord]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+CALIBRATION_COLUMNS = [
+    "test",
+    "channel",
+    "group",
+    "outcome",
+    "start",
+    "end",
+    "measured_until",
+    "spend_change",
+    "measured_lift",
+    "measured_se",
+    "run",
+    "calibrated",
+    "model_lift",
+    "model_q05",
+    "model_q95",
+    "z",
+    "note",
+]
+
+
+def calibration_table(records: list[RunRecord], warnings: list[str]) -> pd.DataFrame:
+    """Every lift test of any run, as each run's model predicts it: before calibration
+    (a run whose fit did not use the test: its posterior's lift for the same spend
+    change, rebuilt from its Stan CSVs) and after (a run that used it: its own
+    calibration.csv). A test is the same test in two runs when its channel, group,
+    outcome, periods, spend change, lift and standard error agree."""
+    tests: dict[tuple[str, ...], dict[str, Any]] = {}
+    for record in records:
+        for test in record.lift_tests:
+            tests.setdefault(_test_key(test), test)
+    rows, labels = [], set()
+    for key, test in tests.items():
+        label = base = str(_test_columns(test)["test"])
+        for n in range(2, len(tests) + 2):
+            if label not in labels:
+                break
+            label = f"{base}#{n}"  # two different tests under one name
+        labels.add(label)
+        for record in records:
+            used = any(_test_key(t) == key for t in record.lift_tests)
+            row, note = _run_lift(record, test, used)
+            if note:
+                warnings.append(f"lift test {label}: no model lift from {record.label} ({note})")
+            columns = {**_test_columns(test), "test": label}
+            rows.append({**columns, "run": record.label, "calibrated": used, **row})
+    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+
+
+def _test_key(test: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two runs' tests the same test (their names may differ)."""
+    fields = ("channel", "group", "outcome", "start", "end", "spend_change", "lift", "se")
+    until = test.get("measured_until") or test.get("end")
+    return (*(str(test.get(f)) for f in fields), str(until))
+
+
+def _test_columns(test: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "test": test.get("name") or f"{test.get('channel')}@{test.get('start')}",
+        "channel": test.get("channel"),
+        "group": test.get("group") or "all",
+        "outcome": test.get("outcome") or "",
+        "start": str(test.get("start")),
+        "end": str(test.get("end")),
+        "measured_until": str(test.get("measured_until") or test.get("end")),
+        "spend_change": float(test.get("spend_change", np.nan)),
+        "measured_lift": float(test.get("lift", np.nan)),
+        "measured_se": float(test.get("se", np.nan)),
+    }
+
+
+def _run_lift(record: RunRecord, test: dict[str, Any], used: bool) -> tuple[dict[str, Any], str]:
+    """A run's model lift for a test (mean, 90% interval, z), and a note when it has none."""
+    blank: dict[str, Any] = {
+        "model_lift": np.nan,
+        "model_q05": np.nan,
+        "model_q95": np.nan,
+        "z": np.nan,
+        "note": "",
+    }
+    if not record.completed:
+        return {**blank, "note": "run not completed"}, ""
+    if used:
+        table = record.tables.get("calibration")
+        own = _own_row(table, test) if table is not None else None
+        if own is None:
+            return {
+                **blank,
+                "note": f"not in its {constants.CALIBRATION}",
+            }, "its own lift is missing"
+        return {
+            **{k: float(own[k]) for k in ("model_lift", "model_q05", "model_q95", "z")},
+            "note": "",
+        }, ""
+    try:
+        row = _rebuilt_lift(record, test)
+    except _NoLiftError as reason:
+        return {**blank, "note": str(reason)}, str(reason)
+    return {**row, "note": "before calibration (this run's fit did not use the test)"}, ""
+
+
+def _own_row(table: pd.DataFrame, test: dict[str, Any]) -> pd.Series | None:
+    """The run's calibration.csv row of a test it used (the same periods and change)."""
+    mine = _test_columns(test)
+    for _, row in table.iterrows():
+        same = all(
+            str(row[c]) == str(mine[c])
+            for c in ("channel", "group", "start", "end", "measured_until")
+        ) and math.isclose(float(row["spend_change"]), mine["spend_change"])
+        if same:
+            return row
+    return None
+
+
+class _NoLiftError(Exception):
+    """Why a run's lift for a test cannot be rebuilt."""
+
+
+def _rebuilt_lift(record: RunRecord, test: dict[str, Any]) -> dict[str, float]:
+    """The run's posterior lift for a test its fit did not use: the run's config and data
+    validated again and laid out by the design builder, its draws read back from its Stan
+    CSVs, and the model class's lift (the NumPy twin of the programs' lift_pred)."""
+    from mmm_runner import classes
+    from mmm_runner.analysis.calibration import lift_table
+    from mmm_runner.backend.fit import read_mcmc
+    from mmm_runner.data.design import build_design
+    from mmm_runner.errors import MMMError
+    from mmm_runner.model import calibration
+    from mmm_runner.model.stan_data import layout
+    from mmm_runner.planning import validated_run
+
+    if record.manifest.get("fit_method", "mcmc") != "mcmc":
+        raise _NoLiftError(f"fitted by {record.manifest.get('fit_method')}: no posterior draws")
+    csv_files = sorted((record.path / FIT / "stan_csv").glob("*.csv"))
+    if not csv_files:
+        raise _NoLiftError(f"no {FIT}/stan_csv")
+    try:
+        # the run's config with this test, validated again: the test must suit the run's
+        # model (channel, group, periods, class, response) as it would have at its start
+        result = validated_run(record.path, record.manifest, [test])
+    except (MMMError, OSError) as error:
+        raise _NoLiftError(str(error).splitlines()[0]) from error
+    assert result.spec is not None
+    assert result.loaded is not None
+    assert result.frame is not None
+    spec = result.spec
+    design = build_design(result.frame, result.loaded.config, spec)
+    if not calibration.place(design, spec):
+        raise _NoLiftError("the test's measured periods are not all fitted in this run")
+    model_class = classes.get(spec.model_class)
+    draws = model_class.kpi_draws(read_mcmc(csv_files), design, spec)
+    post = model_class.posterior(draws, design, spec)
+    names = layout(design, spec)
+    curves = model_class.decompose(post, design, spec, names).curves
+    lifts = model_class.model_lifts(post, design, spec, names, curves)
+    row = lift_table(design, spec, lifts).iloc[0]
+    return {k: float(row[k]) for k in ("model_lift", "model_q05", "model_q95", "z")}
+
+
 def config_differences(records: list[RunRecord]) -> pd.DataFrame:
     """Resolved-config keys (dotted paths) whose values differ between the runs."""
     flat = {r.label: _flatten(r.config) for r in records if r.config}
@@ -381,6 +552,10 @@ def write(comparison: Comparison, folder: Path, plots: bool = True) -> list[str]
     write_csv(comparison.channels, folder / "channels.csv")
     write_csv(comparison.config_diff, folder / "config_diff.csv")
     write_text(folder / "comparison.md", markdown(comparison))
+    tables = ["comparison.csv", "channels.csv", "config_diff.csv"]
+    if not comparison.calibration.empty:
+        write_csv(comparison.calibration, folder / constants.CALIBRATION)
+        tables.append(constants.CALIBRATION)
     figures = plotting.render_all(
         [
             ("elpd_differences.png", "elpd_differences", (comparison.summary,)),
@@ -389,7 +564,7 @@ def write(comparison: Comparison, folder: Path, plots: bool = True) -> list[str]
         folder,
         enabled=plots,
     )
-    return ["comparison.csv", "channels.csv", "config_diff.csv", "comparison.md", *figures]
+    return [*tables, "comparison.md", *figures]
 
 
 def markdown(comparison: Comparison) -> str:
@@ -417,7 +592,43 @@ def markdown(comparison: Comparison) -> str:
         parts.append(markdown_table(comparison.config_diff))
     parts += ["", "## Channels (share of the fitted KPI and ROI, 90% intervals)", ""]
     parts.append(markdown_table(_channel_cells(comparison.channels)))
+    if not comparison.calibration.empty:
+        parts += ["", "## Lift tests: the model's lift before and after calibration", ""]
+        parts.append(markdown_table(_lift_cells(comparison.calibration)))
+        parts += [
+            "",
+            "Each run's model lift for each test (mean [90% interval], z against the",
+            "measured lift with both uncertainties): *calibrated* where the run's fit used",
+            "the test, *before* where it did not (the run's posterior for the same spend",
+            "change, rebuilt from its draws).",
+        ]
     return "\n".join(parts) + "\n"
+
+
+def _lift_cells(calibration: pd.DataFrame) -> pd.DataFrame:
+    """Tests down (with the measured lift), runs across: `lift [q05, q95] (z, how)`."""
+
+    def cell(row: pd.Series) -> str:
+        if pd.isna(row["model_lift"]):
+            return f"— ({row['note']})"
+        how = "calibrated" if row["calibrated"] else "before"
+        return (
+            f"{row['model_lift']:.4g} [{row['model_q05']:.4g}, {row['model_q95']:.4g}] "
+            f"(z {row['z']:.1f}, {how})"
+        )
+
+    cells = calibration.assign(
+        cell=calibration.apply(cell, axis=1),
+        measured=calibration.apply(
+            lambda r: f"{r['measured_lift']:.4g} ± {r['measured_se']:.3g}", axis=1
+        ),
+    )
+    wide = cells.pivot(index=["test", "measured"], columns="run", values="cell")
+    runs = list(dict.fromkeys(calibration["run"]))
+    tests = list(dict.fromkeys(zip(calibration["test"], cells["measured"], strict=True)))
+    return wide.reindex(index=pd.MultiIndex.from_tuples(tests), columns=runs).reset_index(
+        names=["test", "measured"]
+    )
 
 
 def _channel_cells(channels: pd.DataFrame) -> pd.DataFrame:

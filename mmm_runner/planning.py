@@ -74,7 +74,7 @@ def prepare(run_dir: Path, plan_path: Path) -> PlanInputs:
             "posterior draws",
             hint="Refit with fit.method: mcmc.",
         )
-    result = _validated_run(run_dir, manifest)
+    result = validated_run(run_dir, manifest)
     assert result.spec is not None
     assert result.loaded is not None
     spec, config = result.spec, result.loaded.config
@@ -170,12 +170,17 @@ def _new_folder(run_dir: Path, label: str) -> Path:
 # --- the run and the plan ----------------------------------------------------------------
 
 
-def _validated_run(run_dir: Path, manifest: dict[str, Any]) -> Validation:
-    """The run's resolved config and data, validated again (the data unchanged)."""
+def validated_run(
+    run_dir: Path, manifest: dict[str, Any], lift_tests: list[dict[str, Any]] | None = None
+) -> Validation:
+    """The run's resolved config and data, validated again (the data unchanged);
+    ``lift_tests`` replaces the config's lift tests (compare-runs: another run's test)."""
     document = resolved_config(run_dir)
     data_path = Path(manifest.get("data", {}).get("path", "")).resolve()
     check_run_data(data_path, manifest)
     document["data"]["path"] = str(data_path)
+    if lift_tests is not None:
+        document["calibration"] = {**(document.get("calibration") or {}), "lift_tests": lift_tests}
     with tempfile.TemporaryDirectory(prefix="mmm_forecast_") as scratch:
         file = Path(scratch) / "config.yaml"
         file.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))

@@ -93,7 +93,8 @@ data {
 
   // ROI priors: a prior on roi = beta[m] * (roi_weight[r] * s_m) in place of beta[m]'s
   // own; roi_weight holds each fitted period's KPI value per window spend, times the
-  // KPI sd (0 outside the window), so roi is in the units of roi.csv
+  // KPI sd (0 outside the window), so roi is in the units of roi.csv. Share priors
+  // take the same form: their weight is the KPI sd over the window's observed KPI
   int<lower=0> n_roi;
   array[n_roi] int<lower=1, upper=M> roi_channel;
   matrix[n_roi, N] roi_weight;

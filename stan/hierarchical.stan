@@ -119,6 +119,17 @@ data {
   vector[n_tests] test_lift;
   vector<lower=0>[n_tests] test_se;
 
+  // ROI and share priors on the population coefficient: a prior on
+  // beta[m] * (roi_weight[r] * s_m) in place of beta[m]'s own, s_m the channel's
+  // saturated media over every row (each group's transforms); roi_weight holds each
+  // fitted row's KPI value per window spend (share: 1 per window KPI), times the KPI
+  // sd (0 outside the window and in unfitted rows): the population ROI over all groups
+  int<lower=0> n_roi;
+  array[n_roi] int<lower=1, upper=M> roi_channel;
+  matrix[n_roi, T] roi_weight;
+  array[n_roi] int<lower=1> roi_prior;
+  matrix[n_roi, 3] roi_prior_args;
+
   // variable selection (model.selection) of some X columns (precision controls)
   int<lower=0, upper=3> sel_prior; // 0: none, 1: horseshoe, 2: spike_slab, 3: lasso
   int<lower=0, upper=K> n_sel; // selected columns
@@ -163,6 +174,8 @@ transformed data {
   int J = M + K;
   int E = V + varying_intercept; // group-level effects per group
   int Gt = group_transforms ? G : 1; // sets of transform parameters
+  array[J] int roi_on = rep_array(0, J); // 1: the channel's prior is on its ROI or share
+  roi_on[roi_channel] = rep_array(1, n_roi);
   array[Gt] vector[P] theta_lo = rep_array(theta_lower, Gt);
   array[Gt] vector[P] theta_hi = rep_array(theta_upper, Gt);
   row_vector[T] fit_mean = rep_row_vector(0, T);
@@ -343,9 +356,17 @@ model {
     sigma[g] ~ prior(sigma_prior, sigma_prior_args);
   }
   for (j in 1 : J) {
-    if (!shrunk[j]) {
+    if (!shrunk[j] && !roi_on[j]) {
       coef[j] ~ prior(beta_prior[j], beta_prior_args[j]');
     }
+  }
+  for (r in 1 : n_roi) {
+    // as in blm.stan: roi = beta * c with c > 0 given theta; the prior is stated
+    // on roi and log c makes it beta's density, so roi has the stated prior and
+    // theta keeps its own (without log c, theta's would be tilted by 1 / c)
+    real c = roi_weight[r] * S[ : , roi_channel[r]];
+    coef[roi_channel[r]] * c ~ prior(roi_prior[r], roi_prior_args[r]');
+    target += log(c);
   }
   selection_prior_lp(sel_prior, ss_beta, hs_lambda, hs_tau_unit, hs_caux,
                      sel_slab_df, ss_rate, sel_rate_prior, sel_spike_scale,

@@ -49,7 +49,8 @@ class ModelClass(ABC):
     summary: ClassVar[str]  # one line for docs and `mmm validate`
     panel: ClassVar[bool] = False  # fits several groups (data.group_column)
     mediators: ClassVar[bool] = False  # has mediator equations (model.mediators)
-    roi_priors: ClassVar[bool] = False  # its program takes calibration.roi_priors
+    # its program takes calibration.roi_priors and share_priors
+    roi_priors: ClassVar[bool] = False
     several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
     # its program takes model.selection priors and a gp trend (integrated-out columns)
     selection: ClassVar[bool] = True
@@ -65,12 +66,17 @@ class ModelClass(ABC):
                 "model.pooling applies only to model.class pooled",
                 "remove it or set model.class: pooled",
             )
-        if spec.roi_priors and not self.roi_priors:
-            out.add(
-                ("calibration", "roi_priors"),
-                f"ROI priors apply to classes blm and pooled for now, not {self.name}",
-                "state the prior on the coefficient (priors:), or use class blm",
-            )
+        for key, given in (("roi", spec.roi_priors), ("share", spec.share_priors)):
+            if given and not self.roi_priors:
+                out.add(
+                    ("calibration", f"{key}_priors"),
+                    f"{'ROI' if key == 'roi' else 'share'} priors apply to classes blm, "
+                    f"pooled and hierarchical for now, not {self.name} (through mediators "
+                    "and cross-effects a channel's ROI is not its coefficient times a "
+                    "constant)",
+                    "state the prior on the coefficient (priors:), or calibrate with a "
+                    "lift test (calibration.lift_tests)",
+                )
         if spec.selection and not self.selection:
             out.add(
                 ("model", "selection"),

@@ -37,6 +37,7 @@ class Hierarchical(ModelClass):
     program = "hierarchical.stan"
     summary = "panel of groups (markets, regions): partial pooling of chosen effects"
     panel = True
+    roi_priors = True
 
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         super().config_rules(config, spec, out)
@@ -46,6 +47,20 @@ class Hierarchical(ModelClass):
                 "a hierarchical model needs the column naming each row's group",
                 "set data.group_column (e.g. market)",
             )
+        varies = set(spec.varying).union(*(part.terms for part in spec.crossed))
+        for key, priors in (("roi", spec.roi_priors), ("share", spec.share_priors)):
+            for i, prior in enumerate(priors):
+                if prior.channel in varies:
+                    out.add(
+                        ("calibration", f"{key}_priors", i, "channel"),
+                        f"'{prior.channel}' varies by group: the prior is on its population "
+                        f"{'ROI' if key == 'roi' else 'share'} (the population coefficient "
+                        "over every group), around which the groups' own effects spread, so "
+                        "roi.csv's 'all' row (their total) can differ from it",
+                        "keep it if that is what you believe; a lift test in a group "
+                        "informs that group's effect",
+                        severity="warning",
+                    )
 
     def data_rules(self, frame: pd.DataFrame, config: RunConfig, out: Collector) -> None:
         column = config.data.group_column

@@ -49,6 +49,7 @@ def compare_command(
                     "problems": comparison.problems,
                     # via pandas' JSON so that missing values print as null, not NaN
                     "runs": json.loads(comparison.summary.to_json(orient="records")),
+                    "lift_tests": json.loads(comparison.calibration.to_json(orient="records")),
                 }
             )
             return

@@ -1154,6 +1154,25 @@ class RoiPrior(Section):
         return self
 
 
+class SharePrior(Section):
+    """A prior on a channel's share of the KPI (its contribution over the observed KPI
+    in a window), in place of the prior on its coefficient."""
+
+    channel: str = Field(description="The media channel (paid or organic).")
+    prior: str = Field(
+        description="Distribution of the share: the channel's contribution over the window "
+        "divided by the observed KPI summed over it (0.1 is 10%), e.g. beta(2, 18)."
+    )
+    start: dt.date | None = Field(None, description="First period of the window (default: all).")
+    end: dt.date | None = Field(None, description="Last period of the window (default: all).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SharePrior:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError("`end` is before `start`")
+        return self
+
+
 class CalibrationConfig(Section):
     """Experiments and business priors that calibrate the model."""
 
@@ -1162,8 +1181,13 @@ class CalibrationConfig(Section):
     )
     roi_priors: list[RoiPrior] = Field(
         default_factory=list,
-        description="Priors on channels' ROI (class blm), each in place of the channel's "
-        "coefficient prior.",
+        description="Priors on channels' ROI (classes blm, pooled and hierarchical), each in "
+        "place of the channel's coefficient prior; panels: the population ROI over all groups.",
+    )
+    share_priors: list[SharePrior] = Field(
+        default_factory=list,
+        description="Priors on channels' share of the KPI (classes blm, pooled and "
+        "hierarchical), each in place of the channel's coefficient prior.",
     )
 
 

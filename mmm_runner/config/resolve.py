@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -24,9 +25,11 @@ from mmm_runner.config.models import (
     ControlConfig,
     LiftTest,
     MediaChannel,
+    RoiPrior,
     RunConfig,
     SaturationConfig,
     SelectionConfig,
+    SharePrior,
     TimeVaryingConfig,
     TrendConfig,
 )
@@ -113,13 +116,14 @@ class MediaTerm:
 
 @dataclass(frozen=True)
 class RoiSpec:
-    """A prior on a channel's ROI over a window (the coefficient prior it replaces is not
-    used)."""
+    """A prior on a channel's ROI (or its share of the KPI) over a window (the coefficient
+    prior it replaces is not used)."""
 
     channel: str
     prior: Distribution
     start: dt.date | None = None
     end: dt.date | None = None
+    kind: Literal["roi", "share"] = "roi"  # share: contribution over the observed KPI
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,7 @@ class ModelSpec:
     mediator_outcomes: tuple[tuple[str, ...], ...] = ()  # per mediator: the outcomes it moves
     lift_tests: tuple[LiftTest, ...] = ()  # experiments that calibrate the model
     roi_priors: tuple[RoiSpec, ...] = ()  # priors on ROI in place of coefficient priors
+    share_priors: tuple[RoiSpec, ...] = ()  # priors on the share of the KPI, likewise
     selection: SelectionSpec | None = None  # a shrinkage prior on the precision controls
 
     def centred(self, shortest_group: int) -> bool:
@@ -271,9 +276,15 @@ class ModelSpec:
         return tuple(m.name for m in self.media if m.time_varying is not None)
 
     @property
+    def window_priors(self) -> tuple[RoiSpec, ...]:
+        """The ROI priors, then the share priors (the programs take both alike)."""
+        return (*self.roi_priors, *self.share_priors)
+
+    @property
     def roi_channels(self) -> frozenset[str]:
-        """Channels whose prior is on their ROI (their coefficient prior is not used)."""
-        return frozenset(r.channel for r in self.roi_priors)
+        """Channels whose prior is on their ROI or share of the KPI (their coefficient
+        prior is not used)."""
+        return frozenset(r.channel for r in self.window_priors)
 
     @property
     def selected(self) -> tuple[str, ...]:
@@ -424,6 +435,7 @@ def resolve(
         mediator_outcomes=_mediator_outcomes(config, terms),
         lift_tests=tuple(config.calibration.lift_tests) if config.calibration else (),
         roi_priors=_roi_priors(config, out),
+        share_priors=_share_priors(config, out),
     )
     _lift_tests(config, out, spec)
     spec = replace(spec, selection=_selection(config, out, spec, controls))
@@ -634,46 +646,80 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
 
 def _roi_priors(config: RunConfig, out: Collector) -> tuple[RoiSpec, ...]:
     """ROI priors: one per paid channel, on a model whose channel effects add to the KPI."""
-    if config.calibration is None or not config.calibration.roi_priors:
+    if config.calibration is None:
+        return ()
+    paid = {m.name for m in config.model.media if not m.organic}
+    return _window_priors(config, out, "roi", config.calibration.roi_priors, paid)
+
+
+def _share_priors(config: RunConfig, out: Collector) -> tuple[RoiSpec, ...]:
+    """Share priors: one per media channel (organic ones too), none with an ROI prior."""
+    if config.calibration is None:
+        return ()
+    media = {m.name for m in config.model.media}
+    with_roi = {r.channel for r in config.calibration.roi_priors}
+    found = _window_priors(config, out, "share", config.calibration.share_priors, media)
+    for i, item in enumerate(config.calibration.share_priors):
+        if item.channel in with_roi:
+            out.add(
+                ("calibration", "share_priors", i, "channel"),
+                f"'{item.channel}' also has an ROI prior: both would replace its "
+                "coefficient prior",
+                "keep one of the two",
+            )
+    return tuple(r for r in found if r.channel not in with_roi)
+
+
+def _window_priors(
+    config: RunConfig,
+    out: Collector,
+    kind: Literal["roi", "share"],
+    items: Sequence[RoiPrior | SharePrior],
+    allowed: set[str],
+) -> tuple[RoiSpec, ...]:
+    """Priors on a channel's ROI or share over a window: each on an allowed channel, once,
+    outside the pools, on a model whose channel effects add to the KPI."""
+    if not items:
         return ()
     model = config.model
-    paid = {m.name for m in model.media if not m.organic}
+    key = f"{kind}_priors"
+    what = {"roi": "ROI", "share": "share"}[kind]
     resolved, seen = [], set()
-    for i, item in enumerate(config.calibration.roi_priors):
-        at: Loc = ("calibration", "roi_priors", i)
-        if item.channel not in paid:
+    for i, item in enumerate(items):
+        at: Loc = ("calibration", key, i)
+        if item.channel not in allowed:
             out.add(
                 (*at, "channel"),
-                f"'{item.channel}' is not a paid media channel",
-                did_you_mean(item.channel, paid),
+                f"'{item.channel}' is not a {'paid ' if kind == 'roi' else ''}media channel",
+                did_you_mean(item.channel, allowed),
             )
             continue
         if item.channel in seen:
-            out.add((*at, "channel"), f"'{item.channel}' has two ROI priors", "keep one")
+            out.add((*at, "channel"), f"'{item.channel}' has two {what} priors", "keep one")
             continue
         seen.add(item.channel)
         if item.channel in model.pooling.labels:
             out.add(
                 (*at, "channel"),
                 f"'{item.channel}' is pooled: its prior comes from its pool",
-                "remove it from model.pooling.labels or drop the ROI prior",
+                f"remove it from model.pooling.labels or drop the {what} prior",
             )
         try:
             dist = notation.parse_distribution(item.prior)
         except notation.NotationError as exc:
             out.add((*at, "prior"), exc.message, exc.fix, repr(item.prior))
             continue
-        resolved.append(RoiSpec(item.channel, dist, item.start, item.end))
+        resolved.append(RoiSpec(item.channel, dist, item.start, item.end, kind))
     if resolved and (
         model.response != "identity"
         or model.population is not None
         or (model.formula is not None and model.formula.replace(" ", "").startswith("log("))
     ):
         out.add(
-            ("calibration", "roi_priors"),
-            "ROI priors need channel effects that add to the KPI; not yet a log-response "
-            "or per-capita model",
-            "use response: identity, or drop the ROI priors",
+            ("calibration", key),
+            f"{what} priors need channel effects that add to the KPI; not yet a "
+            "log-response or per-capita model",
+            f"use response: identity, or drop the {what} priors",
         )
     return tuple(resolved)
 
@@ -827,8 +873,9 @@ def _gp_trend_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
 
 
 def _time_varying_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
-    """A drifting channel's lift tests and ROI prior would need the drift over their
-    windows; neither is built yet, so both are refused rather than read at the average."""
+    """A drifting channel's lift tests, ROI and share priors would need the drift over
+    their windows; none is built yet, so they are refused rather than read at the
+    average."""
     drifting = set(spec.time_varying)
     for i, test in enumerate(spec.lift_tests):
         if test.channel in drifting:
@@ -838,14 +885,16 @@ def _time_varying_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> N
                 "effectiveness in the test's weeks, which this version does not model",
                 f"remove time_varying from '{test.channel}' to calibrate it, or drop the test",
             )
-    stated = config.calibration.roi_priors if config.calibration else []
-    for i, roi in enumerate(stated):  # as written: spec.roi_priors drops broken entries
-        if roi.channel in drifting:
-            out.add(
-                ("calibration", "roi_priors", i, "channel"),
-                f"'{roi.channel}' is time-varying: an ROI prior on it is not supported",
-                f"state a coefficient prior for '{roi.channel}', or remove time_varying",
-            )
+    calibration = config.calibration
+    for key, what in (("roi_priors", "an ROI prior"), ("share_priors", "a share prior")):
+        stated = getattr(calibration, key) if calibration else []
+        for i, item in enumerate(stated):  # as written: the spec drops broken entries
+            if item.channel in drifting:
+                out.add(
+                    ("calibration", key, i, "channel"),
+                    f"'{item.channel}' is time-varying: {what} on it is not supported",
+                    f"state a coefficient prior for '{item.channel}', or remove time_varying",
+                )
 
 
 def _control_location(config: RunConfig, name: str, fallback: Loc) -> Loc:

@@ -359,24 +359,37 @@ def _categorical(c: _Checker, frame: pd.DataFrame) -> None:
 
 
 def _roi_windows(c: _Checker, frame: pd.DataFrame) -> None:
-    """An ROI prior's window holds fitted periods in which the channel spent."""
+    """An ROI prior's window holds fitted periods in which the channel spent; a share
+    prior's, fitted periods whose KPI adds up to more than 0."""
     train = _train(c, frame)
     dates = train[c.config.data.date_column]
     spend_of = {m.name: m.spend_column for m in c.spec.media}
-    for i, roi in enumerate(c.spec.roi_priors):
-        inside = pd.Series(True, index=train.index)
-        if roi.start is not None:
-            inside &= dates >= pd.Timestamp(roi.start)
-        if roi.end is not None:
-            inside &= dates <= pd.Timestamp(roi.end)
-        spent = float(
-            pd.to_numeric(train.loc[inside, spend_of[roi.channel]], errors="coerce").sum()
-        )
-        if not spent > 0:
+    for key, priors in (("roi", c.spec.roi_priors), ("share", c.spec.share_priors)):
+        for i, roi in enumerate(priors):
+            inside = pd.Series(True, index=train.index)
+            if roi.start is not None:
+                inside &= dates >= pd.Timestamp(roi.start)
+            if roi.end is not None:
+                inside &= dates <= pd.Timestamp(roi.end)
+            column = spend_of[roi.channel] if key == "roi" else c.spec.kpi
+            if column not in train:
+                continue  # a KPI built from outcomes: the class refuses these priors
+            total = float(pd.to_numeric(train.loc[inside, column], errors="coerce").sum())
+            if total > 0:
+                continue
+            if not inside.any():
+                message = f"the {key.upper() if key == 'roi' else key} prior's window holds "
+                message += "no fitted period"
+            elif key == "roi":
+                message = f"'{roi.channel}' spent nothing in the fitted periods of the ROI "
+                message += "prior's window"
+            else:
+                message = f"the KPI adds up to {total:g} over the share prior's window"
             c.config_problem(
-                ("calibration", "roi_priors", i),
-                f"'{roi.channel}' spent nothing in the fitted periods of the ROI prior's window",
-                "widen the window (start, end) to periods with spend",
+                ("calibration", f"{key}_priors", i),
+                message,
+                "widen the window (start, end) to fitted periods with "
+                + ("spend" if key == "roi" else "KPI"),
             )
 
 

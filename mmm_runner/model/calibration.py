@@ -116,7 +116,7 @@ def stan_fields(design: Design, spec: ModelSpec, window: int) -> dict[str, Any]:
 
 
 def roi_window(design: Design, roi: RoiSpec) -> npt.NDArray[np.bool_]:
-    """The fitted periods of an ROI prior's window."""
+    """The fitted periods of an ROI (or share) prior's window, in every group."""
     day = design.dates.normalize()
     inside = np.ones(design.n_rows, dtype=bool)
     if roi.start is not None:
@@ -126,19 +126,28 @@ def roi_window(design: Design, roi: RoiSpec) -> npt.NDArray[np.bool_]:
     return np.asarray(inside & design.fitted)
 
 
-def roi_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
-    """The ROI-prior fields of the blm program: each fitted period's KPI value per unit
-    of the window's spend, times the KPI sd, so that beta times the weighted saturation
-    is the ROI that roi.csv reports over the window."""
-    fitted = np.flatnonzero(design.fitted)
-    # a cross-validation fold whose fitted periods miss a window's spend keeps the
-    # channel's coefficient prior (validation ensures the full run has that spend)
-    priors = [r for r in spec.roi_priors if _window_spend(design, spec, r) > 0]
-    weights = np.zeros((len(priors), len(fitted)))
+def roi_fields(design: Design, spec: ModelSpec, *, every_row: bool = False) -> dict[str, Any]:
+    """The ROI- and share-prior fields of the blm and hierarchical programs: weights w
+    over the rows such that the population coefficient times w . (saturated media) is
+    the quantity the prior is on (columns: the fitted rows, or with ``every_row`` every
+    row of the design, 0 where not fitted).
+
+    An ROI prior's weights are each period's KPI value per unit of the window's spend,
+    times the KPI sd, so that the result is the ROI that roi.csv reports over the window
+    (in a panel, its 'all' row when the channel's effect is the same in every group:
+    summed over the groups, national media's spend counted once per period). A share
+    prior's are the KPI sd over the observed KPI summed over the window: the result is
+    the channel's contribution over the window as a fraction of the KPI."""
+    rows = np.arange(design.n_rows) if every_row else np.flatnonzero(design.fitted)
+    # a cross-validation fold whose fitted periods miss a window's spend (or KPI) keeps
+    # the channel's coefficient prior (validation ensures the full run has them)
+    priors = [r for r in spec.window_priors if _window_total(design, spec, r) > 0]
+    weights = np.zeros((len(priors), len(rows)))
     for r, roi in enumerate(priors):
-        window = roi_window(design, roi)
-        spend = _window_spend(design, spec, roi)
-        weights[r] = np.where(window[fitted], design.y_sd * design.kpi_value[fitted] / spend, 0.0)
+        window = roi_window(design, roi)[rows]
+        total = _window_total(design, spec, roi)
+        per_row = design.kpi_value[rows] if roi.kind == "roi" else np.ones(len(rows))
+        weights[r] = np.where(window, design.y_sd * per_row / total, 0.0)
     codes = [(r.prior.spec.code, list(r.prior.stan_args())) for r in priors]
     return {
         "n_roi": len(priors),
@@ -149,8 +158,16 @@ def roi_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-def _window_spend(design: Design, spec: ModelSpec, roi: RoiSpec) -> float:
-    return float(design.spend[roi_window(design, roi), spec.media_names.index(roi.channel)].sum())
+def _window_total(design: Design, spec: ModelSpec, roi: RoiSpec) -> float:
+    """What an ROI prior divides by (the channel's spend over its window, as roi.csv
+    counts it) or a share prior (the observed KPI summed over its window)."""
+    window = roi_window(design, roi)
+    if roi.kind == "share":
+        return float(design.kpi[window].sum())
+    m = spec.media_names.index(roi.channel)
+    if spec.media[m].scope == "national" and design.n_groups > 1:
+        window &= design.group == 0  # the same spend in every group: counted once
+    return float(design.spend[window, m].sum())
 
 
 def network_fields(design: Design, spec: ModelSpec, window: int) -> dict[str, Any]:

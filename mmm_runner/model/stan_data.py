@@ -242,6 +242,7 @@ def hierarchical_data(
         "centred": int(spec.centred(int(rows_per_group.min()))),
         **_crossed_fields(design, spec, names),
         **calibration.stan_fields(design, spec, names.window),
+        **calibration.roi_fields(design, spec, every_row=True),
         **selection.stan_fields(design, spec, names.selected),
         **hsgp.stan_fields(design, spec),
         **hsgp.drift_fields(design, spec),

@@ -186,7 +186,7 @@ def test_a_config_without_tests_gives_empty_fields(tmp_path: Path) -> None:
             "single_market.yaml",
             [{"channel": "tv", "prior": "lognormal(0, 1)", "start": "2030-01-07"}],
             "calibration.roi_priors[0]",
-            "spent nothing",
+            "holds no fitted period",
         ),
         (
             "single_market_log.yaml",
@@ -195,10 +195,10 @@ def test_a_config_without_tests_gives_empty_fields(tmp_path: Path) -> None:
             "not yet a log-response",
         ),
         (
-            "panel_hierarchical.yaml",
+            "nested.yaml",
             [{"channel": "tv", "prior": "lognormal(0, 1)"}],
             "calibration.roi_priors",
-            "not hierarchical",
+            "not nested",
         ),
     ],
 )
@@ -233,3 +233,194 @@ def test_roi_weights_turn_the_saturated_media_into_roi_csv_units(tmp_path: Path)
     # spend-weighted: sum over the window of weight * (media effect / y_sd) is contribution / spend
     assert weight[~window[fitted]].sum() == 0
     assert weight[window[fitted]] == pytest.approx(design.y_sd / design.spend[window, m].sum())
+
+
+SHARE = {"channel": "tv", "prior": "beta(2, 18)"}
+
+
+@pytest.mark.parametrize(
+    ("shipped", "calibration_section", "where", "message"),
+    [
+        (
+            "single_market.yaml",
+            {"share_priors": [{**SHARE, "channel": "podcast"}]},
+            "calibration.share_priors[0].channel",
+            "not a media channel",
+        ),
+        (
+            "single_market.yaml",
+            {"share_priors": [SHARE, SHARE]},
+            "calibration.share_priors[1].channel",
+            "two share priors",
+        ),
+        (
+            "single_market.yaml",
+            {
+                "share_priors": [SHARE],
+                "roi_priors": [{"channel": "tv", "prior": "lognormal(0, 1)"}],
+            },
+            "calibration.share_priors[0].channel",
+            "also has an ROI prior",
+        ),
+        (
+            "single_market.yaml",
+            {"share_priors": [{**SHARE, "prior": "beta(2)"}]},
+            "calibration.share_priors[0].prior",
+            "",
+        ),
+        (
+            "single_market.yaml",
+            {"share_priors": [{**SHARE, "start": "2019-01-07", "end": "2019-06-24"}]},
+            "calibration.share_priors[0]",
+            "holds no fitted period",
+        ),
+        (
+            "single_market.yaml",
+            {"share_priors": [{**SHARE, "start": "2024-06-03", "end": "2024-01-01"}]},
+            "calibration.share_priors[0]",
+            "`end` is before `start`",
+        ),
+        (
+            "single_market_log.yaml",
+            {"share_priors": [SHARE]},
+            "calibration.share_priors",
+            "not yet a log-response",
+        ),
+        (
+            "nested.yaml",
+            {"share_priors": [SHARE]},
+            "calibration.share_priors",
+            "not nested",
+        ),
+        (
+            "pooled.yaml",
+            {"share_priors": [{**SHARE, "channel": "search_brand"}]},
+            "calibration.share_priors[0].channel",
+            "is pooled",
+        ),
+    ],
+)
+def test_share_prior_mistakes_are_located(
+    tmp_path: Path,
+    shipped: str,
+    calibration_section: dict[str, Any],
+    where: str,
+    message: str,
+) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = calibration_section
+
+    result = validate(_config(tmp_path, shipped, TEST, edit))
+    located = [m for loc, m in _errors(result) if loc == where]
+    assert located, _errors(result)
+    assert any(message in m for m in located), _errors(result)
+
+
+def test_an_organic_channel_takes_a_share_prior(tmp_path: Path) -> None:
+    """Share needs no spend: an organic channel's share prior is accepted, its ROI
+    prior is not."""
+
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = {"share_priors": [{**SHARE, "channel": "newsletter"}]}
+
+    spec, design = _setup(_config(tmp_path, "weekly_events.yaml", TEST, edit))
+    assert spec.roi_channels == {"newsletter"}
+    data = classes.get("blm").stan_data(design, spec)
+    assert data["roi_channel"] == [spec.media_names.index("newsletter") + 1]
+
+
+def test_share_weights_turn_the_saturated_media_into_a_share_of_the_kpi(tmp_path: Path) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = {
+            "roi_priors": [{"channel": "search", "prior": "lognormal(0, 0.5)"}],
+            "share_priors": [{**SHARE, "start": "2023-07-03", "end": "2023-12-25"}],
+        }
+
+    spec, design = _setup(_config(tmp_path, "single_market.yaml", TEST, edit))
+    data = classes.get("blm").stan_data(design, spec)
+    assert data["n_roi"] == 2  # ROI priors first, then share priors
+    assert data["roi_channel"] == [
+        spec.media_names.index("search") + 1,
+        spec.media_names.index("tv") + 1,
+    ]
+    fitted = design.fitted
+    window = fitted & (design.dates >= "2023-07-03") & (design.dates <= "2023-12-25")
+    weight = data["roi_weight"][1]
+    assert weight[~window[fitted]].sum() == 0
+    assert weight[window[fitted]] == pytest.approx(design.y_sd / design.kpi[window].sum())
+
+
+def test_panel_roi_weights_cover_every_group_and_count_national_spend_once(
+    tmp_path: Path,
+) -> None:
+    """Hierarchical: the weights run over every row (0 where not fitted), and national
+    TV's spend (the same in every market) is counted once per period, as roi.csv does."""
+
+    def edit(config: dict[str, Any]) -> None:
+        config["data"]["holdout"] = 4
+        config["calibration"] = {
+            "roi_priors": [
+                {"channel": "tv", "prior": "lognormal(0, 0.5)"},
+                {"channel": "search", "prior": "lognormal(0, 0.5)", "end": "2023-12-25"},
+            ],
+            "share_priors": [{"channel": "social", "prior": "beta(2, 18)"}],
+        }
+
+    spec, design = _setup(
+        _config(tmp_path, "panel_hierarchical.yaml", {**TEST, "group": "north"}, edit)
+    )
+    data = classes.get("hierarchical").stan_data(design, spec)
+    assert data["roi_weight"].shape == (3, design.n_rows)
+    fitted = design.fitted
+    assert not fitted.all()
+    tv, search = spec.media_names.index("tv"), spec.media_names.index("search")
+    once = design.spend[fitted & (design.group == 0), tv].sum()
+    assert design.spend[fitted, tv].sum() == pytest.approx(design.n_groups * once)
+    assert data["roi_weight"][0][fitted] == pytest.approx(design.y_sd / once)
+    assert data["roi_weight"][0][~fitted].sum() == 0
+    window = fitted & (design.dates <= "2023-12-25")
+    spend = design.spend[window, search].sum()
+    assert data["roi_weight"][1][window] == pytest.approx(design.y_sd / spend)
+    assert data["roi_weight"][1][~window].sum() == 0
+    assert data["roi_weight"][2][fitted] == pytest.approx(design.y_sd / design.kpi[fitted].sum())
+
+
+def test_a_panel_prior_on_a_varying_channel_is_said_to_be_on_the_population(
+    tmp_path: Path,
+) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["calibration"] = {
+            "roi_priors": [
+                {"channel": "tv", "prior": "lognormal(0, 0.5)"},
+                {"channel": "search", "prior": "lognormal(0, 0.5)"},
+            ]
+        }
+
+    result = validate(_config(tmp_path, "panel_hierarchical.yaml", TEST, edit))
+    assert result.ok, _errors(result)
+    said = [(p.location, p.message) for p in result.warnings]
+    located = [m for loc, m in said if loc.startswith("calibration")]
+    assert len(located) == 1, said
+    assert "'search' varies by group: the prior is on its population ROI" in located[0]
+    assert [loc for loc, _ in said if "roi_priors[1]" in loc] == [
+        "calibration.roi_priors[1].channel"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["roi", "share"])
+def test_the_shipped_examples_of_business_priors_validate(tmp_path: Path, kind: str) -> None:
+    """config/calibrated.yaml carries each kind commented out; uncommented, it validates
+    and the channel's prior is on its ROI or share."""
+    lines = (ROOT / "config" / "calibrated.yaml").read_text().splitlines()
+    at = lines.index(f"  # {kind}_priors:")
+    lines[at] = f"  {kind}_priors:"
+    lines[at + 1] = lines[at + 1].replace("  #   -", "    -")
+    config = yaml.safe_load("\n".join(lines))
+    config["data"]["path"] = str(ROOT / "data" / "confounded.csv")
+    path = tmp_path / "example.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    result = validate(path)
+    assert result.ok, _errors(result)
+    assert result.spec is not None
+    assert [r.kind for r in result.spec.window_priors] == [kind]
+    assert result.spec.roi_channels == {"search"}

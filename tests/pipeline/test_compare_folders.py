@@ -136,3 +136,73 @@ def test_comparison_shows_waic_beside_loo_and_blanks_for_runs_without_it(tmp_pat
     assert (cells["elpd_loo"], cells["elpd_waic"], cells["waic_se"]) == ("-120.5", "-120.3", "5.9")
     cells = dict(zip(header.split(" | "), second.split(" | "), strict=True))
     assert (cells["elpd_loo"], cells["elpd_waic"], cells["waic_se"]) == ("-120.5", "", "")
+
+
+LIFT = {
+    "name": "tv_dark",
+    "channel": "tv",
+    "start": "2024-02-05",
+    "end": "2024-03-25",
+    "measured_until": "2024-04-22",
+    "spend_change": -5000.0,
+    "lift": -900.0,
+    "se": 100.0,
+}
+
+
+def test_a_calibrated_run_beside_one_without_draws_lists_the_test_for_both(
+    tmp_path: Path,
+) -> None:
+    """The calibrated run's own lift comes from its calibration.csv; a MAP run without
+    the test has no draws to rebuild it from: a blank with the reason, and a warning."""
+    calibrated = _fake_run(tmp_path / "calibrated")
+    file = calibrated / "00_run_metadata" / constants.CONFIG_RESOLVED
+    config = yaml.safe_load(file.read_text())
+    config["calibration"] = {"lift_tests": [{**LIFT, "group": None, "outcome": None}]}
+    file.write_text(yaml.safe_dump(config))
+    own = {k: [v] for k, v in LIFT.items() if k not in ("lift", "se", "name")}
+    own |= {"test": ["tv_dark"], "group": ["all"], "measured_lift": [-900.0]}
+    own |= {"model_lift": [-950.0], "model_q05": [-1100.0], "model_q95": [-800.0], "z": [-0.3]}
+    pd.DataFrame(own).to_csv(calibrated / "30_post_run" / constants.CALIBRATION, index=False)
+    plain = _fake_run(tmp_path / "plain", method="map", loo=False)
+    records = [compare.load_run(calibrated), compare.load_run(plain)]
+    assert records[0].problems == [f"missing {compare.SELECT}/{constants.LOO_SUMMARY} (no LOO)"]
+    comparison = compare.compare(records)
+    table = comparison.calibration.set_index("run")
+    assert table.loc["calibrated", "calibrated"]
+    assert table.loc["calibrated", "model_lift"] == pytest.approx(-950.0)
+    assert table.loc["calibrated", "measured_until"] == "2024-04-22"
+    assert not table.loc["plain", "calibrated"]
+    assert pd.isna(table.loc["plain", "model_lift"])
+    assert table.loc["plain", "note"] == "fitted by map: no posterior draws"
+    assert any("tv_dark: no model lift from plain" in w for w in comparison.warnings)
+    text = compare.markdown(comparison)
+    assert "-950 [-1100, -800] (z -0.3, calibrated)" in text
+    assert "| tv_dark | -900 ± 100 |" in text
+    written = compare.write(comparison, tmp_path / "out", plots=False)
+    assert constants.CALIBRATION in written
+    assert len(pd.read_csv(tmp_path / "out" / constants.CALIBRATION)) == 2
+
+
+def test_runs_without_lift_tests_have_no_calibration_table(tmp_path: Path) -> None:
+    comparison = compare.compare([compare.load_run(_fake_run(tmp_path / "r"))])
+    assert comparison.calibration.empty
+    assert constants.CALIBRATION not in compare.write(comparison, tmp_path / "o", plots=False)
+
+
+def test_a_run_whose_data_is_gone_gets_the_reason_instead_of_a_lift(tmp_path: Path) -> None:
+    """Rebuilding a lift validates the run's config and data again: a data file that is
+    no longer there is the note (and a warning), not a crash."""
+    calibrated = _fake_run(tmp_path / "calibrated")
+    file = calibrated / "00_run_metadata" / constants.CONFIG_RESOLVED
+    config = yaml.safe_load(file.read_text())
+    config["calibration"] = {"lift_tests": [LIFT]}
+    file.write_text(yaml.safe_dump(config))
+    plain = _fake_run(tmp_path / "plain")
+    (plain / "20_model_fit" / "stan_csv").mkdir()
+    (plain / "20_model_fit" / "stan_csv" / "chain_1.csv").write_text("# nothing\n")
+    comparison = compare.compare([compare.load_run(calibrated), compare.load_run(plain)])
+    row = comparison.calibration.set_index("run").loc["plain"]
+    assert pd.isna(row["model_lift"])
+    assert "/data.csv" in row["note"]
+    assert any("no model lift from plain" in w for w in comparison.warnings)
