@@ -1061,6 +1061,12 @@ class CvConfig(Section):
     horizon: int = Field(13, ge=1, description="Periods scored after each training window.")
     step: int = Field(13, ge=1, description="Periods the window grows between folds.")
     max_folds: int | None = Field(None, ge=1, description="Use at most this many (latest) folds.")
+    scheduler: str | None = Field(
+        None,
+        description="Address of a Dask scheduler (tcp://host:8786) to fit the folds on, as "
+        "`mmm batch --scheduler` does runs; default: this machine, folds side by side as "
+        "the cores allow. Each worker compiles the program once into its own cache.",
+    )
     method: FitMethod | None = Field(
         None, description="Fit method for the folds (default: the run's `fit.method`)."
     )

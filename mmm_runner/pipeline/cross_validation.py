@@ -5,7 +5,8 @@ to its training end and predicts the next ``horizon`` dates. The run's own
 holdout rows never enter. Each fold reuses the run's compiled program and
 learns scales, means and CRE group means from its own training rows only.
 Folds run side by side when the cores allow (an MCMC fold already uses
-``parallel_chains`` cores). The folds' Stan CSVs are temporary: only the scores
+``parallel_chains`` cores), or on a Dask cluster (``cv.scheduler``), each worker
+compiling the program into its own cache. The folds' Stan CSVs are temporary: only the scores
 are kept.
 """
 
@@ -15,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,20 +63,73 @@ def cross_validate(
             hint="Shorten cv.initial or cv.horizon.",
         )
     method = settings.method or config.fit.method
+
+    def job(fold: cv.Fold) -> FoldJob:
+        train_end, test_end = dates[fold.train - 1], dates[fold.train + fold.horizon - 1]
+        when = rows[config.data.date_column]
+        part = rows[when <= test_end].reset_index(drop=True)
+        fitted = (part[config.data.date_column] <= train_end).to_numpy()
+        return FoldJob(fold, part, fitted, config, spec, method)
+
+    jobs = [job(fold) for fold in folds]
+    if settings.scheduler:
+        note(f"cross-validation: {len(folds)} fold(s) by {method} on {settings.scheduler}")
+        return pd.DataFrame(_on_cluster(settings.scheduler, jobs))
     workers = max(1, usable_cores() // fit.cores_per_fit(config.fit, method))
     note(f"cross-validation: {len(folds)} fold(s) by {method}, {workers} at a time")
-    with tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch:
-
-        def one(fold: cv.Fold) -> dict[str, Any]:
-            train_end, test_end = dates[fold.train - 1], dates[fold.train + fold.horizon - 1]
-            when = rows[config.data.date_column]
-            part = rows[when <= test_end].reset_index(drop=True)
-            fitted = (part[config.data.date_column] <= train_end).to_numpy()
-            return _fold(fold, part, fitted, config, spec, compiled, tools, method, Path(scratch))
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, folds))
+    with (
+        tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        results = list(pool.map(lambda j: j.run(compiled, tools, Path(scratch)), jobs))
     return pd.DataFrame(results)
+
+
+@dataclass(frozen=True)
+class FoldJob:
+    """One fold's inputs, self-contained so that a Dask worker can fit it."""
+
+    fold: cv.Fold
+    rows: pd.DataFrame
+    fitted: np.ndarray[Any, np.dtype[np.bool_]]
+    config: RunConfig
+    spec: ModelSpec
+    method: str
+
+    def run(self, compiled: CompiledModel, tools: Toolchain, scratch: Path) -> dict[str, Any]:
+        return _fold(
+            self.fold,
+            self.rows,
+            self.fitted,
+            self.config,
+            self.spec,
+            compiled,
+            tools,
+            self.method,
+            scratch,
+        )
+
+
+def _on_cluster(scheduler: str, jobs: list[FoldJob]) -> list[dict[str, Any]]:
+    """The folds fitted on a Dask cluster (cv.scheduler), in fold order."""
+    from mmm_runner.batch.cluster import connect
+
+    with connect(scheduler, workers=1, retries=0) as client:
+        futures = client.map(_on_worker, jobs, pure=False)
+        results: list[dict[str, Any]] = client.gather(futures)
+    return results
+
+
+def _on_worker(job: FoldJob) -> dict[str, Any]:
+    """A fold on a worker: the program from the worker's own cache (compiled there on
+    first use), the fold's files in the worker's own scratch folder."""
+    from mmm_runner.backend import cache, toolchain
+    from mmm_runner.model import programs
+
+    tools = toolchain.locate()
+    compiled = cache.compile_model(programs.program(job.spec.model_class), tools)
+    with tempfile.TemporaryDirectory(prefix="mmm_cv_") as scratch:
+        return job.run(compiled, tools, Path(scratch))
 
 
 def _without_holdout(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:

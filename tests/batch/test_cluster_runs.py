@@ -193,3 +193,32 @@ def test_a_sweep_on_its_own_local_cluster_is_ranked_by_cross_validation(tmp_path
     text = (folder / "summary.md").read_text()
     assert "mean CRPS of time-series cross-validation" in text
     assert "specification shopping" in text
+
+
+def test_cross_validation_folds_on_the_cluster_equal_the_local_ones(
+    scheduler: str, tmp_path: Path
+) -> None:
+    """cv.scheduler sends the folds to the cluster's workers: with the same seeds their
+    scores are the local threads' to the last digit, in fold order."""
+    from mmm_runner.backend import cache, toolchain
+    from mmm_runner.model import programs
+    from mmm_runner.pipeline.cross_validation import cross_validate
+    from mmm_runner.validation import validate
+
+    cv = {"initial": 104, "horizon": 13, "step": 13, "max_folds": 3, "method": "map"}
+    folds = {}
+    for where in ("local", "cluster"):
+        settings = {**cv, "scheduler": scheduler} if where == "cluster" else cv
+        path = map_config(tmp_path / where, "cv", cv=settings)
+        result = validate(path)
+        assert result.ok, [p.render() for p in result.errors]
+        assert result.frame is not None
+        assert result.loaded is not None
+        assert result.spec is not None
+        tools = toolchain.locate()
+        compiled = cache.compile_model(programs.program("blm"), tools)
+        folds[where] = cross_validate(
+            result.frame, result.loaded.config, result.spec, compiled, tools
+        )
+    assert len(folds["local"]) == 3
+    pd.testing.assert_frame_equal(folds["local"], folds["cluster"])
