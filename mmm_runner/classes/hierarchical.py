@@ -37,6 +37,7 @@ class Hierarchical(ModelClass):
     program = "hierarchical.stan"
     summary = "panel of groups (markets, regions): partial pooling of chosen effects"
     panel = True
+    group_threads = True
 
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         super().config_rules(config, spec, out)
