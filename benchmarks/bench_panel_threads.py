@@ -164,7 +164,7 @@ def measure(config: Path, out: Path) -> dict[str, Any]:
         "wall": wall,
         "fit": float(fit["fit_seconds"]),
         "divergences": int(fit.get("divergences", 0)),
-        "rhat": float(summary["rhat"].max()),
+        "rhat": float(summary["r_hat"].max()),
         "ess_bulk": float(summary["ess_bulk"].min()),
         "ess_tail": float(summary["ess_tail"].min()),
         "parallelism": manifest["parallelism"],

@@ -31,8 +31,9 @@ Array = npt.NDArray[np.float64]
 MAP_STARTS_AT_ONCE = 2  # optimiser starts run side by side unless fit.parallel_chains says
 # `threads_per_chain: auto` gives a chain a thread per this many groups at most: a slice of
 # the likelihood must hold enough rows to outweigh what reduce_sum costs (copying the
-# media effects into each thread's autodiff stack)
-GROUPS_PER_THREAD = 4
+# media effects into each thread's autodiff stack); on an 8-geo panel two threads cost
+# more than they saved (benchmarks/bench_panel_threads.py)
+GROUPS_PER_THREAD = 8
 # (chain id, iteration, total iterations) as the sampler reports them.
 Progress = Callable[[int, int, int], None]
 

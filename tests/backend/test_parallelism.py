@@ -22,8 +22,8 @@ def _fit(**fields: Any) -> FitConfig:
         (2, 4, 40, (2, 1)),  # the chains take every core
         (8, 4, 40, (4, 2)),  # two cores per chain
         (16, 4, 40, (4, 4)),
-        (16, 4, 8, (4, 2)),  # a thread per GROUPS_PER_THREAD groups at most
-        (16, 4, 3, (4, 1)),  # too few groups to share
+        (16, 4, 16, (4, 2)),  # a thread per GROUPS_PER_THREAD groups at most
+        (16, 4, 8, (4, 1)),  # too few groups to share
         (16, 4, 0, (4, 1)),  # the program cannot split its likelihood
         (3, 1, 40, (1, 3)),
     ],
