@@ -52,6 +52,7 @@ functions {
   #include functions/groups.stanfunctions
   #include functions/selection.stanfunctions
   #include functions/gp.stanfunctions
+  #include functions/panel_likelihood.stanfunctions
 }
 data {
   int<lower=1> T; // rows of all groups, fitted and holdout
@@ -62,6 +63,9 @@ data {
   array[T] int<lower=1, upper=G> group; // group of each row
   array[G] int<lower=1, upper=T> group_start; // first row of each group
   array[G] int<lower=1, upper=T> group_end; // last row of each group
+  // threads per chain: above 1, reduce_sum splits the likelihood's groups
+  // into this many slices (1: the same sum, in one piece)
+  int<lower=1> threads;
 
   int<lower=0> M; // media channels
   int<lower=1> L; // longest adstock window (lags)
@@ -181,6 +185,25 @@ transformed data {
   row_vector[T] fit_mean = rep_row_vector(0, T);
   fit_mean[fit_rows] = rep_row_vector(1.0 / N, N);
   matrix[G, T] group_mean = group_averages(G, group, fit_rows, T);
+  // The likelihood group by group (functions/panel_likelihood.stanfunctions):
+  // group g's fitted rows are fit_rows[fit_from[g] : fit_to[g]].
+  row_vector[T] fit_weight = rep_row_vector(1, G) * group_mean; // 1 / n_g if fitted
+  matrix[G, K] X_mean = group_mean * X; // each group's average X
+  array[G] int fit_from = rep_array(N + 1, G);
+  array[G] int fit_to = rep_array(0, G);
+  row_vector[G] fit_share = rep_row_vector(0, G); // n_g / N
+  for (n in 1 : N) {
+    int g = group[fit_rows[n]];
+    if (n > 1 && g < group[fit_rows[n - 1]]) {
+      reject("fitted rows must be stacked by group; row ", fit_rows[n],
+             " (group ", g, ") follows group ", group[fit_rows[n - 1]]);
+    }
+    fit_from[g] = min(fit_from[g], n);
+    fit_to[g] = n;
+    fit_share[g] += 1.0 / N;
+  }
+  array[G] int group_ids = linspaced_int_array(G, 1, G);
+  int grainsize = (G + threads - 1) %/% threads; // groups per slice
   array[C] int level_start; // where each crossed effect's levels start, stacked
   int Z = 0; // levels of all crossed effects
   for (c in 1 : C) {
@@ -339,7 +362,11 @@ model {
                                            tvp_amplitude, tvp_lengthscale,
                                            tvp_half_range, fit_mean);
   S[ : , tvp_channel] = S[ : , tvp_channel] .* drift;
-  real alpha = alpha_c - fit_mean * (S * coef[1 : M]);
+  // each group's average media effects over its fitted rows (the likelihood
+  // works out the rows' means group by group)
+  matrix[G, M] S_mean = group_column_means(S, fit_weight, group_start,
+                                           group_end);
+  real alpha = alpha_c - fit_share * (S_mean * coef[1 : M]);
   matrix[G, 1 + J] O = crossed_offsets(G, J, cross_scale,
                                        crossed_levels(z_cross, cross_factor,
                                                       n_levels, level_start),
@@ -348,8 +375,8 @@ model {
   matrix[G, J] B = group_coefficients(coef, tau_eff, z, varying, typical,
                                       centred)
                    + O[ : , 2 : (1 + J)];
-  vector[T] effects = rows_dot_product(append_col(S, X), B[group]);
-  vector[G] alpha_g = varying_intercept ? level - group_mean * effects
+  vector[G] effect_mean = rows_dot_product(append_col(S_mean, X_mean), B);
+  vector[G] alpha_g = varying_intercept ? level - effect_mean
                                         : alpha + O[ : , 1];
   alpha ~ prior(alpha_prior, alpha_prior_args);
   for (g in 1 : G) {
@@ -424,14 +451,20 @@ model {
     }
   }
   if (!prior_only) {
-    vector[T] mu = alpha_g[group] + effects;
     if (n_int > 0) {
+      vector[N] mu = fitted_means(fit_rows, fit_from, fit_to, S, X, B,
+                                  alpha_g);
       vector[G] precision = inv_square(sigma);
-      target += collapsed_normal_lpdf(y - mu[fit_rows] | X_int,
+      target += collapsed_normal_lpdf(y - mu | X_int,
                                       group_crossprod(XtX_int, precision),
                                       precision[group[fit_rows]], int_scale);
+    } else if (threads > 1) {
+      target += reduce_sum_static(group_log_lik_lupmf, group_ids, grainsize,
+                                  y, fit_rows, fit_from, fit_to, S, X, B,
+                                  alpha_g, sigma);
     } else {
-      y ~ normal(mu[fit_rows], sigma[group[fit_rows]]);
+      target += group_log_lik_lupmf(group_ids | 1, G, y, fit_rows, fit_from,
+                                    fit_to, S, X, B, alpha_g, sigma);
     }
     if (n_tests > 0) {
       test_lift ~ normal(test_lifts(B[ : , 1 : M], theta, test_channel, test_group,

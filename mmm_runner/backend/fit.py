@@ -29,6 +29,11 @@ from mmm_runner.system import usable_cores
 
 Array = npt.NDArray[np.float64]
 MAP_STARTS_AT_ONCE = 2  # optimiser starts run side by side unless fit.parallel_chains says
+# `threads_per_chain: auto` gives a chain a thread per this many groups at most: a slice of
+# the likelihood must hold enough rows to outweigh what reduce_sum costs (copying the
+# media effects into each thread's autodiff stack); on an 8-geo panel two threads cost
+# more than they saved (benchmarks/bench_panel_threads.py)
+GROUPS_PER_THREAD = 8
 # (chain id, iteration, total iterations) as the sampler reports them.
 Progress = Callable[[int, int, int], None]
 
@@ -41,6 +46,61 @@ SAMPLE_STATS = {
     "divergent__": "diverging",
     "energy__": "energy",
 }
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How one fit uses the cores: MCMC chains run at once and threads per chain.
+
+    All chains run in one Stan process whose thread pool has ``parallel_chains ×
+    threads_per_chain`` threads; a chain's spare threads take slices of a likelihood
+    that is split over groups (``reduce_sum``), and the program is told
+    ``threads_per_chain`` as data (its ``threads``) so that it splits it that way.
+    """
+
+    cores: int  # usable cores (CPU affinity, container limits, MMM_CORES)
+    chains: int
+    parallel_chains: int
+    threads_per_chain: int
+    setting: int | str  # fit.threads_per_chain as configured
+
+    @property
+    def num_threads(self) -> int:
+        return self.parallel_chains * self.threads_per_chain
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cores": self.cores,
+            "chains": self.chains,
+            "parallel_chains": self.parallel_chains,
+            "threads_per_chain": self.threads_per_chain,
+            "threads_per_chain_setting": self.setting,
+            "num_threads": self.num_threads,
+        }
+
+
+def parallelism(
+    fit: FitConfig, method: str, groups: int = 0, cores: int | None = None
+) -> Parallelism:
+    """Chains at once and threads per chain for a fit, from the config and the cores.
+
+    ``groups``: the groups the program can split its likelihood over (0: it cannot,
+    so a chain has one thread). Chains at once are ``fit.parallel_chains`` or one per
+    core; ``threads_per_chain: auto`` gives each chain the cores the chains leave free
+    (``cores // parallel_chains``), at most one thread per ``GROUPS_PER_THREAD`` groups;
+    a number is taken as given (at most one thread per group). Methods other than MCMC
+    run one thread per process.
+    """
+    cores = usable_cores() if cores is None else cores
+    chains = fit.chains if method == "mcmc" else 1
+    at_once = max(1, min(chains, fit.parallel_chains or cores))
+    threads = 1
+    if method == "mcmc" and groups > 1:
+        if fit.threads_per_chain == "auto":
+            threads = max(1, min(cores // at_once, groups // GROUPS_PER_THREAD))
+        else:
+            threads = min(fit.threads_per_chain, groups)
+    return Parallelism(cores, chains, at_once, threads, fit.threads_per_chain)
 
 
 @dataclass
@@ -180,8 +240,14 @@ def sample(
     seed: int,
     output_dir: Path,
     progress: Progress | None = None,
+    plan: Parallelism | None = None,
 ) -> Draws:
-    """NUTS with the config's chains, warmup, draws and adaptation settings."""
+    """NUTS with the config's chains, warmup, draws and adaptation settings.
+
+    ``plan``: chains at once and threads per chain (default: one thread per chain,
+    the chains one per core); its threads must be the ones the data tells the program.
+    """
+    plan = plan or parallelism(fit, "mcmc")
     model = _model(compiled, toolchain)
     started = time.perf_counter()
     stop = threading.Event()
@@ -193,8 +259,8 @@ def sample(
         result = model.sample(
             data=data,
             chains=fit.chains,
-            parallel_chains=fit.parallel_chains,
-            threads_per_chain=fit.threads_per_chain,
+            parallel_chains=plan.parallel_chains,
+            threads_per_chain=plan.threads_per_chain,
             iter_warmup=fit.warmup,
             iter_sampling=fit.samples,
             thin=fit.thin,
@@ -225,6 +291,7 @@ def sample(
             "step_size": [float(s) for s in np.atleast_1d(result.step_size)],
             "max_treedepth": fit.max_treedepth,
             "chains": fit.chains,
+            "parallelism": plan.as_dict(),
         },
     )
 
@@ -418,10 +485,12 @@ def run_method(
     seed: int,
     output_dir: Path,
     progress: Progress | None = None,
+    plan: Parallelism | None = None,
 ) -> Draws:
-    """Fits by the named method (the config's `fit.method` values)."""
+    """Fits by the named method (the config's `fit.method` values); ``plan``: see
+    ``sample``."""
     if method == "mcmc":
-        return sample(compiled, toolchain, data, fit, seed, output_dir, progress=progress)
+        return sample(compiled, toolchain, data, fit, seed, output_dir, progress, plan)
     if method == "map":
         return optimise(compiled, toolchain, data, fit, seed, output_dir)[0]
     if method == "laplace":
@@ -430,12 +499,15 @@ def run_method(
 
 
 def cores_per_fit(fit: FitConfig, method: str) -> int:
-    """Processes one fit keeps busy at once: chains for MCMC, optimiser starts for MAP and
-    Laplace (see ``optimise``), one for Pathfinder; at most the usable cores."""
+    """Cores one fit keeps busy at once: chains (times a set number of threads per
+    chain) for MCMC, optimiser starts for MAP and Laplace (see ``optimise``), one for
+    Pathfinder; at most the usable cores. ``threads_per_chain: auto`` counts one thread:
+    it takes only the cores it is given."""
     if method == "pathfinder":
         return 1
     if method == "mcmc":
-        at_once = min(fit.chains, fit.parallel_chains or fit.chains)
+        threads = fit.threads_per_chain if isinstance(fit.threads_per_chain, int) else 1
+        at_once = min(fit.chains, fit.parallel_chains or fit.chains) * threads
     else:
         at_once = min(fit.map_starts, fit.parallel_chains or MAP_STARTS_AT_ONCE)
     return max(1, min(at_once, usable_cores()))

@@ -54,6 +54,8 @@ class ModelClass(ABC):
     several_outcomes: ClassVar[bool] = False  # fits model.outcomes (and cross-effects)
     # its program takes model.selection priors and a gp trend (integrated-out columns)
     selection: ClassVar[bool] = True
+    # its program can split the likelihood over groups on threads (data `threads`)
+    group_threads: ClassVar[bool] = False
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

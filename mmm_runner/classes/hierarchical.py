@@ -38,6 +38,7 @@ class Hierarchical(ModelClass):
     summary = "panel of groups (markets, regions): partial pooling of chosen effects"
     panel = True
     roi_priors = True
+    group_threads = True
 
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         super().config_rules(config, spec, out)

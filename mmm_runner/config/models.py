@@ -1089,7 +1089,12 @@ class FitConfig(Section):
     parallel_chains: int | None = Field(
         None, ge=1, description="Chains run at once (default: one per core)."
     )
-    threads_per_chain: int = Field(1, ge=1, description="Threads per chain.")
+    threads_per_chain: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto",
+        description="Threads per MCMC chain, for programs that split their likelihood over "
+        "groups (class hierarchical); auto: the cores the chains leave free (cores ÷ chains "
+        "run at once), when the panel has enough groups to share; other classes use 1.",
+    )
     map_starts: int = Field(10, ge=1, le=200, description="Random starts for map and laplace.")
     draws: int = Field(4000, ge=100, description="Draws for laplace and pathfinder.")
     init_radius: float = Field(

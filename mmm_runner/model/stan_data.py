@@ -230,6 +230,7 @@ def hierarchical_data(
         "group": (design.group + 1).tolist(),
         "group_start": starts,
         "group_end": ends,
+        "threads": 1,  # the fit stage sets the threads per chain it runs with
         **model_fields(design, spec, names),
         "group_transforms": int(spec.group_transforms),
         "varying_intercept": int(spec.varying_intercept),

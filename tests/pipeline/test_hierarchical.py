@@ -70,9 +70,19 @@ def _run(tmp_path: Path, name: str, config: dict[str, Any]) -> Path:
 def panel_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = yaml.safe_load((ROOT / "config" / "panel_hierarchical.yaml").read_text())
     config["data"]["path"] = str(ROOT / "data" / "panel.csv")
-    config["fit"].update(warmup=600, samples=600)
+    # the likelihood split over the markets on two threads (reduce_sum); the tests below
+    # hold for it as for the serial form
+    config["fit"].update(warmup=600, samples=600, parallel_chains=1, threads_per_chain=2)
     config["budget"] = None
     return _run(tmp_path_factory.mktemp("panel"), "panel", config)
+
+
+def test_panel_runs_on_the_threads_it_records(panel_run: Path) -> None:
+    manifest = json.loads((panel_run / "00_run_metadata" / constants.MANIFEST).read_text())
+    assert manifest["parallelism"]["threads_per_chain"] == 2
+    assert manifest["parallelism"]["num_threads"] == 2
+    data = json.loads((panel_run / "20_model_fit" / "stan_data.json").read_text())
+    assert data["threads"] == 2
 
 
 def test_panel_converges(panel_run: Path) -> None:

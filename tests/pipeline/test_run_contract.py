@@ -29,6 +29,7 @@ MANIFEST_KEYS = {
     "seeds",
     "versions",
     "stan",
+    "parallelism",
     "stages",
     "gates",
 }
@@ -59,6 +60,10 @@ def test_manifest_records_everything_needed(single_market_run) -> None:  # type:
     for package in ("mmm_runner", "cmdstanpy", "arviz", "numpy"):
         assert manifest["versions"][package]
     assert manifest["seeds"]["run"] == 20240101
+    # blm cannot split its likelihood: one thread per chain, chains one per core
+    assert manifest["parallelism"]["threads_per_chain"] == 1
+    assert manifest["parallelism"]["chains"] == 4
+    assert manifest["parallelism"]["num_threads"] <= manifest["parallelism"]["cores"]
     assert [s["status"] for s in manifest["stages"]] == ["completed"] * 7 + [
         "skipped"
     ]  # no holdout: 70_forecast is skipped

@@ -41,6 +41,9 @@ def run(ctx: RunContext) -> StageResult:
     names = stan_data.layout(design, spec)
     method = config.fit.method
     data = model_class.stan_data(design, spec, use_jacobian=method != "map")
+    plan = fit.parallelism(config.fit, method, design.n_groups if model_class.group_threads else 0)
+    if model_class.group_threads:
+        data["threads"] = plan.threads_per_chain
     data_file = fit.write_data(folder / "stan_data.json", data)
     csv_dir = folder / "stan_csv"
     csv_dir.mkdir(exist_ok=True)
@@ -56,6 +59,7 @@ def run(ctx: RunContext) -> StageResult:
         config.seed,
         csv_dir,
         progress=ctx.reporter.sampling,
+        plan=plan,
     )
     draws = model_class.kpi_draws(draws, design, spec)
     posterior = to_inference_data(
@@ -86,6 +90,7 @@ def run(ctx: RunContext) -> StageResult:
     ctx.fit = Fit(design, names, draws, posterior, post, quantities, decomposed, compiled, tools)
     ctx.manifest["stan"] = stan_record(program, compiled, tools)
     ctx.manifest["seeds"]["sampler"] = config.seed
+    ctx.manifest["parallelism"] = {"method": method, **plan.as_dict()}
     return StageResult(
         message=f"{method}: {draws.n_chains} chain(s) × {draws.n_draws} draw(s) in "
         f"{draws.seconds:.1f} s",
