@@ -96,3 +96,25 @@ def compare_to_blm(configs: Any, guide: dict[str, float], doc: str) -> None:
             f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}  "
             f"divergent {max(g.get('divergences', 0.0) for g in gates[name]):.2%}",
         )
+
+
+def sampler_measures(config: Path, out: Path) -> dict[str, float]:
+    """One `mmm run --no-plots`: sampling seconds, leapfrog steps per iteration,
+    divergent transitions and the smallest bulk ESS per second."""
+    import warnings
+
+    import arviz as az
+    import pandas as pd
+
+    _, run_dir = timed_run(config, out, "--no-plots")
+    fit = stage_summary(run_dir, "20_model_fit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = az.from_netcdf(run_dir / "20_model_fit" / "posterior.nc").sample_stats
+    summary = pd.read_csv(run_dir / "20_model_fit" / "posterior_summary.csv")
+    return {
+        "fit": float(fit["fit_seconds"]),
+        "leapfrog": float(stats["n_steps"].mean()),
+        "divergences": float(stats["diverging"].sum()),
+        "ess_per_second": float(summary["ess_bulk"].min()) / float(fit["fit_seconds"]),
+    }

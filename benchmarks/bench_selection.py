@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
-from _common import ROOT, median, show, stage_summary, timed_run
+from _common import ROOT, median, sampler_measures, show
 
 FIT = {"method": "mcmc", "chains": 4, "warmup": 1000, "samples": 1000, "adapt_delta": 0.95}
 
@@ -39,23 +37,6 @@ def _config(tmp: Path, prior: str | None) -> Path:
     return path
 
 
-def _measure(config: Path, out: Path) -> dict[str, float]:
-    import arviz as az
-
-    _, run_dir = timed_run(config, out, "--no-plots")
-    fit = stage_summary(run_dir, "20_model_fit")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = az.from_netcdf(run_dir / "20_model_fit" / "posterior.nc").sample_stats
-    summary = pd.read_csv(run_dir / "20_model_fit" / "posterior_summary.csv")
-    return {
-        "fit": float(fit["fit_seconds"]),
-        "leapfrog": float(stats["n_steps"].mean()),
-        "divergences": float(stats["diverging"].sum()),
-        "ess_per_second": float(summary["ess_bulk"].min()) / float(fit["fit_seconds"]),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -70,7 +51,7 @@ def main() -> None:
         configs = {v: _config(folder, v) for v in variants}
         for _ in range(args.repeat):  # interleaved, so drifts of a shared machine even out
             for variant in variants:
-                runs[variant].append(_measure(configs[variant], folder / "results"))
+                runs[variant].append(sampler_measures(configs[variant], folder / "results"))
 
     def med(variant: str | None, key: str) -> float:
         return median([r[key] for r in runs[variant]])

@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import copy
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
-from _common import ROOT, median, show, stage_summary, timed_run
+from _common import ROOT, median, sampler_measures, show
 
 FIT = {"method": "mcmc", "chains": 4, "warmup": 1000, "samples": 1000}
 TARGETS = {"gp trend": 1.5, "time-varying tv": 2.0}
@@ -41,23 +39,6 @@ def _variants() -> dict[str, dict[str, Any]]:
     return {"shipped": base, "gp trend": gp, "time-varying tv": drift}
 
 
-def _measure(config: Path, out: Path) -> dict[str, float]:
-    import arviz as az
-
-    _, run_dir = timed_run(config, out, "--no-plots")
-    fit = stage_summary(run_dir, "20_model_fit")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stats = az.from_netcdf(run_dir / "20_model_fit" / "posterior.nc").sample_stats
-    summary = pd.read_csv(run_dir / "20_model_fit" / "posterior_summary.csv")
-    return {
-        "fit": float(fit["fit_seconds"]),
-        "leapfrog": float(stats["n_steps"].mean()),
-        "divergences": float(stats["diverging"].sum()),
-        "ess_per_second": float(summary["ess_bulk"].min()) / float(fit["fit_seconds"]),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -72,7 +53,7 @@ def main() -> None:
             configs[name].write_text(yaml.safe_dump(config, sort_keys=False))
         for _ in range(args.repeat):  # interleaved, so drifts of a shared machine even out
             for name, path in configs.items():
-                runs[name].append(_measure(path, folder / "results"))
+                runs[name].append(sampler_measures(path, folder / "results"))
 
     def med(name: str, key: str) -> float:
         return median([r[key] for r in runs[name]])

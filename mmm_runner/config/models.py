@@ -195,6 +195,13 @@ def _name_shorthand(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _gp_priors_positive(lengthscale: str | None, amplitude: str | None) -> None:
+    """A GP's lengthscale and amplitude priors (trend or drift) must be over positives."""
+    for name, text in (("lengthscale_prior", lengthscale), ("amplitude_prior", amplitude)):
+        if text is not None and notation.parse_distribution(text).spec.support[0] < 0:
+            raise ValueError(f"{name} must be a distribution over positive values")
+
+
 class TimeVaryingConfig(Section):
     """A channel whose effectiveness drifts: its effect is multiplied by exp(f(t)), f a
     smooth Gaussian process centred over the fitted periods (so the multiplier averages 1
@@ -220,12 +227,7 @@ class TimeVaryingConfig(Section):
 
     @model_validator(mode="after")
     def _positive_priors(self) -> TimeVaryingConfig:
-        for name in ("lengthscale_prior", "amplitude_prior"):
-            text = getattr(self, name)
-            if text is not None:
-                dist = notation.parse_distribution(text)
-                if dist.spec.support[0] < 0:
-                    raise ValueError(f"{name} must be a distribution over positive values")
+        _gp_priors_positive(self.lengthscale_prior, self.amplitude_prior)
         return self
 
 
@@ -569,12 +571,7 @@ class TrendConfig(Section):
         given = [name for name in gp_only if getattr(self, name) is not None]
         if self.type != "gp" and given:
             raise ValueError(f"{', '.join(given)} apply to type gp, not {self.type}")
-        for name in ("lengthscale_prior", "amplitude_prior"):
-            text = getattr(self, name)
-            if text is not None:
-                dist = notation.parse_distribution(text)
-                if dist.spec.support[0] < 0:
-                    raise ValueError(f"{name} must be a distribution over positive values")
+        _gp_priors_positive(self.lengthscale_prior, self.amplitude_prior)
         return self
 
     @model_validator(mode="after")
@@ -1146,7 +1143,23 @@ class LiftTest(Section):
         return self
 
 
-class RoiPrior(Section):
+class WindowPrior(Section):
+    """A prior on a channel's quantity over a window of the data (ROI or share), in place
+    of the prior on its coefficient."""
+
+    channel: str = Field(description="The media channel.")
+    prior: str = Field(description="Distribution of the quantity.")
+    start: dt.date | None = Field(None, description="First period of the window (default: all).")
+    end: dt.date | None = Field(None, description="Last period of the window (default: all).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WindowPrior:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError("`end` is before `start`")
+        return self
+
+
+class RoiPrior(WindowPrior):
     """A prior on a channel's ROI in business units, in place of the prior on its
     coefficient."""
 
@@ -1155,17 +1168,9 @@ class RoiPrior(Section):
         description="Distribution of the ROI: KPI (money with model.kpi_value) per unit of "
         "spend over the window, e.g. lognormal(0.5, 0.3)."
     )
-    start: dt.date | None = Field(None, description="First period of the window (default: all).")
-    end: dt.date | None = Field(None, description="Last period of the window (default: all).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RoiPrior:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError("`end` is before `start`")
-        return self
 
 
-class SharePrior(Section):
+class SharePrior(WindowPrior):
     """A prior on a channel's share of the KPI (its contribution over the observed KPI
     in a window), in place of the prior on its coefficient."""
 
@@ -1174,14 +1179,6 @@ class SharePrior(Section):
         description="Distribution of the share: the channel's contribution over the window "
         "divided by the observed KPI summed over it (0.1 is 10%), e.g. beta(2, 18)."
     )
-    start: dt.date | None = Field(None, description="First period of the window (default: all).")
-    end: dt.date | None = Field(None, description="Last period of the window (default: all).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SharePrior:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError("`end` is before `start`")
-        return self
 
 
 class CalibrationConfig(Section):

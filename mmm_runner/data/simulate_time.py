@@ -15,6 +15,7 @@ the model's is (1 on average on the log scale), for ``model.media[].time_varying
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,68 +53,99 @@ def smooth_trend(weeks: int) -> np.ndarray:
 
 def simulate_gp_trend(seed: int = SEED) -> sim.Simulated:
     """The dataset, its contribution lines and its truth."""
+    trend = smooth_trend(WEEKS)
+    series = _series(seed, 9_000.0, 0.55, BETAS, trend)
+    centred = trend - trend.mean()
+    shape = {
+        "type": "smooth",
+        "description": "downturn (week 35), recovery (week 80), fade after week 100",
+        "values": [round(float(v), 2) for v in centred],
+    }
+    return series.simulated(NAME, seed, BETAS, shape, {})
+
+
+@dataclass(frozen=True)
+class _Series:
+    """A simulated series of either dataset, before its truth is written."""
+
+    frame: pd.DataFrame
+    lines: dict[str, np.ndarray]
+    scales: dict[str, float]
+    noise_sd: float
+
+    def simulated(
+        self,
+        name: str,
+        seed: int,
+        betas: dict[str, float],
+        trend: dict[str, Any],
+        tv_extra: dict[str, Any],
+    ) -> sim.Simulated:
+        """The dataset with its truth: ``trend`` describes the trend line, ``tv_extra``
+        adds to TV's entry."""
+        frame, lines = self.frame, self.lines
+        kpi_total = float(frame["sales"].to_numpy().sum())
+        media = {
+            channel: {
+                **sim.describe_channel(form),
+                "beta": betas[channel],
+                "media_scale": self.scales[channel],
+                **sim.totals(frame[channel].to_numpy(), lines[channel], kpi_total),
+            }
+            for channel, form in CHANNELS.items()
+        }
+        media["tv"].update(tv_extra)
+        truth = {
+            **sim.header(name, seed, WEEKS, "sales", "identity", None, START),
+            "noise_sd": self.noise_sd,
+            "intercept": INTERCEPT,
+            "trend": {**trend, "total_contribution": float(lines["trend"].sum())},
+            "media": media,
+            "controls": {
+                "price": {"coefficient": PRICE, "total_contribution": float(lines["price"].sum())}
+            },
+            "baseline_total": float(lines["baseline"].sum()),
+            "kpi_total": kpi_total,
+            "roi_ranking": sim.roi_ranking(media),
+        }
+        dates = pd.DatetimeIndex(frame["date"])
+        return sim.Simulated(name, frame, sim.contribution_frame(dates, lines), truth)
+
+
+def _series(
+    seed: int,
+    tv_level: float,
+    tv_on_share: float,
+    betas: dict[str, float],
+    trend: np.ndarray,
+    tv_effectiveness: np.ndarray | None = None,
+) -> _Series:
+    """Three channels and a price index on ``trend``; TV's effect is scaled per week by
+    ``tv_effectiveness`` when given."""
     rngs = sim.streams(seed, [*CHANNELS, "price", "noise"])
     dates = sim.weekly_dates(START, WEEKS)
     media = {
-        "tv": sim.flighted_spend(rngs["tv"], WEEKS, 9_000.0, on_share=0.55, mean_run=4.0),
+        "tv": sim.flighted_spend(rngs["tv"], WEEKS, tv_level, on_share=tv_on_share, mean_run=4.0),
         "search": sim.phased_spend(rngs["search"], WEEKS, 3_000.0, sd=0.2),
         "social": sim.phased_spend(rngs["social"], WEEKS, 2_000.0, sd=0.25),
     }
     price = sim.price_index(rngs["price"], WEEKS)
     scales = {name: media_scale(x) for name, x in media.items()}
     lines: dict[str, np.ndarray] = {
-        name: BETAS[name] * sim.channel_effect(media[name] / scales[name], channel)
+        name: betas[name] * sim.channel_effect(media[name] / scales[name], channel)
         for name, channel in CHANNELS.items()
     }
+    if tv_effectiveness is not None:
+        lines["tv"] = lines["tv"] * tv_effectiveness
     lines["price"] = PRICE * price
-    lines["trend"] = smooth_trend(WEEKS)
+    lines["trend"] = trend
     expected = INTERCEPT + sim.sum_lines(lines.values())
     noise_sd = sim.NOISE_SHARE * float(expected.mean())
     kpi = sim.to_cents(expected + noise_sd * rngs["noise"].standard_normal(WEEKS))
     lines["baseline"] = np.full(WEEKS, INTERCEPT)
     lines["noise"] = kpi - expected
     frame = pd.DataFrame({"date": dates, "sales": kpi, **media, "price": price})
-    truth = _truth(frame, lines, scales, noise_sd, seed)
-    return sim.Simulated(NAME, frame, sim.contribution_frame(dates, lines), truth)
-
-
-def _truth(
-    frame: pd.DataFrame,
-    lines: dict[str, np.ndarray],
-    scales: dict[str, float],
-    noise_sd: float,
-    seed: int,
-) -> dict[str, Any]:
-    kpi = frame["sales"].to_numpy()
-    kpi_total = float(kpi.sum())
-    media = {
-        name: {
-            **sim.describe_channel(channel),
-            "beta": BETAS[name],
-            "media_scale": scales[name],
-            **sim.totals(frame[name].to_numpy(), lines[name], kpi_total),
-        }
-        for name, channel in CHANNELS.items()
-    }
-    trend = lines["trend"]
-    return {
-        **sim.header(NAME, seed, WEEKS, "sales", "identity", None, START),
-        "noise_sd": noise_sd,
-        "intercept": INTERCEPT,
-        "trend": {
-            "type": "smooth",
-            "description": "downturn (week 35), recovery (week 80), fade after week 100",
-            "values": [round(float(v), 2) for v in trend - trend.mean()],
-            "total_contribution": float(trend.sum()),
-        },
-        "media": media,
-        "controls": {
-            "price": {"coefficient": PRICE, "total_contribution": float(lines["price"].sum())}
-        },
-        "baseline_total": float(lines["baseline"].sum()),
-        "kpi_total": kpi_total,
-        "roi_ranking": sim.roi_ranking(media),
-    }
+    return _Series(frame, lines, scales, noise_sd)
 
 
 # ---------------------------------------------------------------------------
@@ -137,72 +169,16 @@ def tv_effectiveness(weeks: int) -> np.ndarray:
 
 def simulate_drift(seed: int = DRIFT_SEED) -> sim.Simulated:
     """The dataset, its contribution lines and its truth."""
-    rngs = sim.streams(seed, [*CHANNELS, "price", "noise"])
-    dates = sim.weekly_dates(START, WEEKS)
-    media = {
-        "tv": sim.flighted_spend(rngs["tv"], WEEKS, 10_000.0, on_share=0.6, mean_run=4.0),
-        "search": sim.phased_spend(rngs["search"], WEEKS, 3_000.0, sd=0.2),
-        "social": sim.phased_spend(rngs["social"], WEEKS, 2_000.0, sd=0.25),
-    }
-    price = sim.price_index(rngs["price"], WEEKS)
-    scales = {name: media_scale(x) for name, x in media.items()}
     effectiveness = tv_effectiveness(WEEKS)
-    lines: dict[str, np.ndarray] = {
-        name: DRIFT_BETAS[name] * sim.channel_effect(media[name] / scales[name], channel)
-        for name, channel in CHANNELS.items()
-    }
-    lines["tv"] = lines["tv"] * effectiveness
-    lines["price"] = PRICE * price
-    lines["trend"] = sim.linear_trend(WEEKS, DRIFT_SLOPE)
-    expected = INTERCEPT + sim.sum_lines(lines.values())
-    noise_sd = sim.NOISE_SHARE * float(expected.mean())
-    kpi = sim.to_cents(expected + noise_sd * rngs["noise"].standard_normal(WEEKS))
-    lines["baseline"] = np.full(WEEKS, INTERCEPT)
-    lines["noise"] = kpi - expected
-    frame = pd.DataFrame({"date": dates, "sales": kpi, **media, "price": price})
-    truth = _drift_truth(frame, lines, scales, noise_sd, seed, effectiveness)
-    return sim.Simulated(DRIFT_NAME, frame, sim.contribution_frame(dates, lines), truth)
-
-
-def _drift_truth(
-    frame: pd.DataFrame,
-    lines: dict[str, np.ndarray],
-    scales: dict[str, float],
-    noise_sd: float,
-    seed: int,
-    effectiveness: np.ndarray,
-) -> dict[str, Any]:
-    kpi = frame["sales"].to_numpy()
-    kpi_total = float(kpi.sum())
-    media = {
-        name: {
-            **sim.describe_channel(channel),
-            "beta": DRIFT_BETAS[name],
-            "media_scale": scales[name],
-            **sim.totals(frame[name].to_numpy(), lines[name], kpi_total),
-        }
-        for name, channel in CHANNELS.items()
-    }
+    trend = sim.linear_trend(WEEKS, DRIFT_SLOPE)
+    series = _series(seed, 10_000.0, 0.6, DRIFT_BETAS, trend, effectiveness)
     # the model's multiplier is 1 on average on the log scale: tv's beta is then the
     # generating beta times the geometric mean of its effectiveness
     centre = float(np.exp(np.log(effectiveness).mean()))
-    media["tv"]["beta_average"] = DRIFT_BETAS["tv"] * centre
-    media["tv"]["multiplier"] = [round(float(v), 6) for v in effectiveness / centre]
-    media["tv"]["effectiveness_doubles"] = "weeks 26 to 130"
-    return {
-        **sim.header(DRIFT_NAME, seed, WEEKS, "sales", "identity", None, START),
-        "noise_sd": noise_sd,
-        "intercept": INTERCEPT,
-        "trend": {
-            "type": "linear",
-            "slope": DRIFT_SLOPE,
-            "total_contribution": float(lines["trend"].sum()),
-        },
-        "media": media,
-        "controls": {
-            "price": {"coefficient": PRICE, "total_contribution": float(lines["price"].sum())}
-        },
-        "baseline_total": float(lines["baseline"].sum()),
-        "kpi_total": kpi_total,
-        "roi_ranking": sim.roi_ranking(media),
+    tv = {
+        "beta_average": DRIFT_BETAS["tv"] * centre,
+        "multiplier": [round(float(v), 6) for v in effectiveness / centre],
+        "effectiveness_doubles": "weeks 26 to 130",
     }
+    shape = {"type": "linear", "slope": DRIFT_SLOPE}
+    return series.simulated(DRIFT_NAME, seed, DRIFT_BETAS, shape, tv)

@@ -32,6 +32,22 @@ class Recorder:
         self.events.append(("sampling", (chain, iteration, total)))
 
 
+def compiled_program(model_class: str) -> Any:
+    """A model class's compiled program, from the shared cache (compiled on first use)."""
+    from mmm_runner.backend import cache, toolchain
+    from mmm_runner.model import programs
+
+    return cache.compile_model(programs.program(model_class), toolchain.locate())
+
+
+def elpd_loo(run_dir: Path) -> tuple[float, float]:
+    """A run's PSIS-LOO elpd and its standard error (50_model_selection)."""
+    import pandas as pd
+
+    row = pd.read_csv(run_dir / "50_model_selection" / "loo_summary.csv").iloc[0]
+    return float(row["elpd_loo"]), float(row["se"])
+
+
 def replay(exe: Path, data: dict[str, Any], inits: dict[str, Any], out: Path) -> Any:
     """Runs a compiled program once at fixed parameter values (for its generated quantities)."""
     import cmdstanpy

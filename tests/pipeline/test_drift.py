@@ -24,14 +24,13 @@ from mmm_runner import comparison as compare
 from mmm_runner import constants
 from mmm_runner.analysis import effects
 from mmm_runner.analysis.posterior import Posterior
-from mmm_runner.backend import cache, toolchain
 from mmm_runner.cli.main import app
 from mmm_runner.data.design import build_design
-from mmm_runner.model import hsgp, programs, stan_data
+from mmm_runner.model import hsgp, stan_data
 from mmm_runner.pipeline.runner import RunOptions, execute
 from mmm_runner.validation import validate
 
-from .conftest import ROOT, replay
+from .conftest import ROOT, compiled_program, elpd_loo, replay
 
 pytestmark = pytest.mark.stan
 
@@ -79,11 +78,7 @@ def test_the_drifting_fit_converges(runs: dict[str, Path]) -> None:
 
 
 def test_loo_prefers_the_time_varying_effect(runs: dict[str, Path]) -> None:
-    def elpd(run_dir: Path) -> tuple[float, float]:
-        row = pd.read_csv(run_dir / "50_model_selection" / "loo_summary.csv").iloc[0]
-        return float(row["elpd_loo"]), float(row["se"])
-
-    (drift, se), (constant, _) = elpd(runs["drift"]), elpd(runs["constant"])
+    (drift, se), (constant, _) = elpd_loo(runs["drift"]), elpd_loo(runs["constant"])
     assert drift - constant > 2 * se, (drift, constant, se)
 
 
@@ -96,10 +91,6 @@ def test_the_budget_plans_tv_at_its_latest_effectiveness(runs: dict[str, Path]) 
     truth = TRUTH["media"]["tv"]["multiplier"][-1]
     assert latest["q05"] <= truth <= latest["q95"]
     assert latest["mean"] > 1.2
-
-
-def _compiled(name: str) -> Any:
-    return cache.compile_model(programs.program(name), toolchain.locate())
 
 
 def _check_drift(data: dict[str, Any], point: Any, design: Any, spec: Any, inits: Any) -> None:
@@ -133,12 +124,12 @@ def test_blm_multiplies_the_drifting_channel(tmp_path: Path) -> None:
         "tvp_amplitude": [0.4],
         "tvp_lengthscale": [60.0],
     }
-    point = replay(_compiled("blm").exe, data, inits, tmp_path)
+    point = replay(compiled_program("blm").exe, data, inits, tmp_path)
     _check_drift(data, point, design, spec, inits)
     # mu moves by beta * S_tv * (multiplier - 1), less its fitted mean (the intercept is
     # sampled at the fitted periods' average effects)
     flat = replay(
-        _compiled("blm").exe,
+        compiled_program("blm").exe,
         data,
         dict(inits, tvp_z=[np.zeros(data["m_tvp"])]),
         tmp_path / "flat",
@@ -189,7 +180,7 @@ def test_hierarchical_multiplies_the_drifting_channel(tmp_path: Path) -> None:
         "tvp_amplitude": [0.4],
         "tvp_lengthscale": [60.0],
     }
-    point = replay(_compiled("hierarchical").exe, data, inits, tmp_path)
+    point = replay(compiled_program("hierarchical").exe, data, inits, tmp_path)
     _check_drift(data, point, design, spec, inits)
 
 

@@ -19,13 +19,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from mmm_runner.backend import cache, toolchain
 from mmm_runner.data.design import build_design
-from mmm_runner.model import hsgp, programs, selection, stan_data
+from mmm_runner.model import hsgp, selection, stan_data
 from mmm_runner.pipeline.runner import RunOptions, execute
 from mmm_runner.validation import validate
 
-from .conftest import ROOT, replay
+from .conftest import ROOT, compiled_program, elpd_loo, replay
 
 pytestmark = pytest.mark.stan
 
@@ -95,16 +94,8 @@ def test_the_gp_fit_converges_and_recovers_the_rois_a_line_misses(
 
 
 def test_loo_prefers_the_gp_trend(runs: dict[str, Path]) -> None:
-    def elpd(run_dir: Path) -> tuple[float, float]:
-        row = pd.read_csv(run_dir / "50_model_selection" / "loo_summary.csv").iloc[0]
-        return float(row["elpd_loo"]), float(row["se"])
-
-    (gp, se), (line, _) = elpd(runs["gp"]), elpd(runs["linear"])
+    (gp, se), (line, _) = elpd_loo(runs["gp"]), elpd_loo(runs["linear"])
     assert gp - line > 2 * se, (gp, line, se)
-
-
-def _compiled(name: str) -> Any:
-    return cache.compile_model(programs.program(name), toolchain.locate())
 
 
 def _check_gp_algebra(data: dict[str, Any], point: Any, design: Any, spec: Any, rows: Any) -> None:
@@ -154,7 +145,7 @@ def test_blm_gives_the_basis_the_gp_prior_scale(tmp_path: Path) -> None:
         "gp_amplitude": [0.7],
         "gp_lengthscale": [25.0],
     }
-    point = replay(_compiled("blm").exe, data, inits, tmp_path)
+    point = replay(compiled_program("blm").exe, data, inits, tmp_path)
     _check_gp_algebra(data, point, design, spec, np.arange(data["N"]))
 
 
@@ -187,5 +178,5 @@ def test_hierarchical_gives_the_basis_the_gp_prior_scale(tmp_path: Path) -> None
         "gp_amplitude": [0.7],
         "gp_lengthscale": [25.0],
     }
-    point = replay(_compiled("hierarchical").exe, data, inits, tmp_path)
+    point = replay(compiled_program("hierarchical").exe, data, inits, tmp_path)
     _check_gp_algebra(data, point, design, spec, np.asarray(data["fit_rows"]) - 1)

@@ -21,13 +21,12 @@ import yaml
 from mmm_runner import constants
 from mmm_runner.analysis import effects
 from mmm_runner.analysis.posterior import import_arviz
-from mmm_runner.backend import cache, toolchain
 from mmm_runner.data.design import build_design
-from mmm_runner.model import programs, selection, stan_data
+from mmm_runner.model import selection, stan_data
 from mmm_runner.pipeline.runner import RunOptions, execute
 from mmm_runner.validation import validate
 
-from .conftest import ROOT, panel_posterior, replay
+from .conftest import ROOT, compiled_program, panel_posterior, replay
 
 pytestmark = pytest.mark.stan
 
@@ -106,10 +105,6 @@ def test_the_confounder_keeps_its_own_prior(fitted: Path) -> None:
 # --- replays at fixed parameters ---------------------------------------------------------
 
 
-def _compiled(name: str) -> Any:
-    return cache.compile_model(programs.program(name), toolchain.locate())
-
-
 def _hyperparameters(rng: np.random.Generator, n_sel: int) -> dict[str, Any]:
     return {
         "hs_lambda": rng.uniform(0.2, 4.0, n_sel),
@@ -147,7 +142,7 @@ def test_blm_draws_the_coefficients_from_their_conditional(tmp_path: Path) -> No
         "sigma": 0.45,
         **_hyperparameters(rng, data["n_sel"]),
     }
-    point = replay(_compiled("blm").exe, data, inits, tmp_path)
+    point = replay(compiled_program("blm").exe, data, inits, tmp_path)
     beta = point.stan_variable("beta")[0]
     mu = point.stan_variable("mu_out")[0]
     data["sel_scale"] = point.stan_variable("sel_scale")[0]
@@ -207,7 +202,7 @@ def test_hierarchical_draws_the_coefficients_from_their_conditional(tmp_path: Pa
         "sigma": sigma,
         **_hyperparameters(rng, n_sel),
     }
-    point = replay(_compiled("hierarchical").exe, data, inits, tmp_path)
+    point = replay(compiled_program("hierarchical").exe, data, inits, tmp_path)
     beta = point.stan_variable("beta")[0]
     beta_g = point.stan_variable("beta_g")[0]
     mu = point.stan_variable("mu_out")[0]
