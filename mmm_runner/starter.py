@@ -296,7 +296,8 @@ def _classify_wide(frame: pd.DataFrame) -> Columns:
     named = {c: r for c in numeric if c not in paired and (r := _mediator_name(c))}
     free = [c for c in numeric if c not in paired and c not in named]
     kpi = _kpi(frame, [c for c in free if c not in baseline], why)
-    kpi, outcomes = _outcomes(frame, kpi, free, why)
+    kpi, outcomes = _outcomes(frame, kpi, free, why, skipped)
+    free = [c for c in free if c not in skipped]
     if group is not None and len(outcomes) > 1:
         for column in outcomes[1:]:
             skipped[column] = (
@@ -875,10 +876,10 @@ def _kpi_value(kpi: str, candidates: list[str], why: dict[str, str]) -> str | No
 
 
 def _is_label(token: str) -> bool:
-    """A token that can tell outcomes apart (a, b, x, 1, online): not a KPI word, modifier,
-    currency, media or control word, tag or year."""
+    """A token that can tell outcomes apart (a, b, x, 1, store): not a KPI word, modifier,
+    currency, media or control word, tag, lag or year."""
     return (
-        token not in KPI_WORDS
+        (token not in KPI_WORDS or token == "y")  # revenue_x, revenue_y
         and token not in KPI_MODIFIERS
         and token not in CURRENCIES
         and token not in CONTROL_WORDS
@@ -892,12 +893,17 @@ def _is_label(token: str) -> bool:
 
 
 def _outcomes(
-    frame: pd.DataFrame, kpi: str, candidates: list[str], why: dict[str, str]
+    frame: pd.DataFrame,
+    kpi: str,
+    candidates: list[str],
+    why: dict[str, str],
+    skipped: dict[str, str],
 ) -> tuple[str, tuple[str, ...]]:
     """The KPI and, when it has siblings, the KPI columns of a multivariate model: two or
     more varying columns whose names differ only in one label and whose common stem is a
     KPI (sales_a, sales_b; product_a_sales, product_b_sales) or, when no column is named
-    like a KPI, a product (product_a, product_b).  Returns (kpi, ()) for one KPI."""
+    like a KPI, a product (product_a, product_b).  Returns (kpi, ()) for one KPI.  Siblings
+    whose stem is the KPI itself (sales beside sales_a, sales_b) are its parts: left out."""
     varying = [c for c in candidates if frame[c].nunique() > 1]
     named = _kpi_score(kpi)[0] > 0
     pool = [kpi] if named else [*varying]  # a KPI name: its siblings; else any product group
@@ -905,15 +911,23 @@ def _outcomes(
         group, stem, labels = _siblings(first, varying, named)
         if len(group) < 2:
             continue
-        ordered = tuple(c for c in frame.columns if c in group)
         what = "KPIs" if named else "products"
         why["outcomes"] = (
             f"named like {what} of one stem ('{stem}') told apart by {', '.join(labels)}: "
             "several outcomes, fitted jointly"
         )
         if not named:
-            why["kpi"] = f"no column is named like a KPI, but {len(ordered)} products are"
-        return ordered[0], ordered
+            why["kpi"] = f"no column is named like a KPI, but {len(group)} products are"
+        return group[0], tuple(group)
+    whole = "_".join(_tokens(kpi))
+    for column in varying if named else []:
+        group, stem, _ = _siblings(column, varying, named)
+        if len(group) >= 2 and stem == whole and column not in skipped:
+            for part in group:
+                skipped[part] = (
+                    f"named like a part of the KPI {_show(kpi)}: a part cannot explain its "
+                    "whole; to model the parts, make them the outcomes (class multivariate)"
+                )
     return kpi, ()
 
 
@@ -946,7 +960,10 @@ def _siblings(column: str, candidates: list[str], named: bool) -> tuple[list[str
         if BASELINE_TAG in group and "a" not in group:
             del group[BASELINE_TAG]  # Robyn's _B (context) unless there is an _A beside it
         if len(group) >= 2 and column in group.values():
-            return list(group.values()), stem, list(group)
+            labels = sorted(
+                group, key=lambda t: (not t.isdigit(), int(t) if t.isdigit() else 0, t)
+            )
+            return [group[label] for label in labels], stem, labels
     return [column], "", []
 
 
@@ -1008,8 +1025,8 @@ def _survey_columns(window: pd.DataFrame, dates: pd.Series, columns: list[str]) 
         if waves < MIN_WAVES or values.dropna().nunique() < 3:
             continue
         found[column] = (
-            f"a numeric column observed in {seen} of {len(values)} rows, in {waves} separate "
-            "waves, like a survey"
+            f"numeric, not named like a control, observed in {waves} separate waves like a "
+            "survey (if media do not build it, fill it and make it a control)"
         )
     return found
 
@@ -1037,8 +1054,8 @@ def _mediators(
     if upper:
         channels_why = (
             f"{', '.join(upper)} are named like upper-funnel media (TV, video, social, "
-            "display, OOH, radio), which build awareness; every channel keeps its direct "
-            "effect on the KPI"
+            "display, OOH, radio), which build brand measures; every channel keeps its "
+            "direct effect on the KPI"
         )
     else:
         channels_why = (
@@ -1369,7 +1386,8 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
     else:
         lines += _comment(
             "some column names (spaces, symbols) cannot be written in a formula: the terms "
-            "are listed under kpi, media and controls instead",
+            f"are listed under {'outcomes' if cols.outcomes else 'kpi'}, media and controls "
+            "instead",
             "  ",
         )
         lines += [] if cols.outcomes else [f"  kpi: {_yaml(cols.kpi)}"]
@@ -1423,11 +1441,15 @@ def _class_lines(cols: Columns) -> list[str]:
     lines: list[str] = []
     if cols.mediators:
         names = ", ".join(_show(m.column) for m in cols.mediators)
+        one = len(cols.mediators) == 1
         lines += _comment(
             f"guessed: class {cols.model_class}: {names} "
-            + ("reads" if len(cols.mediators) == 1 else "read")
-            + " as a mediator (see model.mediators): media build it, it moves the KPI, and "
-            "every channel still acts on the KPI directly",
+            + (
+                "reads as a mediator (see model.mediators): media build it, it moves"
+                if one
+                else "read as mediators (see model.mediators): media build them, they move"
+            )
+            + " the KPI, and every channel still acts on the KPI directly",
             "  ",
         )
     if not cols.outcomes:
