@@ -30,6 +30,24 @@ config as a comment with its reason:
   (competitor_sales_B, revenue_per_conversion); otherwise the first numeric
   column that is none of these.  A KPI counted in units (conversions, orders)
   gets ``kpi_value`` from a money-per-unit column (revenue_per_conversion).
+- **Several outcomes** (``class: multivariate``): the KPI and the columns named like it
+  but for one label (sales_a, sales_b; product_a_sales, product_b_sales; revenue_x,
+  revenue_y), the stem still a KPI name; when no column is named like a KPI, columns of a
+  product stem (product_a, product_b).  A label is never a KPI word, modifier, currency,
+  year, lag, media or control word (net_sales and gross_sales, revenue_usd and revenue_eur
+  stay one KPI and a control).  Siblings of a KPI that is their stem (sales beside sales_a,
+  sales_b) are its parts and left out.  The formula is ``a + b ~ ...``, ``model.outcomes``
+  lists them, ``model.kpi`` names their total; cross-effects are only a commented example.
+- **Mediators** (``class: nested``): columns named like brand or survey measures
+  (awareness, consideration, favourability, purchase intent, survey, brand_health: not
+  brand_search, which is media), and unnamed numeric columns observed in scattered waves
+  (at least ``SURVEY_GAPS`` of the rows empty, ``MIN_WAVES`` runs; never a control, KPI
+  or media name).  Observation is full when every fitted row has a value, else partial
+  (at least ``MIN_SURVEYS`` values); channels are the media named like upper-funnel
+  channels (tv, video, social, display, ooh, radio, ...), else all.  Mediators and several
+  outcomes together are ``class: combined``.  The network classes fit one series: in a
+  panel a mediator is left out (as a control it would absorb the media effects it
+  carries) and the KPI's siblings too.
 - **Categories**: text columns with 2 to ``MAX_LEVELS`` levels, and integer codes
   with a few small levels (not a 0/1 dummy, which is the same as a number),
   become ``factor(col)``.
