@@ -903,7 +903,7 @@ def _is_label(token: str) -> bool:
         and token not in CONTROL_WORDS
         and token not in MEDIATOR_WORDS
         and token not in SPEND_TAGS | EXPOSURE_TAGS
-        and not (NOT_KPI - {BASELINE_TAG}) & {token}
+        and (token == BASELINE_TAG or token not in NOT_KPI)  # sales_b beside sales_a
         and not _matches(token, MEDIA_WORDS)
         and not _is_organic(token)
         and re.fullmatch(r"(19|20)\d\d|(lag|lead|ma|l)\d*", token) is None
