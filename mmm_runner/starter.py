@@ -30,6 +30,24 @@ config as a comment with its reason:
   (competitor_sales_B, revenue_per_conversion); otherwise the first numeric
   column that is none of these.  A KPI counted in units (conversions, orders)
   gets ``kpi_value`` from a money-per-unit column (revenue_per_conversion).
+- **Several outcomes** (``class: multivariate``): the KPI and the columns named like it
+  but for one label (sales_a, sales_b; product_a_sales, product_b_sales; revenue_x,
+  revenue_y), the stem still a KPI name; when no column is named like a KPI, columns of a
+  product stem (product_a, product_b).  A label is never a KPI word, modifier, currency,
+  year, lag, media or control word (net_sales and gross_sales, revenue_usd and revenue_eur
+  stay one KPI and a control).  Siblings of a KPI that is their stem (sales beside sales_a,
+  sales_b) are its parts and left out.  The formula is ``a + b ~ ...``, ``model.outcomes``
+  lists them, ``model.kpi`` names their total; cross-effects are only a commented example.
+- **Mediators** (``class: nested``): columns named like brand or survey measures
+  (awareness, consideration, favourability, purchase intent, survey, brand_health: not
+  brand_search, which is media), and unnamed numeric columns observed in scattered waves
+  (at least ``SURVEY_GAPS`` of the rows empty, ``MIN_WAVES`` runs; never a control, KPI
+  or media name).  Observation is full when every fitted row has a value, else partial
+  (at least ``MIN_SURVEYS`` values); channels are the media named like upper-funnel
+  channels (tv, video, social, display, ooh, radio, ...), else all.  Mediators and several
+  outcomes together are ``class: combined``.  The network classes fit one series: in a
+  panel a mediator is left out (as a control it would absorb the media effects it
+  carries) and the KPI's siblings too.
 - **Categories**: text columns with 2 to ``MAX_LEVELS`` levels, and integer codes
   with a few small levels (not a 0/1 dummy, which is the same as a number),
   become ``factor(col)``.
@@ -70,6 +88,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mmm_runner.classes.network import MIN_SURVEYS
 from mmm_runner.config.formula import RESERVED
 from mmm_runner.config.loader import LoadedConfig
 from mmm_runner.config.models import YEAR, DataConfig, Frequency, ModelConfig, RunConfig
@@ -155,6 +174,32 @@ MAX_VARIABLES: Final = 500  # a long file's variable column names at most this m
 VARIABLE_WORDS: Final = frozenset(
     {"variable", "var", "metric", "measure", "name", "indicator", "series", "field", "key"}
 )
+MEDIATOR_WORDS: Final = frozenset(  # names of brand and survey measures that media build
+    {
+        *("awareness", "aware", "consideration", "consider", "favourability", "favorability"),
+        *("favourable", "favorable", "survey", "intent", "intention", "recall", "familiarity"),
+        *("salience", "preference", "affinity", "equity", "mediator"),
+    }
+)
+UPPER_FUNNEL: Final = frozenset(  # channels that build awareness, by name
+    {
+        *("tv", "ctv", "video", "youtube", "social", "facebook", "meta", "instagram", "tiktok"),
+        *("display", "programmatic", "ooh", "outdoor", "billboard", "radio", "audio"),
+        *("podcast", "cinema", "print", "sponsor", "sponsorship", "influencer"),
+    }
+)
+CONTROL_WORDS: Final = frozenset(  # never a mediator or an outcome
+    {
+        *("price", "prices", "pricing", "promo", "promos", "promotion", "promotions"),
+        *("discount", "discounts", "temperature", "temp", "weather", "rain", "rainfall"),
+        *("holiday", "holidays", "event", "events", "competitor", "competitors", "gdp"),
+        *("cpi", "inflation", "unemployment", "covid", "lockdown", "distribution", "stock"),
+        *("stores", "trend", "season", "seasonality", "dummy", "flag"),
+    }
+)
+PRODUCT_WORDS: Final = frozenset({"product", "products", "prod", "brand", "sku", "item", "line"})
+SURVEY_GAPS: Final = 0.3  # an unnamed column empty in this share of rows, in waves, is a survey
+MIN_WAVES: Final = 3  # separate runs of observed rows that make survey waves
 _FORMULA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
@@ -167,6 +212,20 @@ class Channel:
     organic: bool = False
     national: bool = False  # the same series in every group of a panel
     why: str = ""
+
+
+@dataclass(frozen=True)
+class Mediator:
+    """A mediator as guessed (class nested or combined): a measure media build (brand
+    awareness) that moves the KPI."""
+
+    name: str  # its name in the config (a formula name)
+    column: str  # its data column
+    observation: Literal["full", "partial"]
+    channels: tuple[str, ...]
+    why: str  # why it reads as a mediator, and its observation
+    channels_why: str
+    every: bool = False  # no channel is named like upper-funnel media: every channel
 
 
 @dataclass(frozen=True)
@@ -200,10 +259,21 @@ class Columns:
     why: dict[str, str] = field(default_factory=dict)  # decision -> reason
     checks: tuple[str, ...] = ()  # what the data need before the config validates
     long: LongLayout | None = None  # a long file: its variables were classified
+    outcomes: tuple[str, ...] = ()  # several KPI columns (multivariate); ``kpi`` is the first
+    total: str = "total"  # the name of the outcomes' total in reports (model.kpi)
+    mediators: tuple[Mediator, ...] = ()
 
     @property
     def media_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.media)
+
+    @property
+    def model_class(self) -> str:
+        if self.group:
+            return "hierarchical"
+        if self.outcomes:
+            return "combined" if self.mediators else "multivariate"
+        return "nested" if self.mediators else "blm"
 
 
 def classify(frame: pd.DataFrame, data_path: Path | None = None) -> Columns:
@@ -241,11 +311,27 @@ def _classify_wide(frame: pd.DataFrame) -> Columns:
     texts = [c for c in frame.columns if c not in used and c not in numeric and c not in flags]
     channels, paired = _paired_channels(numeric, skipped)
     baseline = {c for c in numeric if _split_channel(c)[1] == "baseline"}
-    kpi = _kpi(frame, [c for c in numeric if c not in paired and c not in baseline], why)
-    kpi_value = _kpi_value(kpi, [c for c in numeric if c not in paired and c != kpi], why)
-    rest = [c for c in numeric if c not in paired and c not in {kpi, kpi_value}]
+    named = {c: r for c in numeric if c not in paired and (r := _mediator_name(c))}
+    free = [c for c in numeric if c not in paired and c not in named]
+    kpi = _kpi(frame, [c for c in free if c not in baseline], why)
+    kpi, outcomes = _outcomes(frame, kpi, free, why, skipped)
+    free = [c for c in free if c not in skipped]
+    if group is not None and len(outcomes) > 1:
+        for column in outcomes[1:]:
+            skipped[column] = (
+                f"another KPI column like {_show(kpi)}: the multivariate class fits several "
+                "outcomes of one series, not a panel; model it in its own run"
+            )
+        outcomes = ()
+        free = [c for c in free if c not in skipped]
+    kpi_value = (
+        None
+        if outcomes
+        else _kpi_value(kpi, [c for c in numeric if c not in paired and c != kpi], why)
+    )
+    rest = [c for c in free if c not in {kpi, kpi_value, *outcomes}]
     channels += _single_channels(rest, baseline)
-    inside, start, end = _window(frame, dates, kpi, why, checks)
+    inside, start, end = _window(frame, dates, outcomes or (kpi,), why, checks)
     window = frame[inside.to_numpy()]
     controls = [c for c in rest if c not in {m.name for m in channels}]
     media: list[Channel] = []
@@ -258,6 +344,11 @@ def _classify_wide(frame: pd.DataFrame) -> Columns:
                 skipped[channel.spend] = f"spend of {_show(channel.name)}, a control"
         elif kept == "media":
             media.append(_national(window, date, group, channel))
+    mediators: list[Mediator] = []
+    if named or group is None:
+        waves = {} if group else _survey_columns(window, dates[inside], controls)
+        controls = [c for c in controls if c not in waves]
+        mediators = _mediators(window, dates[inside], {**named, **waves}, media, group, skipped)
     factors: list[str] = []
     numbers: list[str] = []
     for column in controls + flags:
@@ -288,6 +379,9 @@ def _classify_wide(frame: pd.DataFrame) -> Columns:
         skipped=skipped,
         why=why,
         checks=tuple(checks),
+        outcomes=outcomes,
+        total=_total_name(frame, outcomes),
+        mediators=tuple(mediators),
     )
 
 
@@ -796,27 +890,273 @@ def _kpi_value(kpi: str, candidates: list[str], why: dict[str, str]) -> str | No
     return None
 
 
+# --- several outcomes (multivariate) ---------------------------------------------------
+
+
+def _is_label(token: str) -> bool:
+    """A token that can tell outcomes apart (a, b, x, 1, store): not a KPI word, modifier,
+    currency, media or control word, tag, lag or year."""
+    return (
+        (token not in KPI_WORDS or token == "y")  # revenue_x, revenue_y
+        and token not in KPI_MODIFIERS
+        and token not in CURRENCIES
+        and token not in CONTROL_WORDS
+        and token not in MEDIATOR_WORDS
+        and token not in SPEND_TAGS | EXPOSURE_TAGS
+        and (token == BASELINE_TAG or token not in NOT_KPI)  # sales_b beside sales_a
+        and not _matches(token, MEDIA_WORDS)
+        and not _is_organic(token)
+        and re.fullmatch(r"(19|20)\d\d|(lag|lead|ma|l)\d*", token) is None
+    )
+
+
+def _outcomes(
+    frame: pd.DataFrame,
+    kpi: str,
+    candidates: list[str],
+    why: dict[str, str],
+    skipped: dict[str, str],
+) -> tuple[str, tuple[str, ...]]:
+    """The KPI and, when it has siblings, the KPI columns of a multivariate model: two or
+    more varying columns whose names differ only in one label and whose common stem is a
+    KPI (sales_a, sales_b; product_a_sales, product_b_sales) or, when no column is named
+    like a KPI, a product (product_a, product_b).  Returns (kpi, ()) for one KPI.  Siblings
+    whose stem is the KPI itself (sales beside sales_a, sales_b) are its parts: left out."""
+    varying = [c for c in candidates if frame[c].nunique() > 1]
+    named = _kpi_score(kpi)[0] > 0
+    pool = [kpi] if named else [*varying]  # a KPI name: its siblings; else any product group
+    for first in pool:
+        group, stem, labels = _siblings(first, varying, named)
+        if len(group) < 2:
+            continue
+        what = "KPIs" if named else "products"
+        why["outcomes"] = (
+            f"named like {what} of one stem ('{stem}') told apart by {', '.join(labels)}: "
+            "several outcomes, fitted jointly"
+        )
+        if not named:
+            why["kpi"] = f"no column is named like a KPI, but {len(group)} products are"
+        return group[0], tuple(group)
+    whole = "_".join(_tokens(kpi))
+    for column in varying if named else []:
+        group, stem, _ = _siblings(column, varying, named)
+        if len(group) >= 2 and stem == whole and column not in skipped:
+            for part in group:
+                skipped[part] = (
+                    f"named like a part of the KPI {_show(kpi)}: a part cannot explain its "
+                    "whole; to model the parts, make them the outcomes (class multivariate)"
+                )
+    return kpi, ()
+
+
+def _siblings(column: str, candidates: list[str], named: bool) -> tuple[list[str], str, list[str]]:
+    """The candidates named like ``column`` but for one label token, its stem and labels."""
+    tokens = _tokens(column)
+    for position in range(len(tokens) - 1, -1, -1):
+        stem_tokens = tokens[:position] + tokens[position + 1 :]
+        stem = "_".join(stem_tokens)
+        if not stem_tokens or not _is_label(tokens[position]):
+            continue
+        if named and _kpi_score(stem)[0] == 0:
+            continue
+        if not named and (not PRODUCT_WORDS & set(stem_tokens) or NOT_KPI & set(stem_tokens)):
+            continue
+        group: dict[str, str] = {}  # label -> column
+        for other in candidates:
+            words = _tokens(other)
+            if (
+                len(words) != len(tokens)
+                or words[:position] + words[position + 1 :] != stem_tokens
+            ):
+                continue
+            label = words[position]
+            if not _is_label(label) or label in group or _matches(other, MEDIA_WORDS):
+                continue
+            if set(words) & CONTROL_WORDS or _is_organic(other):
+                continue
+            group[label] = other
+        if BASELINE_TAG in group and "a" not in group:
+            del group[BASELINE_TAG]  # Robyn's _B (context) unless there is an _A beside it
+        if len(group) >= 2 and column in group.values():
+            labels = sorted(
+                group, key=lambda t: (not t.isdigit(), int(t) if t.isdigit() else 0, t)
+            )
+            return [group[label] for label in labels], stem, labels
+    return [column], "", []
+
+
+def _total_name(frame: pd.DataFrame, outcomes: tuple[str, ...]) -> str:
+    """The name of the outcomes' total in reports: total_<stem> for KPI stems, else total;
+    never a column of the data."""
+    name = "total"
+    if outcomes:
+        stems = [t for t in _tokens(outcomes[0]) if t in KPI_WORDS and t != "y"]
+        name = f"total_{stems[0]}" if stems else name
+    while name in frame.columns or name in outcomes:
+        name += "_"
+    return name
+
+
+# --- mediators (nested) ----------------------------------------------------------------
+
+
+def _mediator_name(column: str) -> str:
+    """Why the name reads as a mediator (a brand or survey measure), or ''."""
+    tokens = _tokens(column)
+    words = set(tokens)
+    if _kpi_score(column)[0] > 0 or words & CONTROL_WORDS:
+        return ""
+    if _split_channel(column)[1] in ("spend", "exposure", "baseline"):
+        return ""
+    lower = column.lower()
+    found = sorted(words & MEDIATOR_WORDS) or [
+        w for w in MEDIATOR_WORDS if len(w) >= 9 and w in lower
+    ]
+    if found:
+        return f"named like a brand or survey measure ({found[0]})"
+    others = [t for t in tokens if t != "brand"]
+    if (
+        "brand" in words
+        and others
+        and not _matches(column, MEDIA_WORDS)
+        and not _is_organic(column)
+        and all(len(t) > 1 and not t.isdigit() for t in others)
+    ):
+        return "named like a brand measure (brand_...)"
+    return ""
+
+
+def _survey_columns(window: pd.DataFrame, dates: pd.Series, columns: list[str]) -> dict[str, str]:
+    """Numeric columns not named like a control, observed in scattered waves (at least
+    ``SURVEY_GAPS`` of the rows empty): a survey, i.e. a partially observed mediator."""
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    found: dict[str, str] = {}
+    for column in columns:
+        if _kpi_score(column)[0] > 0 or (set(_tokens(column)) & (CONTROL_WORDS | NUMERIC_WORDS)):
+            continue
+        values = window[column].iloc[order]
+        present = values.notna().to_numpy()
+        seen = int(present.sum())
+        if seen < MIN_SURVEYS or seen > (1 - SURVEY_GAPS) * len(values):
+            continue
+        waves = int(np.sum(present & ~np.concatenate(([False], present[:-1]))))
+        if waves < MIN_WAVES or values.dropna().nunique() < 3:
+            continue
+        found[column] = (
+            f"numeric, not named like a control, observed in {waves} separate waves like a "
+            "survey (if media do not build it, fill it and make it a control)"
+        )
+    return found
+
+
+def _is_upper_funnel(name: str) -> bool:
+    lower = name.lower()
+    return bool(UPPER_FUNNEL & set(_tokens(name))) or any(
+        len(w) > 4 and w in lower for w in UPPER_FUNNEL
+    )
+
+
+def _mediators(
+    window: pd.DataFrame,
+    dates: pd.Series,
+    found: dict[str, str],
+    media: list[Channel],
+    group: str | None,
+    skipped: dict[str, str],
+) -> list[Mediator]:
+    """Mediators from the columns named (or shaped) like them: observed fully or in
+    enough survey waves, and built by the upper-funnel channels (else every channel)."""
+    mediators: list[Mediator] = []
+    upper = [m.name for m in media if _is_upper_funnel(m.name)]
+    channels = tuple(upper or [m.name for m in media])
+    if upper:
+        channels_why = (
+            f"{', '.join(upper)} are named like upper-funnel media (TV, video, social, "
+            "display, OOH, radio), which build brand measures; every channel keeps its "
+            "direct effect on the KPI"
+        )
+    else:
+        channels_why = (
+            "no channel is named like upper-funnel media (TV, video, social, display, OOH, "
+            "radio): every channel builds it; keep those that do, each keeps its direct effect"
+        )
+    taken = {*window.columns}
+    for column, reason in found.items():
+        values = window[column]
+        seen = int(values.notna().sum())
+        problem = ""
+        if group is not None:
+            problem = (
+                "the classes with mediators (nested, combined) fit one series, not a panel; "
+                "left out rather than a control, which would absorb the media effects it carries"
+            )
+        elif not channels:
+            problem = "no media channel to build it"
+        elif seen < len(values) and seen < MIN_SURVEYS:
+            problem = (
+                f"observed in {seen} row(s); a partially observed mediator needs at least "
+                f"{MIN_SURVEYS}"
+            )
+        elif values.nunique() < 2:
+            problem = "constant: it cannot carry effects"
+        if problem:
+            skipped[column] = f"reads as a mediator ({reason}), but {problem}"
+            continue
+        name = column
+        if not _FORMULA_NAME.fullmatch(name) or len(name) > 60 or name in ("factor", "log"):
+            name = (re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_") or "mediator")[:60]
+            name = name if re.match(r"[A-Za-z_]", name) else f"m_{name}"[:60]
+            while name in taken:
+                name += "_"
+        taken.add(name)
+        full = seen == len(values)
+        observed = (
+            "observed in every row: observation full"
+            if full
+            else f"observed in {seen} of {len(values)} rows: observation partial (a survey)"
+        )
+        mediators.append(
+            Mediator(
+                name=name,
+                column=column,
+                observation="full" if full else "partial",
+                channels=channels,
+                why=f"{reason}; media build it and it moves the KPI; {observed}",
+                channels_why=channels_why,
+                every=not upper,
+            )
+        )
+    return mediators
+
+
 # --- window, controls, categories, seasonality ----------------------------------------
 
 
 def _window(
-    frame: pd.DataFrame, dates: pd.Series, kpi: str, why: dict[str, str], checks: list[str]
+    frame: pd.DataFrame,
+    dates: pd.Series,
+    kpis: tuple[str, ...],
+    why: dict[str, str],
+    checks: list[str],
 ) -> tuple[pd.Series, str | None, str | None]:
-    """Rows to fit: all, or the dates where the KPI is known when it is empty only at the
-    start or end (media before the start still warm up the carry-over)."""
+    """Rows to fit: all, or the dates where the KPI (every outcome) is known when it is
+    empty only at the start or end (media before the start still warm up the carry-over)."""
     everything = pd.Series(True, index=frame.index)
-    known = frame[kpi].notna()
+    known = frame[list(kpis)].notna().all(axis=1)
+    shown = ", ".join(_show(k) for k in kpis)
     if known.all() or not known.any():
         return everything, None, None
     first, last = dates[known].min(), dates[known].max()
     inside = (dates >= first) & (dates <= last)
-    gaps = int(frame.loc[inside, kpi].isna().sum())
+    gaps = int((~known[inside]).sum())
     if gaps:
-        checks.append(f"the KPI {_show(kpi)} has {gaps} empty cell(s) between known values")
+        what = f"the KPI {shown} has" if len(kpis) == 1 else f"the outcomes {shown} have"
+        checks.append(f"{what} {gaps} empty cell(s) between known values")
         return everything, None, None
     start = str(first.date()) if first > dates.min() else None
     end = str(last.date()) if last < dates.max() else None
-    why["window"] = f"{_show(kpi)} is empty before {first.date()} or after {last.date()}"
+    verb = "is" if len(kpis) == 1 else "are"
+    why["window"] = f"{shown} {verb} empty before {first.date()} or after {last.date()}"
     return inside, start, end
 
 
@@ -970,9 +1310,20 @@ def describe(cols: Columns) -> list[str]:
     lines += [
         f"date column {_show(cols.date)} ({cols.frequency}), "
         + (f"group column {_show(cols.group)}" if cols.group else "one series (no group)"),
-        f"KPI {_show(cols.kpi)}"
+        (
+            f"outcomes {' + '.join(_show(o) for o in cols.outcomes)} (class "
+            f"{cols.model_class}: {cols.why['outcomes']}; their total is "
+            f"{_show(cols.total)}; cross-effects are not guessed)"
+        )
+        if cols.outcomes
+        else f"KPI {_show(cols.kpi)}"
         + (f", valued by {_show(cols.kpi_value)}" if cols.kpi_value else ""),
         "media: " + (", ".join(channel(m) for m in cols.media) or "none recognised"),
+    ]
+    lines += [
+        f"mediator {_show(m.column)} (class {cols.model_class}: {m.why}; built by "
+        f"{', '.join(m.channels)}{': every channel' if m.every else ''})"
+        for m in cols.mediators
     ]
     if cols.controls or cols.factors:
         terms = [*cols.controls, *(f"factor({c})" for c in cols.factors)]
@@ -1035,8 +1386,8 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
         "  holdout: 0                # periods at the end kept out of the fit and scored",
         "",
         "model:",
-        f"  class: {'hierarchical' if cols.group else 'blm'}",
-        *_comment(f"guessed: {_show(cols.kpi)} as the KPI ({cols.why['kpi']})", "  "),
+        f"  class: {cols.model_class}",
+        *_class_lines(cols),
     ]
     for name in cols.factors:
         lines += _comment(
@@ -1053,10 +1404,11 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
     else:
         lines += _comment(
             "some column names (spaces, symbols) cannot be written in a formula: the terms "
-            "are listed under kpi, media and controls instead",
+            f"are listed under {'outcomes' if cols.outcomes else 'kpi'}, media and controls "
+            "instead",
             "  ",
         )
-        lines.append(f"  kpi: {_yaml(cols.kpi)}")
+        lines += [] if cols.outcomes else [f"  kpi: {_yaml(cols.kpi)}"]
     if cols.controls:
         notes = [
             f"; {_show(c)}: {cols.why[f'control {c}']}"
@@ -1078,6 +1430,7 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
             f"    - {{name: {_yaml(c)}, type: categorical}}" for c in cols.factors
         ]
         lines += entries or ["    []"]
+    lines += _outcome_lines(cols) + _mediator_lines(cols)
     if cols.skipped:
         lines.append("  # left out:")
         for column, reason in cols.skipped.items():
@@ -1101,8 +1454,92 @@ def render(cols: Columns, data_path: Path, config_path: Path) -> str:
     return "\n".join(lines)
 
 
+def _class_lines(cols: Columns) -> list[str]:
+    """The guess of the class (for the network classes) and of the KPI or outcomes."""
+    lines: list[str] = []
+    if cols.mediators:
+        names = ", ".join(_show(m.column) for m in cols.mediators)
+        one = len(cols.mediators) == 1
+        lines += _comment(
+            f"guessed: class {cols.model_class}: {names} "
+            + (
+                "reads as a mediator (see model.mediators): media build it, it moves"
+                if one
+                else "read as mediators (see model.mediators): media build them, they move"
+            )
+            + " the KPI, and every channel still acts on the KPI directly",
+            "  ",
+        )
+    if not cols.outcomes:
+        return [
+            *lines,
+            *_comment(f"guessed: {_show(cols.kpi)} as the KPI ({cols.why['kpi']})", "  "),
+        ]
+    names = ", ".join(_show(o) for o in cols.outcomes)
+    lines += _comment(
+        ("guessed: outcomes " if cols.mediators else f"guessed: class {cols.model_class}: ")
+        + f"{names} are {cols.why['outcomes']} (see model.outcomes); reports, ROI and the "
+        "budget use their total",
+        "  ",
+    )
+    return [*lines, f"  kpi: {_yaml(cols.total)}          # the name of the outcomes' total"]
+
+
+def _outcome_name(column: str) -> str:
+    """A config name for a column (the column itself when a formula can hold it)."""
+    if _FORMULA_NAME.fullmatch(column) and len(column) <= 60 and column not in ("factor", "log"):
+        return column
+    name = (re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_") or "outcome")[:60]
+    return name if re.match(r"[A-Za-z_]", name) else f"y_{name}"[:60]
+
+
+def _outcome_lines(cols: Columns) -> list[str]:
+    if not cols.outcomes:
+        return []
+    lines = ["  outcomes:                 # value: weight of a unit in the total (default 1)"]
+    names = [_outcome_name(o) for o in cols.outcomes]
+    for name, column in zip(names, cols.outcomes, strict=True):
+        lines.append(f"    - name: {_yaml(name)}")
+        lines += [f"      column: {_yaml(column)}"] if name != column else []
+    source, target = names[0], names[1]
+    lines += _comment(
+        "cross-effects between outcomes are not guessed: add those you expect, e.g. a halo "
+        f"({source} lifting {target} a period later) or cannibalisation ({target} taking "
+        f"from {source}; a modulator such as {target}'s promotion flag limits it to those "
+        "periods):",
+        "  ",
+    )
+    lines += [
+        "  # cross_effects:",
+        f"  #   - {{from: {source}, to: {target}, lag: 1, type: halo}}",
+        f"  #   - {{from: {target}, to: {source}, lag: 0, type: cannibalisation}}",
+        "  # correlated_errors: {eta: 2}   # let the outcomes' errors correlate",
+    ]
+    return lines
+
+
+def _mediator_lines(cols: Columns) -> list[str]:
+    if not cols.mediators:
+        return []
+    lines = ["  mediators:"]
+    for m in cols.mediators:
+        lines += _comment(f"guessed: {_show(m.column)}: {m.why}", "    ")
+        lines.append(f"    - name: {_yaml(m.name)}")
+        lines += [f"      column: {_yaml(m.column)}"] if m.name != m.column else []
+        lines.append(
+            f"      observation: {m.observation}"
+            + " " * (10 - len(m.observation))
+            + "# full | partial (a survey: empty cells elsewhere) | latent"
+        )
+        lines += _comment(f"guessed: channels: {m.channels_why}", "      ")
+        lines.append("      channels:")
+        lines += [f"        - {_yaml(c)}" for c in m.channels]
+        lines.append(f"      # effect_sign: positive   # if more {m.name} cannot lower the KPI")
+    return lines
+
+
 def _formula_ready(cols: Columns) -> bool:
-    names = [cols.kpi, *cols.media_names, *cols.controls, *cols.factors]
+    names = [cols.kpi, *cols.outcomes, *cols.media_names, *cols.controls, *cols.factors]
     names += [cols.group] if cols.group else []
     return all(_FORMULA_NAME.fullmatch(n) and n not in ("factor", "log") for n in names)
 
@@ -1116,10 +1553,12 @@ def _formula(cols: Columns) -> str:
     ]
     terms += ["season"] if cols.seasonality else []
     terms += [f"(1 | {cols.group})"] if cols.group else []
-    return f"{cols.kpi} ~ " + " + ".join(terms)
+    return " + ".join(cols.outcomes or (cols.kpi,)) + " ~ " + " + ".join(terms)
 
 
 def _kpi_value_lines(cols: Columns) -> list[str]:
+    if cols.outcomes:
+        return []  # each outcome's `value`
     if cols.kpi_value is not None:
         return [
             *_comment(f"guessed: {cols.why['kpi_value']}", "  "),

@@ -25,7 +25,8 @@ def init_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented starter config: columns classified as date, group, KPI, media
-    (exposure paired with spend, organic), controls and categories, each guess explained."""
+    (exposure paired with spend, organic), controls and categories, mediators (class nested)
+    and several KPI columns (class multivariate; both: combined), each guess explained."""
     with handled():
         target = output or (Path("config") if Path("config").is_dir() else Path(".")) / (
             f"{data.stem}.yaml"
