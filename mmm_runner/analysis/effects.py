@@ -14,7 +14,7 @@ Contributions are on the KPI scale:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,12 @@ from mmm_runner.model.stan_data import Layout
 Array = npt.NDArray[np.float64]
 BASELINE = "baseline"
 INTERACTION = "interaction"
+# Transform slots (Posterior.pool) of a channel whose effect is a sum of transforms of
+# its media (network channels with transforms per outcome): slot s's parameters in the
+# layout of ``theta`` (draws, S, P) and its share of each channel's coefficient
+# (draws, S, M); a channel with one transform has share 1 in slot 0.
+MIX_THETA = "mix_theta"
+MIX_SHARE = "mix_share"
 
 
 def channel_params(
@@ -48,8 +54,36 @@ def media_curves(
 ) -> Array:
     """Saturated adstock of every channel, shape (draws, M, rows).
 
-    ``media`` replaces the design's scaled media (same shape) for scenarios.
+    ``media`` replaces the design's scaled media (same shape) for scenarios. A posterior
+    with transform slots (a network channel with transforms per outcome) gives each
+    channel the mix of its slots' curves weighted by their shares of its coefficient,
+    so the coefficient times the curve is still the channel's effect.
     """
+    if MIX_SHARE not in post.pool:
+        return _curves(post, design, spec, names, media)
+    share = post.pool[MIX_SHARE]  # (draws, S, M)
+    mixed: Array = np.einsum("dsm,dsmt->dmt", share, slot_curves(post, design, spec, names, media))
+    return mixed
+
+
+def slot(post: Posterior, s: int) -> Posterior:
+    """The posterior with transform slot ``s``'s parameters as its transforms."""
+    return replace(post, theta_g=post.pool[MIX_THETA][:, s : s + 1, :])
+
+
+def slot_curves(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, media: Array | None = None
+) -> Array:
+    """Every transform slot's saturated adstock of every channel, (draws, S, M, rows)."""
+    n_slots = post.pool[MIX_THETA].shape[1]
+    return np.stack(
+        [_curves(slot(post, s), design, spec, names, media) for s in range(n_slots)], axis=1
+    )
+
+
+def _curves(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, media: Array | None
+) -> Array:
     scaled = design.media_scaled if media is None else media
     warmup = design.warmup_scaled  # carried into the window's first periods
     depth = warmup.shape[1]

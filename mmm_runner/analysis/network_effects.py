@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from mmm_runner.analysis import effects
 from mmm_runner.analysis.effects import Decomposition
@@ -39,6 +40,9 @@ class Shape:
     links: list[tuple[int, int]]  # (mediator, outcome) of each gamma
     xcoef: list[tuple[int, int]]  # (outcome, column), 0-based, of each X coefficient
     n_columns: int  # design columns (the reduced form's X coefficients)
+    # (K, M) the transform slot each outcome's paths of each channel use: 0 but for a
+    # channel with transforms per outcome (slot s: its s-th feature set)
+    slots: npt.NDArray[np.int64]
 
 
 def shape_of(design: Design, spec: ModelSpec) -> Shape:
@@ -58,7 +62,81 @@ def shape_of(design: Design, spec: ModelSpec) -> Shape:
         nd.gamma_links(spec),
         [(e - n_med - 1, c - 1) for e, c in zip(eqs, cols, strict=True)],
         len(design.columns),
+        outcome_slots(spec),
     )
+
+
+def channel_sets(spec: ModelSpec) -> list[list[int]]:
+    """Each channel's feature sets (0-based, its own first): its transform slots."""
+    out: list[list[int]] = [[] for _ in spec.media]
+    for q, (j, _) in enumerate(nd.feature_sets(spec)):
+        out[j].append(q)
+    return out
+
+
+def outcome_slots(spec: ModelSpec) -> npt.NDArray[np.int64]:
+    """(K, M) the transform slot each outcome's paths of each channel use."""
+    outcomes = nd.outcome_names(spec)
+    sets = nd.feature_sets(spec)
+    out = np.zeros((len(outcomes), len(spec.media)), dtype=np.int64)
+    for j, own in enumerate(channel_sets(spec)):
+        for s, q in enumerate(own):
+            target = sets[q][1]
+            if target is not None:
+                out[outcomes.index(target), j] = s
+    return out
+
+
+def transform_slots(
+    theta: Array, r: Reduced, shape: Shape, spec: ModelSpec, names: Layout
+) -> dict[str, Array]:
+    """The pool's transform slots (see ``effects.MIX_THETA``) when a channel has
+    transforms per outcome, else {}: slot s holds each channel's s-th feature set
+    (its own set where it has fewer), with its share of the channel's reduced-form
+    coefficient (its outcome's weighted direct path over the total); ``theta_stated``
+    stacks every set's draws for the priors' checks (NaN where a channel has no such
+    set). ``theta``: the program's draws (draws, all sets' parameters)."""
+    owned = channel_sets(spec)
+    if all(len(own) == 1 for own in owned):
+        return {}
+    n_theta = len(names.theta)
+    blocks = nd.set_blocks(spec, names.theta_start, n_theta)
+    sets = nd.feature_sets(spec)
+    n_draws, n_slots = theta.shape[0], max(len(own) for own in owned)
+    mix = np.repeat(theta[:, None, :n_theta], n_slots, axis=1)
+    stated = np.full((n_slots, n_draws, n_theta), np.nan)
+    stated[0] = theta[:, :n_theta]
+    share = np.zeros((n_draws, n_slots, len(spec.media)))
+    share[:, 0, :] = 1.0
+    for j, own in enumerate(owned):
+        if len(own) == 1:
+            continue
+        total = r.beta[:, j]
+        for s, q in enumerate(own):
+            mix[:, s, blocks[j]] = theta[:, blocks[q]]
+            stated[s, :, blocks[j]] = theta[:, blocks[q]]
+            k = shape.outcomes.index(str(sets[q][1]))
+            part = shape.weights[k] * r.direct[:, k, j]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share[:, s, j] = np.where(total != 0, part / total, 1.0 / len(own))
+    return {
+        effects.MIX_THETA: mix,
+        effects.MIX_SHARE: share,
+        "theta_stated": stated.reshape(n_slots * n_draws, n_theta),
+    }
+
+
+def outcome_curves(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, names: Layout
+) -> Array | None:
+    """Each outcome's curve of each channel, (draws, K, M, rows), when a channel has
+    transforms per outcome (None otherwise: every outcome sees the channel's curve)."""
+    if effects.MIX_SHARE not in post.pool:
+        return None
+    curves = effects.slot_curves(post, design, spec, names)  # (draws, S, M, rows)
+    channel = np.arange(len(spec.media))
+    out: Array = curves[:, shape.slots, channel[None, :], :]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -168,11 +246,19 @@ class Flows:
 
 
 def channel_flows(
-    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, curves: Array
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    shape: Shape,
+    curves: Array,
+    by_outcome: Array | None = None,
 ) -> Flows:
+    """``curves``: each channel's (draws, M, rows); ``by_outcome``: each outcome's
+    (draws, K, M, rows) where a channel has transforms per outcome."""
     pool = post.pool
     per_outcome = pool["direct"] + pool["via"].sum(axis=1)  # (draws, K, M)
-    own = per_outcome[..., None] * curves[:, None, :, :]
+    seen = curves[:, None, :, :] if by_outcome is None else by_outcome
+    own = per_outcome[..., None] * seen
     if not spec.cross_effects:
         return Flows(own, own, curves)
     total = own.copy()

@@ -294,7 +294,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
                 param.prior,
                 param.source,
                 (param.lower, param.upper),
-                post.theta_g[:, :, index].ravel(),
+                post.theta_stated(index, post.theta_g[:, :, index].ravel()),
             )
         )
     for e, effect in enumerate(names.group_effects):

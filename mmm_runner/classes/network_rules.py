@@ -195,6 +195,46 @@ def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
                 "add it to an outcome's `channels` (or a mediator's), or remove it",
             )
     _cross_rules(config, spec, out)
+    per_outcome_rules(config, spec, out)
+
+
+def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+    """Channels with transforms per outcome (``per_outcome``): one set of transform
+    parameters for each outcome they act on directly. Refused where a channel's effect
+    would need one more set, or one response per test: building a mediator (its path
+    would need a set of its own) and lift tests of the channel."""
+    listed = {m.name: i for i, m in enumerate(config.model.media)}
+    for m in spec.media:
+        if not m.per_outcome:
+            continue
+        at = ("model", "media", listed.get(m.name, 0), "per_outcome")
+        direct = [o.name for o in spec.outcomes if m.name in o.channels]
+        if len(direct) < 2:
+            out.add(
+                at,
+                f"channel '{m.name}' acts directly on {len(direct)} outcome(s): transforms "
+                "per outcome change nothing",
+                "remove per_outcome, or add the channel to more outcomes' `channels`",
+                severity="warning",
+            )
+        for d, mediator in enumerate(spec.mediators):
+            if m.name in mediator.channels:
+                out.add(
+                    at,
+                    f"channel '{m.name}' has transforms per outcome and builds mediator "
+                    f"'{mediator.name}': its path into the mediator would need a transform "
+                    "of its own, which is not offered yet",
+                    f"remove per_outcome, or remove '{m.name}' from model.mediators[{d}].channels",
+                )
+    per_outcome = {m.name for m in spec.media if m.per_outcome}
+    for j, test in enumerate(spec.lift_tests):
+        if test.channel in per_outcome:
+            out.add(
+                ("calibration", "lift_tests", j, "channel"),
+                f"lift tests of a channel with transforms per outcome ('{test.channel}') are "
+                "not supported yet: the program's lift uses one transform per channel",
+                f"remove per_outcome from '{test.channel}', or drop the test",
+            )
 
 
 def _cross_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:

@@ -349,7 +349,7 @@ def _forward(data: dict[str, Any], params: network.NetworkParams, zero: int | No
     return y
 
 
-@pytest.mark.parametrize("name", ["multivariate", "combined"])
+@pytest.mark.parametrize("name", ["multivariate", "combined", "outcome_transforms"])
 def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     tmp_path: Path, name: str
 ) -> None:
@@ -358,7 +358,7 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
 
     result, design, names = setup(_config(tmp_path, name, held_out))
     spec = result.spec
-    model_class = classes.get(name)
+    model_class = classes.get(spec.model_class)  # outcome_transforms: TV's set per product
     data = model_class.stan_data(design, spec)
     variables = _draws(data)
     mu = variables.pop("mu")  # the outcomes' means, held-out rows forecast
@@ -375,6 +375,7 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     np.testing.assert_allclose(parts.expected, total, rtol=1e-9, atol=1e-6)
 
     assert any(term.startswith("cross: ") for term in parts.contributions)
+    assert (data["Q"] > len(spec.media)) == (name == "outcome_transforms")
     # a channel's contribution is what switching it off takes from the total when the
     # outcomes run forward through their cross-effects
     for i, channel in enumerate(spec.media_names):
@@ -398,7 +399,7 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
         )
         assert by_outcome == pytest.approx(whole, rel=1e-9)
     cross = tables["cross_effects.csv"]
-    assert list(cross["lag"]) == [2, 0]
+    assert list(cross["lag"]) == [c.lag for c in spec.cross_effects]
     if spec.mediators:
         totals = tables["mediation.csv"].set_index(["channel", "path"])
         for channel in spec.media_names:

@@ -1,0 +1,252 @@
+"""Transforms per outcome (``model.media[].per_outcome``) without a compiler: what validate
+refuses and where, the feature sets the Stan data lays out, and the pipeline's readings of
+the total (response curves, budget, quantities, priors' draws) against each outcome's own
+transforms, on draws made by the NumPy twin of stan/network.stan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mmm_runner import classes
+from mmm_runner.analysis import budget as bud
+from mmm_runner.analysis import curves as channel_curves
+from mmm_runner.analysis import prior_predictive as pp
+from mmm_runner.analysis.budget_response import last_periods, spend_shape
+from mmm_runner.backend.fit import Draws
+from mmm_runner.model import network_data as nd
+from mmm_runner.model import transforms
+from mmm_runner.validation import validate
+
+from .conftest import errors, setup
+from .test_multivariate import _config, _draws, _model
+
+NAME = "outcome_transforms"
+
+
+def _per_outcome(channel: int) -> Any:
+    def edit(config: dict[str, Any]) -> None:
+        _model(config)["media"][channel]["per_outcome"] = True
+
+    return edit
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "where", "message"),
+    [
+        (
+            "single_market",
+            _per_outcome(0),
+            "model.media[0].per_outcome",
+            "transforms per outcome apply to the classes with several outcomes",
+        ),
+        (
+            "nested",
+            _per_outcome(0),
+            "model.media[0].per_outcome",
+            "not nested: it fits one KPI",
+        ),
+        (
+            "combined",
+            _per_outcome(0),  # tv builds awareness
+            "model.media[0].per_outcome",
+            "builds mediator 'awareness'",
+        ),
+        (
+            NAME,
+            lambda c: c.update(
+                calibration={
+                    "lift_tests": [
+                        {
+                            "channel": "tv",
+                            "start": "2024-03-04",
+                            "end": "2024-04-22",
+                            "spend_change": -20000.0,
+                            "lift": -50000.0,
+                            "se": 5000.0,
+                        }
+                    ]
+                }
+            ),
+            "calibration.lift_tests[0].channel",
+            "lift tests of a channel with transforms per outcome ('tv')",
+        ),
+    ],
+)
+def test_unsupported_uses_are_located(
+    tmp_path: Path, name: str, edit: Any, where: str, message: str
+) -> None:
+    result = validate(_config(tmp_path, name, edit))
+    assert not result.ok
+    text = errors(result)
+    assert where in text, text
+    assert message in text, text
+
+
+def test_a_channel_on_one_outcome_is_warned_about_and_mediators_of_others_are_fine(
+    tmp_path: Path,
+) -> None:
+    def on_one(config: dict[str, Any]) -> None:
+        _model(config)["outcomes"] = [
+            {"name": "product_a"},
+            {"name": "product_b", "channels": ["search", "social"]},
+        ]
+
+    result = validate(_config(tmp_path, NAME, on_one))
+    assert result.ok, errors(result)
+    warned = [p for p in result.problems if p.severity == "warning"]
+    assert any(
+        "acts directly on 1 outcome(s)" in p.message and "model.media[0].per_outcome" in p.render()
+        for p in warned
+    )
+    # combined: a channel that builds no mediator may have transforms per outcome
+    result = validate(_config(tmp_path, "combined", _per_outcome(1)))
+    assert result.ok, errors(result)
+
+
+# --- Stan data --------------------------------------------------------------------------
+
+
+def test_a_per_outcome_channel_gets_a_feature_set_per_outcome(tmp_path: Path) -> None:
+    result, design, names = setup(_config(tmp_path, NAME))
+    spec = result.spec
+    data = classes.get("multivariate").stan_data(design, spec)
+    # sets: tv (product_a), search, social, then tv (product_b)
+    assert data["Q"] == 4
+    assert data["set_channel"] == [1, 2, 3, 1]
+    assert data["path_eq"] == [1, 1, 1, 2, 2, 2]
+    assert data["path_set"] == [1, 2, 3, 4, 2, 3]
+    assert data["theta_start"] == [1, 3, 5, 7]
+    assert data["P"] == 8
+    assert data["adstock_type"][3] == data["adstock_type"][0]
+    assert data["l_max"][3] == data["l_max"][0] == 8
+    # the further set copies tv's bounds and priors
+    assert data["theta_prior"][6:] == data["theta_prior"][:2]
+    np.testing.assert_array_equal(data["theta_prior_args"][6:], data["theta_prior_args"][:2])
+    labels = nd.set_labels(spec, names.theta, names.theta_start)
+    assert labels[:2] == ["tv.adstock.decay[product_a]", "tv.saturation.rate[product_a]"]
+    assert labels[2] == "search.adstock.decay"
+    assert labels[6:] == ["tv.adstock.decay[product_b]", "tv.saturation.rate[product_b]"]
+    # without per_outcome the layout is the shared one
+    shared = setup(_config(tmp_path, "multivariate"))
+    data = classes.get("multivariate").stan_data(shared[1], shared[0].spec)
+    assert data["Q"] == 3
+    assert data["path_set"] == [1, 2, 3, 1, 2, 3]
+
+
+# --- the total's readings against each outcome's transforms -----------------------------
+
+
+def _fit(tmp_path: Path, edit: Any = None) -> tuple[Any, Any, Any, Any, Any]:
+    result, design, names = setup(_config(tmp_path, NAME, edit))
+    spec = result.spec
+    model_class = classes.get("multivariate")
+    variables = _draws(model_class.stan_data(design, spec))
+    for key in ("mu", "params"):
+        variables.pop(key)
+    draws = model_class.kpi_draws(Draws("mcmc", variables), design, spec)
+    return model_class, model_class.posterior(draws, design, spec), design, spec, names
+
+
+def _outcome_params(post: Any, spec: Any, names: Any, q: int) -> tuple[dict[str, Any], ...]:
+    """Feature set q's adstock and saturation draws by parameter name."""
+    blocks = nd.set_blocks(spec, names.theta_start, len(names.theta))
+    theta = post.pool["theta_sets"][:, blocks[q]]
+    return {"decay": theta[:, 0]}, {"rate": theta[:, 1]}
+
+
+def test_the_budget_plans_the_sum_of_a_channels_transforms(tmp_path: Path) -> None:
+    def no_cross(config: dict[str, Any]) -> None:
+        _model(config)["cross_effects"] = []
+
+    model_class, post, design, spec, names = _fit(tmp_path, no_cross)
+    parts = model_class.decompose(post, design, spec, names)
+    horizon = 13
+    response, current = model_class.budget_response(post, design, spec, names, parts, horizon)
+    assert len(response.channels[0].pieces) == 1  # tv: product_b's transform
+    assert not response.channels[1].pieces
+    budgets = current * np.array([1.4, 0.8, 1.1])
+    _, per_channel = bud.uplift(response, budgets)
+    # tv's uplift on the total, computed outcome by outcome from its own transforms
+    i, window = 0, 8
+    rows = last_periods(design, horizon)[0]
+    history = design.media_scaled[:, i][-(window - 1) :]
+    plan = budgets[0] * spend_shape(design.spend[rows, i]) / design.media_scale[i]
+    tail = np.zeros(window - 1)
+    weights = nd.outcome_weights(design, spec)
+    expected = np.zeros(post.n_draws)
+    for k, q in enumerate((0, 3)):  # product_a: tv's own set; product_b: the further one
+        adstock, saturation = _outcome_params(post, spec, names, q)
+        gain = [
+            transforms.transform(
+                np.concatenate([history, media, tail]),
+                "geometric",
+                adstock,
+                "logistic",
+                saturation,
+                window,
+            )[:, window - 1 :].sum(axis=1)
+            for media in (plan, np.zeros(horizon))
+        ]
+        effect = design.y_sd * weights[k] * post.pool["direct"][:, k, i]
+        expected += effect * (gain[0] - gain[1])
+    np.testing.assert_allclose(per_channel[0], expected, rtol=1e-9)
+    # a response curve's point and the optimiser's search see the same sum
+    assert bud.channel_uplift(response, 0, budgets) == pytest.approx(per_channel[0], rel=1e-12)
+    subset = response.subset(np.array([0, 2]))
+    np.testing.assert_allclose(bud.uplift(subset, budgets)[1][0], per_channel[0][[0, 2]])
+
+
+def test_quantities_curves_and_priors_read_every_outcomes_set(tmp_path: Path) -> None:
+    model_class, post, design, spec, names = _fit(tmp_path)
+    quantities = model_class.quantities(post, design, spec, names)
+    for label in (
+        "tv.adstock.decay[product_a]",
+        "tv.adstock.decay[product_b]",
+        "tv.saturation.rate[product_b]",
+        "search.adstock.decay",
+        "search.saturation.half_saturation_spend",
+    ):
+        assert label in quantities, label
+    assert "tv.adstock.decay" not in quantities
+    np.testing.assert_allclose(
+        quantities["tv.adstock.decay[product_b]"][2], post.pool["theta_sets"][:, 6]
+    )
+    # the priors' checks stack both outcomes' draws of tv's parameters
+    panels = {p.parameter: p for p in pp.prior_panels(post, spec, names)}
+    assert panels["tv.adstock.decay"].draws.size == 2 * post.n_draws
+    assert panels["search.adstock.decay"].draws.size == post.n_draws
+    # tv's response on the total is the weighted sum of its two outcomes' saturations
+    bands = channel_curves.channel_curves(post, design, spec, names)
+    x = bands.media["tv"] / design.media_scale[0]
+    weights = nd.outcome_weights(design, spec)
+    total = sum(
+        design.y_sd
+        * weights[k]
+        * post.pool["direct"][:, k, 0, None]
+        * transforms.SATURATIONS["logistic"].apply(
+            x[None, :], _outcome_params(post, spec, names, q)[1]
+        )
+        for k, q in enumerate((0, 3))
+    )
+    np.testing.assert_allclose(bands.response["tv"][0], np.median(total, axis=0), rtol=1e-9)
+    # the netCDF keeps each set under its label
+    variables = model_class.posterior_variables(
+        {k: v for k, v in _draws(model_class.stan_data(design, spec)).items() if k != "params"},
+        design,
+        spec,
+    )
+    assert variables["theta"][1].shape[-1] == len(names.theta)
+    assert variables["theta_outcome"][1].shape[-1] == 2
+    coords = model_class.coordinates(spec, names)
+    assert coords["outcome_transform"] == [
+        "tv.adstock.decay[product_b]",
+        "tv.saturation.rate[product_b]",
+    ]
+    assert coords["transform_param"][0] == "tv.adstock.decay[product_a]"
