@@ -431,7 +431,8 @@ def original_scale_draws(
     return {
         name: (unit, draws)
         for name, (kind, unit, draws) in quantities.items()
-        if kind not in ORIGINAL_EXCLUDED and name not in names.theta
+        # a transform set per outcome is labelled "<channel.stage.param>[<outcome>]"
+        if kind not in ORIGINAL_EXCLUDED and name.split("[")[0] not in names.theta
     }
 
 
