@@ -127,13 +127,19 @@ def transform_slots(
 
 
 def outcome_curves(
-    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, names: Layout
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    shape: Shape,
+    names: Layout,
+    media: Array | None = None,
 ) -> Array | None:
     """Each outcome's curve of each channel, (draws, K, M, rows), when a channel has
-    transforms per outcome (None otherwise: every outcome sees the channel's curve)."""
+    transforms per outcome (None otherwise: every outcome sees the channel's curve);
+    ``media`` replaces the design's scaled media."""
     if effects.MIX_SHARE not in post.pool:
         return None
-    curves = effects.slot_curves(post, design, spec, names)  # (draws, S, M, rows)
+    curves = effects.slot_curves(post, design, spec, names, media)  # (draws, S, M, rows)
     channel = np.arange(len(spec.media))
     out: Array = curves[:, shape.slots, channel[None, :], :]
     return out
@@ -437,9 +443,9 @@ def network_lifts(
 ) -> dict[str, Array]:
     """Each lift test's lift per draw in the units it was measured (the twin of the
     program's lift_pred): the channel's change in saturated adstock over the measured
-    periods times each outcome's own coefficient of it (direct and through the
-    mediators), carried through the cross-effects period by period, weighted over the
-    outcomes as measured."""
+    periods (each outcome's own, for a channel with transforms per outcome) times each
+    outcome's own coefficient of it (direct and through the mediators), carried through
+    the cross-effects period by period, weighted over the outcomes as measured."""
     tests = calibration.place(design, spec)
     if not tests:
         return {}
@@ -451,16 +457,23 @@ def network_lifts(
         range(len(shape.outcomes))
     )
     weights, sd = calibration.measured_weights(design, spec, tests)
+    base = outcome_curves(post, design, spec, shape, names)
     out = {}
     for e, test in enumerate(tests):
         m = test.channel
         changed = calibration.changed_media(design, test) / design.media_scale
-        change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
-        change = change - curves[:, m, test.measured]
+        # each outcome's change in the channel's saturated adstock: (draws, K, measured)
+        moved = outcome_curves(post, design, spec, shape, names, changed)
+        if moved is None or base is None:
+            change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
+            change = (change - curves[:, m, test.measured])[:, None, :]
+        else:
+            change = moved[:, :, m][..., test.measured] - base[:, :, m][..., test.measured]
+        change = np.broadcast_to(change, (post.n_draws, len(shape.outcomes), change.shape[-1]))
         delta = np.zeros((post.n_draws, len(test.measured), len(shape.outcomes)))
         for r, t in enumerate(test.measured):
             for k in order:
-                value = own[:, k, m] * change[:, r]
+                value = own[:, k, m] * change[:, k, r]
                 for x, c in enumerate(spec.cross_effects):
                     if shape.outcomes.index(c.target) == k and r >= c.lag:
                         j = shape.outcomes.index(c.source)

@@ -200,9 +200,8 @@ def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
 
 def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
     """Channels with transforms per outcome (``per_outcome``): one set of transform
-    parameters for each outcome they act on directly. Refused where a channel's effect
-    would need one more set, or one response per test: building a mediator (its path
-    would need a set of its own) and lift tests of the channel."""
+    parameters for each outcome they act on directly. Refused where a channel would need
+    one more set: building a mediator (its path would need a set of its own)."""
     listed = {m.name: i for i, m in enumerate(config.model.media)}
     for m in spec.media:
         if not m.per_outcome:
@@ -226,15 +225,6 @@ def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> Non
                     "of its own, which is not offered yet",
                     f"remove per_outcome, or remove '{m.name}' from model.mediators[{d}].channels",
                 )
-    per_outcome = {m.name for m in spec.media if m.per_outcome}
-    for j, test in enumerate(spec.lift_tests):
-        if test.channel in per_outcome:
-            out.add(
-                ("calibration", "lift_tests", j, "channel"),
-                f"lift tests of a channel with transforms per outcome ('{test.channel}') are "
-                "not supported yet: the program's lift uses one transform per channel",
-                f"remove per_outcome from '{test.channel}', or drop the test",
-            )
 
 
 def _cross_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:

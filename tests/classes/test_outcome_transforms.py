@@ -14,9 +14,11 @@ import pytest
 from mmm_runner import classes
 from mmm_runner.analysis import budget as bud
 from mmm_runner.analysis import curves as channel_curves
+from mmm_runner.analysis import flighting
 from mmm_runner.analysis import prior_predictive as pp
 from mmm_runner.analysis.budget_response import last_periods, spend_shape
 from mmm_runner.backend.fit import Draws
+from mmm_runner.config.models import BudgetConfig, FlightingConfig
 from mmm_runner.model import network_data as nd
 from mmm_runner.model import transforms
 from mmm_runner.validation import validate
@@ -57,25 +59,6 @@ def _per_outcome(channel: int) -> Any:
             _per_outcome(0),  # tv builds awareness
             "model.media[0].per_outcome",
             "builds mediator 'awareness'",
-        ),
-        (
-            NAME,
-            lambda c: c.update(
-                calibration={
-                    "lift_tests": [
-                        {
-                            "channel": "tv",
-                            "start": "2024-03-04",
-                            "end": "2024-04-22",
-                            "spend_change": -20000.0,
-                            "lift": -50000.0,
-                            "se": 5000.0,
-                        }
-                    ]
-                }
-            ),
-            "calibration.lift_tests[0].channel",
-            "lift tests of a channel with transforms per outcome ('tv')",
         ),
     ],
 )
@@ -201,6 +184,15 @@ def test_the_budget_plans_the_sum_of_a_channels_transforms(tmp_path: Path) -> No
     assert bud.channel_uplift(response, 0, budgets) == pytest.approx(per_channel[0], rel=1e-12)
     subset = response.subset(np.array([0, 2]))
     np.testing.assert_allclose(bud.uplift(subset, budgets)[1][0], per_channel[0][[0, 2]])
+    # a per-period plan splitting each total as the current plan does is the same plan
+    names = [c.name for c in response.channels]
+    lower, upper = budgets * 0.5, budgets * 2.0
+    scenario = flighting.flight(response, FlightingConfig(), names, lower, upper)
+    config = BudgetConfig(horizon=horizon, flighting=True)
+    plan = budgets[:, None] * scenario.current
+    np.testing.assert_allclose(
+        scenario.value(plan, config), bud.objective_draws(response, budgets, config), rtol=1e-9
+    )
 
 
 def test_quantities_curves_and_priors_read_every_outcomes_set(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Transforms per outcome through Stan: the program at fixed parameters against the NumPy
-twin and the class's decomposition on the data the builder lays out (TV with a feature
-set per product), and a fit of the shipped example recovering TV's two decays, with the
-total's decomposition, budget, compare-runs and reproduce on it."""
+twin, the class's decomposition and its lift tests on the data the builder lays out (TV
+with a feature set per product), and a fit of the shipped example recovering TV's two
+decays, with the total's decomposition, budget, compare-runs and reproduce on it."""
 
 from __future__ import annotations
 
@@ -37,9 +37,10 @@ def _config(tmp: Path, **fit: Any) -> Path:
 
 
 def test_the_program_matches_the_twin_with_a_set_per_outcome(tmp_path: Path) -> None:
+    from mmm_runner.analysis.network_effects import network_lifts
     from mmm_runner.backend.fit import Draws
     from mmm_runner.data.design import build_design
-    from mmm_runner.model import network
+    from mmm_runner.model import calibration, network
     from mmm_runner.model import network_data as nd
     from mmm_runner.model.stan_data import layout
     from mmm_runner.validation import validate
@@ -47,6 +48,15 @@ def test_the_program_matches_the_twin_with_a_set_per_outcome(tmp_path: Path) -> 
 
     config = yaml.safe_load(_config(tmp_path).read_text())
     config["data"]["holdout"] = 6  # held-out rows forecast the halo's source
+    test = {"start": "2024-03-04", "end": "2024-04-22", "lift": -1.0, "se": 1.0}
+    config["calibration"] = {
+        "lift_tests": [
+            {**test, "name": "tv_b", "channel": "tv", "spend_change": -20000.0},
+            {**test, "name": "tv_total", "channel": "tv", "spend_change": -20000.0},
+            {**test, "name": "search", "channel": "search", "spend_change": 3000.0},
+        ]
+    }
+    config["calibration"]["lift_tests"][0].update(outcome="product_b", measured_until="2024-06-03")
     path = tmp_path / "held.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     result = validate(path)
@@ -69,6 +79,11 @@ def test_the_program_matches_the_twin_with_a_set_per_outcome(tmp_path: Path) -> 
         point.stan_variable("log_lik_outcomes")[0], ll.log_lik_outcomes, atol=1e-8
     )
     np.testing.assert_allclose(point.stan_variable("mu_out")[0], forecast, atol=1e-8)
+    # lift tests of TV (a set per product) measured on product B and on the total, and
+    # of search (shared): the program's lift_pred is the twin's network_lifts
+    _, sd = calibration.measured_weights(design, spec, calibration.place(design, spec))
+    stan_lifts = point.stan_variable("lift_pred")[0] * sd
+    assert stan_lifts.size == 3
     # the class's decomposition of that draw adds up to the program's mean of the total
     written = point.stan_variables()  # cmdstanpy leaves out variables of size zero
     variables = {
@@ -79,7 +94,12 @@ def test_the_program_matches_the_twin_with_a_set_per_outcome(tmp_path: Path) -> 
         variables[name] = written[name][None]
     draws = model_class.kpi_draws(Draws("mcmc", variables), design, spec)
     post = model_class.posterior(draws, design, spec)
-    parts = model_class.decompose(post, design, spec, layout(design, spec))
+    names = layout(design, spec)
+    parts = model_class.decompose(post, design, spec, names)
+    lifts = network_lifts(post, design, spec, names, parts.curves)
+    for e, name in enumerate(("tv_b", "tv_total", "search")):
+        assert lifts[name][0] == pytest.approx(stan_lifts[e], rel=1e-8), name
+    assert max(stan_lifts[0], stan_lifts[1]) < 0 < stan_lifts[2]  # TV cut, search raised
     total = draws.variables["mu_out"][0, 0] * design.y_sd + design.y_mean
     np.testing.assert_allclose(parts.expected[0], total, rtol=1e-9)
     # TV's line: each product's own transform, weighted into the total (no cross-effect
