@@ -168,7 +168,6 @@ class Network(ModelClass):
             # each channel's own set (a channel with transforms per outcome: its first
             # outcome's), then the further outcomes' sets
             "theta": (["transform_param"], theta[..., :n_theta]),
-            "theta_outcome": (["outcome_transform"], theta[..., n_theta:]),
             "sigma": ([], r.sigma),
             "alpha_eq": (["equation"], v["alpha"]),
             "sigma_eq": (["equation"], v["sigma"]),
@@ -176,6 +175,8 @@ class Network(ModelClass):
             "gamma": (["gamma_link"], v.get("gamma", none)),
             "nu": (["partial_mediator"], v.get("nu", none)),
         }
+        if theta.shape[-1] > n_theta:  # transforms per outcome: the further sets
+            out["theta_outcome"] = (["outcome_transform"], theta[..., n_theta:])
         if spec.outcomes:
             out["xcoef"] = (["x_link"], v.get("xcoef", none))
             out["psi"] = (["cross_effect"], v.get("psi", none))
