@@ -12,7 +12,7 @@ effect through the cross-effects, period by period with their lags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -406,6 +406,51 @@ def carried_betas(
             ratio = np.where(own != 0, carried / own, 1.0)
         beta[:, i] = post.beta[:, i] * ratio
     return beta
+
+
+def slot_ratios(post: Posterior, design: Design, spec: ModelSpec, names: Layout) -> Array:
+    """How far the cross-effects carried each transform slot's part of each channel's
+    effect over the fitted periods, (draws, S, M): the part's contribution with them over
+    without (1 where the part is zero). The flows are linear in the outcomes' own effects,
+    so a slot's flows are the channels' flows with only the outcomes that use the slot;
+    one ratio for the whole channel would bend its response where slots' curves differ
+    (a halo carries on only its source outcome's transform)."""
+    shape = shape_of(design, spec)
+    by_outcome = outcome_curves(post, design, spec, shape, names)
+    assert by_outcome is not None  # a posterior with transform slots
+    n_slots = post.pool[effects.MIX_SHARE].shape[1]
+    fitted = design.fitted
+    out = np.ones((post.n_draws, n_slots, len(spec.media)))
+    for s in range(n_slots):
+        uses = (shape.slots == s)[None, :, :, None]  # (1, K, M, 1)
+        flows = channel_flows(post, design, spec, shape, by_outcome[:, 0], by_outcome * uses)
+        own = np.einsum("k,dkm->dm", shape.weights, flows.own[..., fitted].sum(axis=-1))
+        carried = np.einsum("k,dkm->dm", shape.weights, flows.total[..., fitted].sum(axis=-1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, s] = np.where(own != 0, carried / own, 1.0)
+    return out
+
+
+def carried_posterior(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, decomposition: Decomposition
+) -> Posterior:
+    """The posterior the budget plans with when outcomes carry effects on to others: each
+    channel's coefficient scaled by how far the cross-effects carried its effect over the
+    fitted periods (``carried_betas``). With transform slots each slot's part is scaled
+    by its own ratio (``slot_ratios``): the coefficient by the share-weighted ratio, the
+    shares renormalised (kept where the carried coefficient is exactly zero)."""
+    beta = carried_betas(post, design, spec, decomposition)
+    pool = post.pool
+    if effects.MIX_SHARE in pool:
+        share = pool[effects.MIX_SHARE]
+        parts = share * slot_ratios(post, design, spec, names)  # (draws, S, M)
+        ratio = parts.sum(axis=1)  # (draws, M)
+        n_media = len(spec.media)
+        beta[:, :n_media] = post.beta[:, :n_media] * ratio
+        with np.errstate(divide="ignore", invalid="ignore"):
+            carried = np.where(ratio[:, None] != 0, parts / ratio[:, None], share)
+        pool = {**pool, effects.MIX_SHARE: carried}
+    return replace(post, beta=beta, beta_g=beta[:, None, :], pool=pool)
 
 
 # ---------------------------------------------------------------------------

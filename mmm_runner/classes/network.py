@@ -39,7 +39,7 @@ from mmm_runner.analysis.budget import Response
 from mmm_runner.analysis.budget_response import build_response
 from mmm_runner.analysis.effects import Decomposition
 from mmm_runner.analysis.network_effects import (
-    carried_betas,
+    carried_posterior,
     channel_flows,
     cross_average,
     cross_lines,
@@ -369,10 +369,10 @@ class Network(ModelClass):
         horizon: int,
     ) -> tuple[Response, Array]:
         """Each channel's effect as the reduced form gives it, scaled by how much the
-        cross-effects carried it further over the fitted periods (1 without them)."""
+        cross-effects carried it further over the fitted periods (1 without them); a
+        channel with transforms per outcome has each transform's part scaled by its own."""
         if spec.cross_effects:
-            post = replace(post, beta=carried_betas(post, design, spec, decomposition))
-            post = replace(post, beta_g=post.beta[:, None, :])
+            post = carried_posterior(post, design, spec, names, decomposition)
         return build_response(post, design, spec, names, decomposition, horizon)
 
 

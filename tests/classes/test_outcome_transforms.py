@@ -126,13 +126,18 @@ def test_a_per_outcome_channel_gets_a_feature_set_per_outcome(tmp_path: Path) ->
 # --- the total's readings against each outcome's transforms -----------------------------
 
 
-def _fit(tmp_path: Path, edit: Any = None) -> tuple[Any, Any, Any, Any, Any]:
-    result, design, names = setup(_config(tmp_path, NAME, edit))
+def _fit(
+    tmp_path: Path, edit: Any = None, draws: Any = None, name: str = NAME
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The class's posterior of twin draws (``draws`` edits them first)."""
+    result, design, names = setup(_config(tmp_path, name, edit))
     spec = result.spec
-    model_class = classes.get("multivariate")
+    model_class = classes.get(spec.model_class)
     variables = _draws(model_class.stan_data(design, spec))
     for key in ("mu", "params"):
         variables.pop(key)
+    if draws is not None:
+        draws(variables)
     draws = model_class.kpi_draws(Draws("mcmc", variables), design, spec)
     return model_class, model_class.posterior(draws, design, spec), design, spec, names
 
@@ -193,6 +198,57 @@ def test_the_budget_plans_the_sum_of_a_channels_transforms(tmp_path: Path) -> No
     np.testing.assert_allclose(
         scenario.value(plan, config), bud.objective_draws(response, budgets, config), rtol=1e-9
     )
+
+
+def _halo_apart(variables: dict[str, Any]) -> None:
+    """A strong halo (A to B) and TV's transforms far apart: fast and sharp on A, slow and
+    gradual on B."""
+    variables["psi"] = np.full_like(variables["psi"], 0.9)
+    theta = variables["theta"]  # sets: tv on A (0, 1), search, social, tv on B (6, 7)
+    theta[..., 0], theta[..., 6] = 0.05, 0.9  # decay
+    theta[..., 1], theta[..., 7] = 3.0, 0.3  # logistic rate
+
+
+def test_the_budget_carries_each_transform_by_its_own_cross_effects(tmp_path: Path) -> None:
+    """The halo carries on only product A's transform of TV: the budget's uplift against a
+    forward simulation (each product's own transform, the halo period by period) is flat in
+    spend (0.999 throughout); one carried ratio for both transforms bent the curve
+    (0.98 to 1.08)."""
+    model_class, post, design, spec, names = _fit(tmp_path, draws=_halo_apart)
+    assert np.all(nd.cross_modulators(design, spec) == 1.0)
+    parts = model_class.decompose(post, design, spec, names)
+    horizon, window, lag = 13, 8, spec.cross_effects[0].lag
+    response, current = model_class.budget_response(post, design, spec, names, parts, horizon)
+    rows = last_periods(design, horizon)[0]
+    history = design.media_scaled[:, 0][-(window - 1) :]
+    pattern = spend_shape(design.spend[rows, 0])
+    weights = nd.outcome_weights(design, spec)
+    psi = post.pool["psi"][:, 0, None]
+
+    def total(plan: Any) -> Any:
+        """TV's effect on the total over the plan's periods and its tail (KPI units)."""
+        media = np.concatenate([history, plan, np.zeros(window - 1)])
+        own = []
+        for k, q in enumerate((0, 3)):  # product_a: tv's own set; product_b: the further one
+            adstock, saturation = _outcome_params(post, spec, names, q)
+            curve = transforms.transform(
+                media, "geometric", adstock, "logistic", saturation, window
+            )
+            own.append(post.pool["direct"][:, k, 0, None] * curve[:, window - 1 :])
+        a, b = own
+        b[:, lag:] += psi * a[:, :-lag]
+        return design.y_sd * (weights[0] * a + weights[1] * b)
+
+    ratios = []
+    for factor in (0.5, 1.0, 2.0, 4.0):
+        budgets = current.copy()
+        budgets[0] *= factor
+        plan = budgets[0] * pattern / design.media_scale[0]
+        exact = (total(plan) - total(np.zeros(horizon))).sum(axis=1)
+        ratios.append(bud.uplift(response, budgets)[1][0] / exact)
+    spread = np.ptp(np.array(ratios), axis=0)  # per draw, over the spend levels
+    assert spread.max() < 0.005, ratios
+    np.testing.assert_allclose(ratios, 1.0, atol=0.01)
 
 
 def test_quantities_curves_and_priors_read_every_outcomes_set(tmp_path: Path) -> None:
