@@ -93,9 +93,11 @@ def transform_slots(
     """The pool's transform slots (see ``effects.MIX_THETA``) when a channel has
     transforms per outcome, else {}: slot s holds each channel's s-th feature set
     (its own set where it has fewer), with its share of the channel's reduced-form
-    coefficient (its outcome's weighted direct path over the total); ``theta_stated``
-    stacks every set's draws for the priors' checks (NaN where a channel has no such
-    set). ``theta``: the program's draws (draws, all sets' parameters)."""
+    coefficient (its outcome's weighted direct path over the total: validate makes a
+    per-outcome channel's coefficients share a sign, so the shares lie in [0, 1] and the
+    total is zero only where every outcome's is, the slots then sharing equally);
+    ``theta_stated`` stacks every set's draws for the priors' checks (NaN where a channel
+    has no such set). ``theta``: the program's draws (draws, all sets' parameters)."""
     owned = channel_sets(spec)
     if all(len(own) == 1 for own in owned):
         return {}

@@ -36,6 +36,10 @@ def _per_outcome(channel: int) -> Any:
     return edit
 
 
+def _either_sign(config: dict[str, Any]) -> None:
+    _model(config)["media"][0]["sign"] = "any"
+
+
 # --- validate ---------------------------------------------------------------------------
 
 
@@ -59,6 +63,12 @@ def _per_outcome(channel: int) -> Any:
             _per_outcome(0),  # tv builds awareness
             "model.media[0].per_outcome",
             "builds mediator 'awareness'",
+        ),
+        (
+            NAME,
+            _either_sign,  # the outcomes' coefficients of tv may have opposite signs
+            "model.media[0].per_outcome",
+            "may take either sign",
         ),
     ],
 )
@@ -90,6 +100,15 @@ def test_a_channel_on_one_outcome_is_warned_about_and_mediators_of_others_are_fi
     )
     # combined: a channel that builds no mediator may have transforms per outcome
     result = validate(_config(tmp_path, "combined", _per_outcome(1)))
+    assert result.ok, errors(result)
+
+
+def test_a_boundary_gives_a_per_outcome_channel_its_sign(tmp_path: Path) -> None:
+    def negative(config: dict[str, Any]) -> None:
+        _either_sign(config)
+        config["boundaries"] = ["tv < 0"]
+
+    result = validate(_config(tmp_path, NAME, negative))
     assert result.ok, errors(result)
 
 
