@@ -206,6 +206,7 @@ def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> Non
     effect over its transforms by each outcome's share of its coefficient, which opposite
     signs leave undefined); warned about where nothing changes."""
     listed = {m.name: i for i, m in enumerate(config.model.media)}
+    with_params = {p.channel for p in spec.transform_params}
     for m in spec.media:
         if not m.per_outcome:
             continue
@@ -216,8 +217,16 @@ def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> Non
             out.add(
                 at,
                 f"channel '{m.name}' acts directly on {len(direct)} outcome(s): transforms "
-                "per outcome change nothing",
+                "per outcome change nothing (its parameters keep their shared labels)",
                 "remove per_outcome, or add the channel to more outcomes' `channels`",
+                severity="warning",
+            )
+        if m.name not in with_params:
+            out.add(
+                at,
+                f"channel '{m.name}' has no transform parameters (adstock and saturation "
+                "none): transforms per outcome change nothing",
+                "remove per_outcome, or give the channel an adstock or a saturation",
                 severity="warning",
             )
         coef = spec.coefficients[m.name]

@@ -54,16 +54,19 @@ def feature_sets(spec: ModelSpec) -> list[tuple[int, str | None]]:
     its own parameters), in the program's order: one per channel first (set j is
     channel j's; for a channel with transforms per outcome, its first outcome's), then
     each per-outcome channel's set on each further outcome it acts on directly. The
-    outcome is None for a set shared by all of a channel's paths."""
+    outcome is None for a set shared by all of a channel's paths, and for a per-outcome
+    channel that acts directly on one outcome only or has no transform parameters (its
+    transforms per outcome change nothing: it keeps the shared layout and labels)."""
     first: list[tuple[int, str | None]] = []
     more: list[tuple[int, str | None]] = []
+    with_params = {p.channel for p in spec.transform_params}
     for j, m in enumerate(spec.media):
         direct = [
             name
             for name, channels in zip(outcome_names(spec), outcome_channels(spec), strict=True)
             if m.name in channels
         ]
-        if m.per_outcome and direct:
+        if m.per_outcome and len(direct) > 1 and m.name in with_params:
             first.append((j, direct[0]))
             more += [(j, name) for name in direct[1:]]
         else:

@@ -98,6 +98,14 @@ def test_a_channel_on_one_outcome_is_warned_about_and_mediators_of_others_are_fi
         "acts directly on 1 outcome(s)" in p.message and "model.media[0].per_outcome" in p.render()
         for p in warned
     )
+    # its parameters keep the shared layout and labels (compare-runs lines them up with a
+    # shared run's)
+    result, design, names = setup(_config(tmp_path, NAME, on_one))
+    spec = result.spec
+    data = classes.get("multivariate").stan_data(design, spec)
+    assert data["Q"] == 3
+    assert nd.set_labels(spec, names.theta, names.theta_start) == list(names.theta)
+    assert "tv.adstock.decay" in names.theta
     # combined: a channel that builds no mediator may have transforms per outcome
     result = validate(_config(tmp_path, "combined", _per_outcome(1)))
     assert result.ok, errors(result)
@@ -110,6 +118,23 @@ def test_a_boundary_gives_a_per_outcome_channel_its_sign(tmp_path: Path) -> None
 
     result = validate(_config(tmp_path, NAME, negative))
     assert result.ok, errors(result)
+
+
+def test_a_per_outcome_channel_without_transform_parameters_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    def untransformed(config: dict[str, Any]) -> None:
+        tv = _model(config)["media"][0]
+        tv["adstock"], tv["saturation"] = {"type": "none", "l_max": 1}, {"type": "none"}
+
+    result, design, _ = setup(_config(tmp_path, NAME, untransformed))
+    warned = [p for p in result.problems if p.severity == "warning"]
+    assert any(
+        "has no transform parameters" in p.message and "model.media[0].per_outcome" in p.render()
+        for p in warned
+    ), [p.render() for p in warned]
+    data = classes.get("multivariate").stan_data(design, result.spec)
+    assert data["Q"] == 3
 
 
 # --- Stan data --------------------------------------------------------------------------
