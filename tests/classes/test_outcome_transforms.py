@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mmm_runner import classes
@@ -17,6 +18,7 @@ from mmm_runner.analysis import curves as channel_curves
 from mmm_runner.analysis import flighting
 from mmm_runner.analysis import prior_predictive as pp
 from mmm_runner.analysis.budget_response import last_periods, spend_shape
+from mmm_runner.analysis.network_effects import shape_of
 from mmm_runner.backend.fit import Draws
 from mmm_runner.config.models import BudgetConfig, FlightingConfig
 from mmm_runner.model import network_data as nd
@@ -24,7 +26,7 @@ from mmm_runner.model import transforms
 from mmm_runner.validation import validate
 
 from .conftest import errors, setup
-from .test_multivariate import _config, _draws, _model
+from .test_multivariate import ROOT, _config, _draws, _forward, _model
 
 NAME = "outcome_transforms"
 
@@ -171,10 +173,10 @@ def test_a_per_outcome_channel_gets_a_feature_set_per_outcome(tmp_path: Path) ->
 
 
 def _fit(
-    tmp_path: Path, edit: Any = None, draws: Any = None, name: str = NAME
+    tmp_path: Path, edit: Any = None, draws: Any = None, name: str = NAME, frame: Any = None
 ) -> tuple[Any, Any, Any, Any, Any]:
     """The class's posterior of twin draws (``draws`` edits them first)."""
-    result, design, names = setup(_config(tmp_path, name, edit))
+    result, design, names = setup(_config(tmp_path, name, edit, frame))
     spec = result.spec
     model_class = classes.get(spec.model_class)
     variables = _draws(model_class.stan_data(design, spec))
@@ -342,3 +344,128 @@ def test_quantities_curves_and_priors_read_every_outcomes_set(tmp_path: Path) ->
         "tv.saturation.rate[product_b]",
     ]
     assert coords["transform_param"][0] == "tv.adstock.decay[product_a]"
+
+
+# --- three outcomes: channels left out of some, per-outcome channels of different sizes ---
+
+
+def _three(channels: dict[str, list[str]], per_outcome: tuple[str, ...]) -> tuple[Any, Any]:
+    """The shipped data with a third product, and a config edit giving each product its
+    channels and the named channels transforms per outcome."""
+    frame = pd.read_csv(ROOT / "data" / f"{NAME}.csv")
+    frame["product_c"] = 0.5 * frame["product_a"] + 0.4 * frame["product_b"].shift(1).bfill()
+
+    def edit(config: dict[str, Any]) -> None:
+        model = _model(config)
+        model["formula"] = "product_a + product_b + product_c ~ tv + search + social"
+        model["outcomes"] = [{"name": k, "channels": v} for k, v in channels.items()]
+        for media in model["media"]:
+            media["per_outcome"] = media["name"] in per_outcome
+
+    return frame, edit
+
+
+def _follows_the_twin(tmp_path: Path, frame: Any, edit: Any) -> tuple[Any, ...]:
+    """The class's posterior of twin draws on a config; its decomposition adds up to the
+    program's means and each channel's contribution is what switching it off takes from
+    the total when the outcomes run forward through their cross-effects."""
+    result, design, names = setup(_config(tmp_path, NAME, edit, frame))
+    spec = result.spec
+    model_class = classes.get(spec.model_class)
+    data = model_class.stan_data(design, spec)
+    variables = _draws(data)
+    mu = variables.pop("mu")
+    params = variables.pop("params").reshape(-1)
+    post = model_class.posterior(
+        model_class.kpi_draws(Draws("mcmc", dict(variables)), design, spec), design, spec
+    )
+    parts = model_class.decompose(post, design, spec, names)
+    values = np.array([o.value for o in spec.outcomes])
+    scales = np.array(nd.outcome_scales(design, spec))
+    total = ((scales[:, 0] + scales[:, 1] * mu) @ values).reshape(post.n_draws, -1)
+    np.testing.assert_allclose(parts.expected, total, rtol=1e-9, atol=1e-6)
+    for i, channel in enumerate(spec.media_names):
+        for d, p in enumerate(params[:2]):
+            effect = _forward(data, p, None) - _forward(data, p, i)
+            expected = (effect * scales[:, 1] * values).sum(axis=1)
+            np.testing.assert_allclose(parts.contributions[channel][d], expected, atol=1e-6)
+    return model_class, post, design, spec, names, data, parts
+
+
+def test_a_per_outcome_channel_left_out_of_the_first_outcome(tmp_path: Path) -> None:
+    frame, edit = _three(
+        {
+            "product_a": ["search", "social"],
+            "product_b": ["tv", "search", "social"],
+            "product_c": ["tv", "search"],
+        },
+        ("tv",),
+    )
+    _, post, design, spec, names, data, _ = _follows_the_twin(tmp_path, frame, edit)
+    # sets: tv (its first outcome: product_b), search, social, then tv on product_c
+    assert data["set_channel"] == [1, 2, 3, 1]
+    # paths outcome by outcome: a (search, social), b (tv, search, social), c (tv, search)
+    assert data["path_set"] == [2, 3, 1, 2, 3, 4, 2]
+    labels = nd.set_labels(spec, names.theta, names.theta_start)
+    assert labels[0] == "tv.adstock.decay[product_b]"
+    assert labels[-2:] == ["tv.adstock.decay[product_c]", "tv.saturation.rate[product_c]"]
+    shape = shape_of(design, spec)
+    assert shape.slots[:, 0].tolist() == [0, 0, 1]  # product_a has no path of tv
+    share = post.pool["mix_share"][:, :, 0]
+    weights = nd.outcome_weights(design, spec)
+    for s, k in ((0, 1), (1, 2)):
+        np.testing.assert_allclose(
+            share[:, s], weights[k] * post.pool["direct"][:, k, 0] / post.beta[:, 0]
+        )
+    # product_c's transform of tv is its own set's (the program's last two parameters)
+    np.testing.assert_array_equal(
+        post.pool["mix_theta"][:, 1, :2], post.pool["theta_sets"][:, -2:]
+    )
+
+
+def test_two_per_outcome_channels_with_different_numbers_of_sets(tmp_path: Path) -> None:
+    frame, edit = _three(
+        {
+            "product_a": ["tv", "search", "social"],
+            "product_b": ["tv", "social"],
+            "product_c": ["tv", "search"],
+        },
+        ("tv", "search"),
+    )
+    model_class, post, design, spec, names, data, parts = _follows_the_twin(tmp_path, frame, edit)
+    # the channels' own sets (their first outcomes'), then tv's further ones, then search's
+    assert data["set_channel"] == [1, 2, 3, 1, 1, 2]
+    assert data["theta_start"] == [1, 3, 5, 7, 9, 11]
+    assert data["path_set"] == [1, 2, 3, 4, 3, 5, 6]
+    tv, search, social = (names.theta[a - 1 : a + 1] for a in names.theta_start)
+    labels = nd.set_labels(spec, names.theta, names.theta_start)
+    assert labels == [
+        *(f"{p}[product_a]" for p in (*tv, *search)),
+        *social,
+        *(f"{p}[product_b]" for p in tv),
+        *(f"{p}[product_c]" for p in tv),
+        *(f"{p}[product_c]" for p in search),
+    ]
+    assert model_class.coordinates(spec, names)["outcome_transform"] == labels[6:]
+    # slots: tv has three, search two (its third slot repeats its own set, share 0),
+    # social one
+    shape = shape_of(design, spec)
+    assert shape.slots.tolist() == [[0, 0, 0], [1, 0, 0], [2, 1, 0]]
+    share, mix = post.pool["mix_share"], post.pool["mix_theta"]
+    theta = post.pool["theta_sets"]
+    assert share.shape[1] == 3
+    np.testing.assert_allclose(share.sum(axis=1), 1.0)
+    assert np.all(share[:, 2, 1] == 0)
+    assert np.all(share[:, 1:, 2] == 0)
+    for s, block in ((0, slice(0, 2)), (1, slice(6, 8)), (2, slice(8, 10))):
+        np.testing.assert_array_equal(mix[:, s, 0:2], theta[:, block])
+    for s, block in ((0, slice(2, 4)), (1, slice(10, 12)), (2, slice(2, 4))):
+        np.testing.assert_array_equal(mix[:, s, 2:4], theta[:, block])
+    # the priors' checks see every outcome's draws once
+    panels = {p.parameter: p for p in pp.prior_panels(post, spec, names)}
+    assert panels[tv[0]].draws.size == 3 * post.n_draws
+    assert panels[search[0]].draws.size == 2 * post.n_draws
+    assert panels[social[0]].draws.size == post.n_draws
+    # the budget plans each further transform as a piece
+    response, _ = model_class.budget_response(post, design, spec, names, parts, 13)
+    assert [len(c.pieces) for c in response.channels] == [2, 1, 0]
