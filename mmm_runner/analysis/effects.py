@@ -14,6 +14,7 @@ Contributions are on the KPI scale:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,8 +62,13 @@ def media_curves(
     """
     if MIX_SHARE not in post.pool:
         return _curves(post, design, spec, names, media)
-    share = post.pool[MIX_SHARE]  # (draws, S, M)
-    mixed: Array = np.einsum("dsm,dsmt->dmt", share, slot_curves(post, design, spec, names, media))
+    return mix_curves(post, slot_curves(post, design, spec, names, media))
+
+
+def mix_curves(post: Posterior, slots: Array) -> Array:
+    """Each channel's slots' curves (``slot_curves``) weighted by their shares of its
+    coefficient, (draws, M, rows)."""
+    mixed: Array = np.einsum("dsm,dsmt->dmt", post.pool[MIX_SHARE], slots)
     return mixed
 
 
@@ -72,23 +78,57 @@ def slot(post: Posterior, s: int) -> Posterior:
 
 
 def slot_curves(
-    post: Posterior, design: Design, spec: ModelSpec, names: Layout, media: Array | None = None
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    media: Array | None = None,
+    channels: Sequence[int] | None = None,
 ) -> Array:
-    """Every transform slot's saturated adstock of every channel, (draws, S, M, rows)."""
-    n_slots = post.pool[MIX_THETA].shape[1]
-    return np.stack(
-        [_curves(slot(post, s), design, spec, names, media) for s in range(n_slots)], axis=1
-    )
+    """Every transform slot's saturated adstock of every channel (of ``channels`` only,
+    the others left zero), (draws, S, M, rows). A slot that holds a channel's first
+    slot's parameters (a channel with one transform, or fewer than S) repeats its curve
+    without computing it again."""
+    mix = post.pool[MIX_THETA]
+    chosen = range(len(spec.media)) if channels is None else channels
+    first = _curves(slot(post, 0), design, spec, names, media, chosen)
+    out = np.repeat(first[:, None], mix.shape[1], axis=1)
+    for s in range(1, mix.shape[1]):
+        own = [
+            i
+            for i in chosen
+            if not np.array_equal(
+                mix[:, s, _param_index(names, spec.media[i].name)],
+                mix[:, 0, _param_index(names, spec.media[i].name)],
+            )
+        ]
+        if own:
+            out[:, s, own] = _curves(slot(post, s), design, spec, names, media, own)[:, own]
+    return out
+
+
+def _param_index(names: Layout, channel: str) -> list[int]:
+    """Where a channel's transform parameters sit in ``theta``."""
+    return [p for p, label in enumerate(names.theta) if label.startswith(f"{channel}.")]
 
 
 def _curves(
-    post: Posterior, design: Design, spec: ModelSpec, names: Layout, media: Array | None
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    media: Array | None,
+    channels: Iterable[int] | None = None,
 ) -> Array:
+    """Saturated adstock of every channel (of ``channels`` only, the others left zero)."""
     scaled = design.media_scaled if media is None else media
     warmup = design.warmup_scaled  # carried into the window's first periods
     depth = warmup.shape[1]
     out = np.zeros((post.n_draws, len(spec.media), design.n_rows))
+    chosen = set(range(len(spec.media)) if channels is None else channels)
     for i, term in enumerate(spec.media):
+        if i not in chosen:
+            continue
         for g in range(design.n_groups):
             rows = design.group == g
             series = np.concatenate([warmup[g, :, i], scaled[rows, i]])

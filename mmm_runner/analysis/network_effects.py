@@ -12,6 +12,7 @@ effect through the cross-effects, period by period with their lags.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -135,16 +136,34 @@ def outcome_curves(
     shape: Shape,
     names: Layout,
     media: Array | None = None,
+    *,
+    slots: Array | None = None,
+    channels: Sequence[int] | None = None,
 ) -> Array | None:
     """Each outcome's curve of each channel, (draws, K, M, rows), when a channel has
     transforms per outcome (None otherwise: every outcome sees the channel's curve);
-    ``media`` replaces the design's scaled media."""
+    ``media`` replaces the design's scaled media; ``slots``: the slots' curves when
+    already computed (``effects.slot_curves``); ``channels``: only these (others zero)."""
     if effects.MIX_SHARE not in post.pool:
         return None
-    curves = effects.slot_curves(post, design, spec, names, media)  # (draws, S, M, rows)
+    if slots is None:
+        slots = effects.slot_curves(post, design, spec, names, media, channels)
     channel = np.arange(len(spec.media))
-    out: Array = curves[:, shape.slots, channel[None, :], :]
+    out: Array = slots[:, shape.slots, channel[None, :], :]
     return out
+
+
+def network_curves(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, names: Layout
+) -> tuple[Array, Array | None]:
+    """Each channel's curve (``effects.media_curves``) and each outcome's of it
+    (``outcome_curves``), the transform slots' curves computed once."""
+    if effects.MIX_SHARE not in post.pool:
+        return effects.media_curves(post, design, spec, names), None
+    slots = effects.slot_curves(post, design, spec, names)
+    return effects.mix_curves(post, slots), outcome_curves(
+        post, design, spec, shape, names, slots=slots
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -418,14 +437,14 @@ def slot_ratios(post: Posterior, design: Design, spec: ModelSpec, names: Layout)
     one ratio for the whole channel would bend its response where slots' curves differ
     (a halo carries on only its source outcome's transform)."""
     shape = shape_of(design, spec)
-    by_outcome = outcome_curves(post, design, spec, shape, names)
+    curves, by_outcome = network_curves(post, design, spec, shape, names)
     assert by_outcome is not None  # a posterior with transform slots
     n_slots = post.pool[effects.MIX_SHARE].shape[1]
     fitted = design.fitted
     out = np.ones((post.n_draws, n_slots, len(spec.media)))
     for s in range(n_slots):
         uses = (shape.slots == s)[None, :, :, None]  # (1, K, M, 1)
-        flows = channel_flows(post, design, spec, shape, by_outcome[:, 0], by_outcome * uses)
+        flows = channel_flows(post, design, spec, shape, curves, by_outcome * uses)
         own = np.einsum("k,dkm->dm", shape.weights, flows.own[..., fitted].sum(axis=-1))
         carried = np.einsum("k,dkm->dm", shape.weights, flows.total[..., fitted].sum(axis=-1))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -504,13 +523,14 @@ def network_lifts(
         range(len(shape.outcomes))
     )
     weights, sd = calibration.measured_weights(design, spec, tests)
-    base = outcome_curves(post, design, spec, shape, names)
+    tested = sorted({test.channel for test in tests})
+    base = outcome_curves(post, design, spec, shape, names, channels=tested)
     out = {}
     for e, test in enumerate(tests):
         m = test.channel
         changed = calibration.changed_media(design, test) / design.media_scale
         # each outcome's change in the channel's saturated adstock: (draws, K, measured)
-        moved = outcome_curves(post, design, spec, shape, names, changed)
+        moved = outcome_curves(post, design, spec, shape, names, changed, channels=[m])
         if moved is None or base is None:
             change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
             change = (change - curves[:, m, test.measured])[:, None, :]

@@ -44,6 +44,7 @@ from mmm_runner.analysis.network_effects import (
     cross_average,
     cross_lines,
     mediator_lines,
+    network_curves,
     network_lifts,
     outcome_curves,
     reduced,
@@ -291,9 +292,8 @@ class Network(ModelClass):
         """Channels' effects (through mediators and cross-effects), controls and baseline
         as for one KPI, plus each mediator's movement that media do not explain and each
         cross-effect's part that media do not explain."""
-        curves = effects.media_curves(post, design, spec, names)
         shape = shape_of(design, spec)
-        by_outcome = outcome_curves(post, design, spec, shape, names)
+        curves, by_outcome = network_curves(post, design, spec, shape, names)
         flows = channel_flows(post, design, spec, shape, curves, by_outcome)
         extra = mediator_lines(post, design, spec, shape, curves)
         extra.update(cross_lines(post, design, spec, shape, flows))

@@ -469,3 +469,37 @@ def test_two_per_outcome_channels_with_different_numbers_of_sets(tmp_path: Path)
     # the budget plans each further transform as a piece
     response, _ = model_class.budget_response(post, design, spec, names, parts, 13)
     assert [len(c.pieces) for c in response.channels] == [2, 1, 0]
+
+
+# --- cost -------------------------------------------------------------------------------
+
+
+def test_each_transform_is_computed_once_per_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def with_tests(config: dict[str, Any]) -> None:
+        test = {"start": "2024-03-04", "end": "2024-04-22", "lift": -1.0, "se": 1.0}
+        config["calibration"] = {
+            "lift_tests": [
+                {**test, "name": f"tv_{n}", "channel": "tv", "spend_change": -20000.0}
+                for n in range(2)
+            ]
+        }
+
+    model_class, post, design, spec, names = _fit(tmp_path, with_tests)
+    calls: list[int] = []
+    transform = transforms.transform
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return transform(*args, **kwargs)
+
+    monkeypatch.setattr(transforms, "transform", counted)
+    parts = model_class.decompose(post, design, spec, names)
+    # each channel's own transform and tv's on product_b, once each (one group)
+    assert len(calls) == 4
+    calls.clear()
+    lifts = model_class.model_lifts(post, design, spec, names, parts.curves)
+    assert len(lifts) == 2
+    # tv's two transforms of the data, then of each test's changed media
+    assert len(calls) == 2 + 2 * 2
