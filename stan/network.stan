@@ -312,7 +312,8 @@ model {
   if (!prior_only) {
     if (n_tests > 0) {
       test_lift ~ normal(network_lifts(Gam, beta, theta, D, path_eq, path_set,
-                                       test_channel, test_from, test_len,
+                                       set_channel, test_channel, test_from,
+                                       test_len,
                                        test_first_row, test_lag_with,
                                        test_lag_without, test_weight,
                                        adstock_type, l_max, saturation_type,
@@ -376,7 +377,8 @@ generated quantities {
                       cross_to, psi, Gam, alpha_c, sigma, nu_med);
     alpha = means.1;
     med_mean = means.3;
-    lift_pred = network_lifts(Gam, beta, theta, D, path_eq, path_set, test_channel,
+    lift_pred = network_lifts(Gam, beta, theta, D, path_eq, path_set,
+                              set_channel, test_channel,
                               test_from, test_len, test_first_row, test_lag_with,
                               test_lag_without, test_weight, adstock_type, l_max,
                               saturation_type, theta_start, outcome_order, cross_to,

@@ -59,6 +59,17 @@ def channel_bounds(
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A further transform of a channel's media whose part adds to the channel's: a
+    network channel with transforms per outcome has one per further outcome (same
+    forms, its own parameters and effect)."""
+
+    adstock_params: dict[str, Array]
+    saturation_params: dict[str, Array]
+    effect: Array
+
+
+@dataclass(frozen=True)
 class Channel:
     """What the evaluator needs of one channel: its draws and its history."""
 
@@ -73,6 +84,20 @@ class Channel:
     history: Array  # (G, n) scaled media before the horizon, per group
     pattern: Array  # (G, H) share of the channel's plan in each group and period
     per_unit: Array | None = None  # (G,) modelled media per unit of plan (1 / population)
+    # further transforms of the same media, their parts added (adstocked media then has
+    # a leading axis: this transform's, then each piece's)
+    pieces: tuple[Piece, ...] = ()
+
+    def piece(self, p: int) -> Channel:
+        """The channel with piece p's transform and effect instead of its own."""
+        piece = self.pieces[p]
+        return replace(
+            self,
+            adstock_params=piece.adstock_params,
+            saturation_params=piece.saturation_params,
+            effect=piece.effect,
+            pieces=(),
+        )
 
 
 @dataclass(frozen=True)
@@ -123,6 +148,14 @@ class Response:
                 c.history,
                 c.pattern,
                 c.per_unit,
+                tuple(
+                    Piece(
+                        {k: v[index] for k, v in p.adstock_params.items()},
+                        {k: v[index] for k, v in p.saturation_params.items()},
+                        p.effect[index],
+                    )
+                    for p in c.pieces
+                ),
             )
             for c in self.channels
         )
@@ -146,7 +179,13 @@ def _shared(params: dict[str, Array]) -> bool:
 
 
 def _adstocked(channel: Channel, series: Array, skip: int) -> Array:
-    """Adstock of per-group series (G, T), periods from ``skip`` on: (D or 1, G, T - skip)."""
+    """Adstock of per-group series (G, T), periods from ``skip`` on: (D or 1, G, T - skip);
+    with pieces, (1 + pieces, D, G, T - skip): the channel's own, then each piece's."""
+    if channel.pieces:
+        own = [_adstocked(replace(channel, pieces=()), series, skip)]
+        more = [_adstocked(channel.piece(p), series, skip) for p in range(len(channel.pieces))]
+        draws = max(a.shape[0] for a in own + more)
+        return np.stack([np.broadcast_to(a, (draws, *a.shape[1:])) for a in own + more])
     params = channel.adstock_params
     form = transforms.ADSTOCKS[channel.adstock]
     if _shared(params):
@@ -177,6 +216,11 @@ def carry(channel: Channel, horizon: int, tail: int) -> tuple[Array, Array]:
 
 def _part(channel: Channel, carried: Array) -> Array:
     """A channel's part of the (log-)KPI per draw, group and period from its adstocked media."""
+    if channel.pieces:  # its own transform's part plus each piece's
+        total = _part(replace(channel, pieces=()), carried[0])
+        for p in range(len(channel.pieces)):
+            total = total + _part(channel.piece(p), carried[p + 1])
+        return total
     draws = channel.effect.shape[0]
     carried = np.broadcast_to(carried, (draws, *carried.shape[1:]))
     params = channel.saturation_params

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mmm_runner.analysis import budget as bud
-from mmm_runner.analysis.effects import Decomposition, channel_params
+from mmm_runner.analysis.effects import MIX_SHARE, Decomposition, channel_params, slot
 from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
@@ -45,6 +45,21 @@ def _params(
         return channel_params(post, names, channel, stage)
     per_group = [channel_params(post, names, channel, stage, g) for g in range(groups)]
     return {k: np.stack([p[k] for p in per_group], axis=1) for k in per_group[0]}
+
+
+def _slot_shares(post: Posterior, i: int) -> list[tuple[int, Array]]:
+    """Channel i's share of its coefficient in each transform slot it uses (slot 0 and
+    each further slot with a share), [] when it has one transform (see effects.MIX_SHARE)."""
+    if MIX_SHARE not in post.pool:
+        return []
+    share = post.pool[MIX_SHARE][:, :, i]
+    used = [s for s in range(share.shape[1]) if s == 0 or np.any(share[:, s] != 0)]
+    return [(s, share[:, s]) for s in used] if len(used) > 1 else []
+
+
+def _along(share: Array, effect: Array) -> Array:
+    """A per-draw share (D,) laid out like an effect, (D,) or (D, G)."""
+    return share if effect.ndim == 1 else share[:, None]
 
 
 def build_response(
@@ -99,6 +114,8 @@ def build_response(
             if not design.log_response:  # per-capita KPI effects, reported in totals
                 effect = (effect if effect.ndim == 2 else effect[:, None]) * people[None, :]
             per_unit = 1.0 / people if media.name in spec.per_capita else None
+        shares = _slot_shares(post, i)
+        own = effect * _along(shares[0][1], effect) if shares else effect
         channels.append(
             bud.Channel(
                 media.name,
@@ -107,11 +124,19 @@ def build_response(
                 media.saturation,
                 _params(post, names, media.name, "saturation", groups),
                 media.l_max,
-                effect,
+                own,
                 float(design.media_scale[i]),
                 history.reshape(groups, -1),
                 pattern,
                 per_unit,
+                tuple(
+                    bud.Piece(
+                        channel_params(slot(post, s), names, media.name, "adstock"),
+                        channel_params(slot(post, s), names, media.name, "saturation"),
+                        effect * _along(share, effect),
+                    )
+                    for s, share in shares[1:]
+                ),
             )
         )
     base = noise = None

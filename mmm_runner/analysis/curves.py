@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mmm_runner.analysis.effects import channel_params
+from mmm_runner.analysis.effects import MIX_SHARE, MIX_THETA, channel_params, slot
 from mmm_runner.analysis.intervals import median_band
 from mmm_runner.analysis.posterior import Posterior
 from mmm_runner.analysis.priors import Truncated
@@ -40,23 +40,32 @@ def channel_curves(
     post: Posterior, design: Design, spec: ModelSpec, names: Layout
 ) -> ChannelCurves:
     """Adstock and response bands of every channel (the first group's transforms; a
-    time-varying channel's at its latest effectiveness)."""
+    time-varying channel's at its latest effectiveness). A channel with several
+    transform slots (transforms per outcome) shows its slots' mix, each weighted by its
+    share of the coefficient: the response is its effect on the KPI."""
     out = ChannelCurves({}, {}, {}, {}, {})
     latest = hsgp.latest_drift(design, spec, post.pool)  # time-varying: as the budget plans
+    slots = (
+        [slot(post, s) for s in range(post.pool[MIX_THETA].shape[1])]
+        if MIX_SHARE in post.pool
+        else [post]
+    )
     for i, media in enumerate(spec.media):
-        weights = transforms.ADSTOCKS[media.adstock].weights(
-            channel_params(post, names, media.name, "adstock"), media.l_max
-        )
-        out.adstock[media.name] = median_band(
-            np.broadcast_to(weights, (post.n_draws, weights.shape[1]))
-        )
-        out.lags[media.name] = np.arange(weights.shape[1], dtype=float)
         # A sustained level adstocks to itself (weights sum to one).
         top = max(2.0, 1.2 * float(design.media_scaled[:, i].max()))
         x = np.linspace(0, top, 101)
-        sat = transforms.SATURATIONS[media.saturation].apply(
-            x[None, :], channel_params(post, names, media.name, "saturation")
-        )
+        weights = np.zeros((post.n_draws, max(media.l_max, 1)))
+        sat = np.zeros((post.n_draws, x.size))
+        for s, part in enumerate(slots):
+            share = part.pool[MIX_SHARE][:, s, i, None] if len(slots) > 1 else 1.0
+            weights = weights + share * transforms.ADSTOCKS[media.adstock].weights(
+                channel_params(part, names, media.name, "adstock"), media.l_max
+            )
+            sat = sat + share * transforms.SATURATIONS[media.saturation].apply(
+                x[None, :], channel_params(part, names, media.name, "saturation")
+            )
+        out.adstock[media.name] = median_band(weights)
+        out.lags[media.name] = np.arange(weights.shape[1], dtype=float)
         effect = design.y_sd * post.beta[:, i, None] * sat
         if media.name in latest:
             effect = effect * latest[media.name][:, None]
@@ -88,5 +97,5 @@ def prior_posterior_pairs(
     for p, param in enumerate(spec.transform_params):
         index = names.theta.index(param.label)
         prior = Truncated(param.prior, param.lower, param.upper).sample(PRIOR_DRAWS, seed=100 + p)
-        pairs[param.label] = (prior, post.theta[:, index])
+        pairs[param.label] = (prior, post.theta_stated(index, post.theta[:, index]))
     return pairs

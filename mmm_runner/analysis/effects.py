@@ -14,7 +14,8 @@ Contributions are on the KPI scale:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,12 @@ from mmm_runner.model.stan_data import Layout
 Array = npt.NDArray[np.float64]
 BASELINE = "baseline"
 INTERACTION = "interaction"
+# Transform slots (Posterior.pool) of a channel whose effect is a sum of transforms of
+# its media (network channels with transforms per outcome): slot s's parameters in the
+# layout of ``theta`` (draws, S, P) and its share of each channel's coefficient
+# (draws, S, M); a channel with one transform has share 1 in slot 0.
+MIX_THETA = "mix_theta"
+MIX_SHARE = "mix_share"
 
 
 def channel_params(
@@ -48,13 +55,80 @@ def media_curves(
 ) -> Array:
     """Saturated adstock of every channel, shape (draws, M, rows).
 
-    ``media`` replaces the design's scaled media (same shape) for scenarios.
+    ``media`` replaces the design's scaled media (same shape) for scenarios. A posterior
+    with transform slots (a network channel with transforms per outcome) gives each
+    channel the mix of its slots' curves weighted by their shares of its coefficient,
+    so the coefficient times the curve is still the channel's effect.
     """
+    if MIX_SHARE not in post.pool:
+        return _curves(post, design, spec, names, media)
+    return mix_curves(post, slot_curves(post, design, spec, names, media))
+
+
+def mix_curves(post: Posterior, slots: Array) -> Array:
+    """Each channel's slots' curves (``slot_curves``) weighted by their shares of its
+    coefficient, (draws, M, rows)."""
+    mixed: Array = np.einsum("dsm,dsmt->dmt", post.pool[MIX_SHARE], slots)
+    return mixed
+
+
+def slot(post: Posterior, s: int) -> Posterior:
+    """The posterior with transform slot ``s``'s parameters as its transforms."""
+    return replace(post, theta_g=post.pool[MIX_THETA][:, s : s + 1, :])
+
+
+def slot_curves(
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    media: Array | None = None,
+    channels: Sequence[int] | None = None,
+) -> Array:
+    """Every transform slot's saturated adstock of every channel (of ``channels`` only,
+    the others left zero), (draws, S, M, rows). A slot that holds a channel's first
+    slot's parameters (a channel with one transform, or fewer than S) repeats its curve
+    without computing it again."""
+    mix = post.pool[MIX_THETA]
+    chosen = range(len(spec.media)) if channels is None else channels
+    first = _curves(slot(post, 0), design, spec, names, media, chosen)
+    out = np.repeat(first[:, None], mix.shape[1], axis=1)
+    for s in range(1, mix.shape[1]):
+        own = [
+            i
+            for i in chosen
+            if not np.array_equal(
+                mix[:, s, _param_index(names, spec.media[i].name)],
+                mix[:, 0, _param_index(names, spec.media[i].name)],
+            )
+        ]
+        if own:
+            out[:, s, own] = _curves(slot(post, s), design, spec, names, media, own)[:, own]
+    return out
+
+
+def _param_index(names: Layout, channel: str) -> list[int]:
+    """Where a channel's transform parameters sit in ``theta``."""
+    return [p for p, label in enumerate(names.theta) if label.startswith(f"{channel}.")]
+
+
+def _curves(
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    names: Layout,
+    media: Array | None,
+    channels: Iterable[int] | None = None,
+) -> Array:
+    """Saturated adstock of every channel (of ``channels`` only, the others left zero)."""
     scaled = design.media_scaled if media is None else media
     warmup = design.warmup_scaled  # carried into the window's first periods
     depth = warmup.shape[1]
     out = np.zeros((post.n_draws, len(spec.media), design.n_rows))
+    chosen = set(range(len(spec.media)) if channels is None else channels)
     for i, term in enumerate(spec.media):
+        if i not in chosen:
+            continue
         for g in range(design.n_groups):
             rows = design.group == g
             series = np.concatenate([warmup[g, :, i], scaled[rows, i]])

@@ -12,9 +12,11 @@ effect through the cross-effects, period by period with their lags.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from mmm_runner.analysis import effects
 from mmm_runner.analysis.effects import Decomposition
@@ -39,6 +41,9 @@ class Shape:
     links: list[tuple[int, int]]  # (mediator, outcome) of each gamma
     xcoef: list[tuple[int, int]]  # (outcome, column), 0-based, of each X coefficient
     n_columns: int  # design columns (the reduced form's X coefficients)
+    # (K, M) the transform slot each outcome's paths of each channel use: 0 but for a
+    # channel with transforms per outcome (slot s: its s-th feature set)
+    slots: npt.NDArray[np.int64]
 
 
 def shape_of(design: Design, spec: ModelSpec) -> Shape:
@@ -58,6 +63,106 @@ def shape_of(design: Design, spec: ModelSpec) -> Shape:
         nd.gamma_links(spec),
         [(e - n_med - 1, c - 1) for e, c in zip(eqs, cols, strict=True)],
         len(design.columns),
+        outcome_slots(spec),
+    )
+
+
+def channel_sets(spec: ModelSpec) -> list[list[int]]:
+    """Each channel's feature sets (0-based, its own first): its transform slots."""
+    out: list[list[int]] = [[] for _ in spec.media]
+    for q, (j, _) in enumerate(nd.feature_sets(spec)):
+        out[j].append(q)
+    return out
+
+
+def outcome_slots(spec: ModelSpec) -> npt.NDArray[np.int64]:
+    """(K, M) the transform slot each outcome's paths of each channel use."""
+    outcomes = nd.outcome_names(spec)
+    sets = nd.feature_sets(spec)
+    out = np.zeros((len(outcomes), len(spec.media)), dtype=np.int64)
+    for j, own in enumerate(channel_sets(spec)):
+        for s, q in enumerate(own):
+            target = sets[q][1]
+            if target is not None:
+                out[outcomes.index(target), j] = s
+    return out
+
+
+def transform_slots(
+    theta: Array, r: Reduced, shape: Shape, spec: ModelSpec, names: Layout
+) -> dict[str, Array]:
+    """The pool's transform slots (see ``effects.MIX_THETA``) when a channel has
+    transforms per outcome, else {}: slot s holds each channel's s-th feature set
+    (its own set where it has fewer), with its share of the channel's reduced-form
+    coefficient (its outcome's weighted direct path over the total: validate makes a
+    per-outcome channel's coefficients share a sign, so the shares lie in [0, 1] and the
+    total is zero only where every outcome's is, the slots then sharing equally);
+    ``theta_stated`` stacks every set's draws for the priors' checks (NaN where a channel
+    has no such set). ``theta``: the program's draws (draws, all sets' parameters)."""
+    owned = channel_sets(spec)
+    if all(len(own) == 1 for own in owned):
+        return {}
+    n_theta = len(names.theta)
+    blocks = nd.set_blocks(spec, names.theta_start, n_theta)
+    sets = nd.feature_sets(spec)
+    n_draws, n_slots = theta.shape[0], max(len(own) for own in owned)
+    mix = np.repeat(theta[:, None, :n_theta], n_slots, axis=1)
+    stated = np.full((n_slots, n_draws, n_theta), np.nan)
+    stated[0] = theta[:, :n_theta]
+    share = np.zeros((n_draws, n_slots, len(spec.media)))
+    share[:, 0, :] = 1.0
+    for j, own in enumerate(owned):
+        if len(own) == 1:
+            continue
+        total = r.beta[:, j]
+        for s, q in enumerate(own):
+            mix[:, s, blocks[j]] = theta[:, blocks[q]]
+            stated[s, :, blocks[j]] = theta[:, blocks[q]]
+            k = shape.outcomes.index(str(sets[q][1]))
+            part = shape.weights[k] * r.direct[:, k, j]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share[:, s, j] = np.where(total != 0, part / total, 1.0 / len(own))
+    return {
+        effects.MIX_THETA: mix,
+        effects.MIX_SHARE: share,
+        "theta_stated": stated.reshape(n_slots * n_draws, n_theta),
+    }
+
+
+def outcome_curves(
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    shape: Shape,
+    names: Layout,
+    media: Array | None = None,
+    *,
+    slots: Array | None = None,
+    channels: Sequence[int] | None = None,
+) -> Array | None:
+    """Each outcome's curve of each channel, (draws, K, M, rows), when a channel has
+    transforms per outcome (None otherwise: every outcome sees the channel's curve);
+    ``media`` replaces the design's scaled media; ``slots``: the slots' curves when
+    already computed (``effects.slot_curves``); ``channels``: only these (others zero)."""
+    if effects.MIX_SHARE not in post.pool:
+        return None
+    if slots is None:
+        slots = effects.slot_curves(post, design, spec, names, media, channels)
+    channel = np.arange(len(spec.media))
+    out: Array = slots[:, shape.slots, channel[None, :], :]
+    return out
+
+
+def network_curves(
+    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, names: Layout
+) -> tuple[Array, Array | None]:
+    """Each channel's curve (``effects.media_curves``) and each outcome's of it
+    (``outcome_curves``), the transform slots' curves computed once."""
+    if effects.MIX_SHARE not in post.pool:
+        return effects.media_curves(post, design, spec, names), None
+    slots = effects.slot_curves(post, design, spec, names)
+    return effects.mix_curves(post, slots), outcome_curves(
+        post, design, spec, shape, names, slots=slots
     )
 
 
@@ -168,11 +273,19 @@ class Flows:
 
 
 def channel_flows(
-    post: Posterior, design: Design, spec: ModelSpec, shape: Shape, curves: Array
+    post: Posterior,
+    design: Design,
+    spec: ModelSpec,
+    shape: Shape,
+    curves: Array,
+    by_outcome: Array | None = None,
 ) -> Flows:
+    """``curves``: each channel's (draws, M, rows); ``by_outcome``: each outcome's
+    (draws, K, M, rows) where a channel has transforms per outcome."""
     pool = post.pool
     per_outcome = pool["direct"] + pool["via"].sum(axis=1)  # (draws, K, M)
-    own = per_outcome[..., None] * curves[:, None, :, :]
+    seen = curves[:, None, :, :] if by_outcome is None else by_outcome
+    own = per_outcome[..., None] * seen
     if not spec.cross_effects:
         return Flows(own, own, curves)
     total = own.copy()
@@ -316,6 +429,51 @@ def carried_betas(
     return beta
 
 
+def slot_ratios(post: Posterior, design: Design, spec: ModelSpec, names: Layout) -> Array:
+    """How far the cross-effects carried each transform slot's part of each channel's
+    effect over the fitted periods, (draws, S, M): the part's contribution with them over
+    without (1 where the part is zero). The flows are linear in the outcomes' own effects,
+    so a slot's flows are the channels' flows with only the outcomes that use the slot;
+    one ratio for the whole channel would bend its response where slots' curves differ
+    (a halo carries on only its source outcome's transform)."""
+    shape = shape_of(design, spec)
+    curves, by_outcome = network_curves(post, design, spec, shape, names)
+    assert by_outcome is not None  # a posterior with transform slots
+    n_slots = post.pool[effects.MIX_SHARE].shape[1]
+    fitted = design.fitted
+    out = np.ones((post.n_draws, n_slots, len(spec.media)))
+    for s in range(n_slots):
+        uses = (shape.slots == s)[None, :, :, None]  # (1, K, M, 1)
+        flows = channel_flows(post, design, spec, shape, curves, by_outcome * uses)
+        own = np.einsum("k,dkm->dm", shape.weights, flows.own[..., fitted].sum(axis=-1))
+        carried = np.einsum("k,dkm->dm", shape.weights, flows.total[..., fitted].sum(axis=-1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, s] = np.where(own != 0, carried / own, 1.0)
+    return out
+
+
+def carried_posterior(
+    post: Posterior, design: Design, spec: ModelSpec, names: Layout, decomposition: Decomposition
+) -> Posterior:
+    """The posterior the budget plans with when outcomes carry effects on to others: each
+    channel's coefficient scaled by how far the cross-effects carried its effect over the
+    fitted periods (``carried_betas``). With transform slots each slot's part is scaled
+    by its own ratio (``slot_ratios``): the coefficient by the share-weighted ratio, the
+    shares renormalised (kept where the carried coefficient is exactly zero)."""
+    beta = carried_betas(post, design, spec, decomposition)
+    pool = post.pool
+    if effects.MIX_SHARE in pool:
+        share = pool[effects.MIX_SHARE]
+        parts = share * slot_ratios(post, design, spec, names)  # (draws, S, M)
+        ratio = parts.sum(axis=1)  # (draws, M)
+        n_media = len(spec.media)
+        beta[:, :n_media] = post.beta[:, :n_media] * ratio
+        with np.errstate(divide="ignore", invalid="ignore"):
+            carried = np.where(ratio[:, None] != 0, parts / ratio[:, None], share)
+        pool = {**pool, effects.MIX_SHARE: carried}
+    return replace(post, beta=beta, beta_g=beta[:, None, :], pool=pool)
+
+
 # ---------------------------------------------------------------------------
 # Mediators
 
@@ -351,9 +509,9 @@ def network_lifts(
 ) -> dict[str, Array]:
     """Each lift test's lift per draw in the units it was measured (the twin of the
     program's lift_pred): the channel's change in saturated adstock over the measured
-    periods times each outcome's own coefficient of it (direct and through the
-    mediators), carried through the cross-effects period by period, weighted over the
-    outcomes as measured."""
+    periods (each outcome's own, for a channel with transforms per outcome) times each
+    outcome's own coefficient of it (direct and through the mediators), carried through
+    the cross-effects period by period, weighted over the outcomes as measured."""
     tests = calibration.place(design, spec)
     if not tests:
         return {}
@@ -365,16 +523,24 @@ def network_lifts(
         range(len(shape.outcomes))
     )
     weights, sd = calibration.measured_weights(design, spec, tests)
+    tested = sorted({test.channel for test in tests})
+    base = outcome_curves(post, design, spec, shape, names, channels=tested)
     out = {}
     for e, test in enumerate(tests):
         m = test.channel
         changed = calibration.changed_media(design, test) / design.media_scale
-        change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
-        change = change - curves[:, m, test.measured]
+        # each outcome's change in the channel's saturated adstock: (draws, K, measured)
+        moved = outcome_curves(post, design, spec, shape, names, changed, channels=[m])
+        if moved is None or base is None:
+            change = effects.media_curves(post, design, spec, names, changed)[:, m, test.measured]
+            change = (change - curves[:, m, test.measured])[:, None, :]
+        else:
+            change = moved[:, :, m][..., test.measured] - base[:, :, m][..., test.measured]
+        change = np.broadcast_to(change, (post.n_draws, len(shape.outcomes), change.shape[-1]))
         delta = np.zeros((post.n_draws, len(test.measured), len(shape.outcomes)))
         for r, t in enumerate(test.measured):
             for k in order:
-                value = own[:, k, m] * change[:, r]
+                value = own[:, k, m] * change[:, k, r]
                 for x, c in enumerate(spec.cross_effects):
                     if shape.outcomes.index(c.target) == k and r >= c.lag:
                         j = shape.outcomes.index(c.source)

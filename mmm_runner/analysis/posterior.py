@@ -267,6 +267,15 @@ class Posterior:
         each channel's total effect, its prior is on the direct path)."""
         return self.pool.get("beta_stated", self.beta)
 
+    def theta_stated(self, index: int, otherwise: Array) -> Array:
+        """The draws of transform parameter ``index`` that its prior governs: every
+        outcome's for a network channel with transforms per outcome, stacked (the pool's
+        ``theta_stated``, NaN where a channel has no such set); else ``otherwise``."""
+        if "theta_stated" not in self.pool:
+            return otherwise
+        values: Array = self.pool["theta_stated"][:, index]
+        return values[np.isfinite(values)]
+
     @property
     def theta(self) -> Array:
         """The shared (or first group's) transform parameters, (D, P)."""
@@ -359,15 +368,26 @@ def original_scale(
     result.update(out)
     result.update(gp_quantities(post, design))
     result.update(drift_quantities(post, design, spec))
+    result.update(transform_quantities(names.theta, post.theta, design, spec))
+    return result
+
+
+def transform_quantities(
+    labels: tuple[str, ...] | list[str], theta: Array, design: Design, spec: ModelSpec
+) -> dict[str, tuple[str, str, Array]]:
+    """Transform parameters by label (``channel.stage.param``, optionally suffixed
+    ``[outcome]``), a half saturation also in media units."""
     scale = dict(zip(spec.media_names, design.media_scale, strict=True))
-    for p, label in enumerate(names.theta):
-        channel, stage, param = label.split(".")
-        result[label] = ("transform", _transform_unit(stage, param), post.theta[:, p])
+    result: dict[str, tuple[str, str, Array]] = {}
+    for p, label in enumerate(labels):
+        channel, stage, param = label.split("[")[0].split(".")
+        result[label] = ("transform", _transform_unit(stage, param), theta[:, p])
         if param == "half_saturation":
-            result[f"{label}_spend"] = (
+            suffix = label[len(label.split("[")[0]) :]
+            result[f"{channel}.{stage}.{param}_spend{suffix}"] = (
                 "transform",
                 "media units",
-                post.theta[:, p] * scale[channel],
+                theta[:, p] * scale[channel],
             )
     return result
 

@@ -294,7 +294,7 @@ def prior_panels(post: Posterior, spec: ModelSpec, names: Layout) -> list[PriorP
                 param.prior,
                 param.source,
                 (param.lower, param.upper),
-                post.theta_g[:, :, index].ravel(),
+                post.theta_stated(index, post.theta_g[:, :, index].ravel()),
             )
         )
     for e, effect in enumerate(names.group_effects):
@@ -431,7 +431,8 @@ def original_scale_draws(
     return {
         name: (unit, draws)
         for name, (kind, unit, draws) in quantities.items()
-        if kind not in ORIGINAL_EXCLUDED and name not in names.theta
+        # a transform set per outcome is labelled "<channel.stage.param>[<outcome>]"
+        if kind not in ORIGINAL_EXCLUDED and name.split("[")[0] not in names.theta
     }
 
 

@@ -116,6 +116,14 @@ class ModelClass(ABC):
             )
         if not self.several_outcomes:
             self._one_outcome_rules(config, spec, out)
+            for i, m in enumerate(config.model.media):
+                if m.per_outcome:  # a channel's sets are one per outcome it acts on
+                    out.add(
+                        ("model", "media", i, "per_outcome"),
+                        f"transforms per outcome apply to the classes with several outcomes "
+                        f"(multivariate, combined), not {self.name}: it fits one KPI",
+                        "remove per_outcome",
+                    )
 
     def _one_outcome_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
         model = config.model

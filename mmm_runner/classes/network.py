@@ -3,7 +3,8 @@
 Media act on mediators (brand awareness) and on one or more outcomes (the KPI,
 or products' sales); mediators act on outcomes (gamma) and outcomes on each
 other (cross-effects psi). Transforms are shared: a channel's adstock and
-saturation are the same on every path.
+saturation are the same on every path, unless the channel has transforms per
+outcome (``per_outcome``: one parameter set per outcome it acts on directly).
 
 The pipeline analyses one KPI: the outcomes' value-weighted total (the KPI
 itself for one outcome). On the modelling scale that total is linear in every
@@ -15,6 +16,13 @@ mediator's movement that media do not explain, and each cross-effect. A
 channel's contribution follows its effect through the cross-effects too (a
 channel that lifts product A lifts what A's sales do to B), row by row with
 their lags; the cross-effect lines keep the rest.
+
+A channel with transforms per outcome acts on the total through several
+transforms of its media, sum over k of w_k beta_k f_k(x). The posterior keeps
+them as transform slots (``effects.MIX_THETA``, ``MIX_SHARE``): the channel's
+curve is the mix of its slots' curves weighted by their shares of its
+coefficient, so coefficient times curve is its effect on the total, and the
+budget plans the sum of its transforms (``budget.Piece``).
 """
 
 from __future__ import annotations
@@ -31,17 +39,27 @@ from mmm_runner.analysis.budget import Response
 from mmm_runner.analysis.budget_response import build_response
 from mmm_runner.analysis.effects import Decomposition
 from mmm_runner.analysis.network_effects import (
-    carried_betas,
+    carried_posterior,
     channel_flows,
     cross_average,
     cross_lines,
     mediator_lines,
+    network_curves,
     network_lifts,
+    outcome_curves,
     reduced,
     shape_of,
     stated,
+    transform_slots,
 )
-from mmm_runner.analysis.posterior import Array, Posterior, flat, kpi_unit_of, original_scale
+from mmm_runner.analysis.posterior import (
+    Array,
+    Posterior,
+    flat,
+    kpi_unit_of,
+    original_scale,
+    transform_quantities,
+)
 from mmm_runner.backend.fit import Draws
 from mmm_runner.classes.base import ModelClass, Quantities, Variables
 from mmm_runner.classes.network_rules import mediator_rules, outcome_rules
@@ -49,7 +67,7 @@ from mmm_runner.config.models import RunConfig
 from mmm_runner.config.resolve import Collector, ModelSpec
 from mmm_runner.data.design import Design
 from mmm_runner.model import network_data as nd
-from mmm_runner.model.stan_data import Layout
+from mmm_runner.model.stan_data import Layout, layout
 
 MIN_SURVEYS = 5  # observed fitted periods a partially observed mediator needs
 MIN_LOO_DRAWS = 10  # draws below which per-outcome LOO is not computed
@@ -143,10 +161,14 @@ class Network(ModelClass):
         lead = v["alpha"].shape[:2]
         none = np.zeros((*lead, 0))
         r = reduced(v, shape_of(design, spec), spec)
+        theta = v.get("theta", none)
+        n_theta = len(layout(design, spec).theta)
         out: Variables = {
             "alpha": ([], r.alpha),
             "beta": (["coef"], r.beta),
-            "theta": (["transform_param"], v.get("theta", none)),
+            # each channel's own set (a channel with transforms per outcome: its first
+            # outcome's), then the further outcomes' sets
+            "theta": (["transform_param"], theta[..., :n_theta]),
             "sigma": ([], r.sigma),
             "alpha_eq": (["equation"], v["alpha"]),
             "sigma_eq": (["equation"], v["sigma"]),
@@ -154,6 +176,8 @@ class Network(ModelClass):
             "gamma": (["gamma_link"], v.get("gamma", none)),
             "nu": (["partial_mediator"], v.get("nu", none)),
         }
+        if theta.shape[-1] > n_theta:  # transforms per outcome: the further sets
+            out["theta_outcome"] = (["outcome_transform"], theta[..., n_theta:])
         if spec.outcomes:
             out["xcoef"] = (["x_link"], v.get("xcoef", none))
             out["psi"] = (["cross_effect"], v.get("psi", none))
@@ -164,7 +188,10 @@ class Network(ModelClass):
         outcomes = nd.outcome_names(spec)
         columns = names.beta[len(spec.media) :]
         mediators = [m.name for m in spec.mediators]
+        labels = nd.set_labels(spec, names.theta, names.theta_start)
         return {
+            "transform_param": labels[: len(names.theta)],
+            "outcome_transform": labels[len(names.theta) :],
             "equation": [*mediators, *outcomes],
             "path": [f"{channel}->{target}" for channel, target in nd.network_paths(spec)],
             "gamma_link": [f"{mediators[d]}->{outcomes[k]}" for d, k in nd.gamma_links(spec)],
@@ -189,8 +216,14 @@ class Network(ModelClass):
         r = reduced(v, shape, spec)
         n_draws, n_med, n_out = len(v["alpha"]), len(spec.mediators), len(shape.outcomes)
         none = np.zeros((n_draws, 0))
-        post = Posterior.single(r.alpha, r.beta, v.get("theta", none), r.sigma, draws.n_chains)
+        theta = v.get("theta", none)
+        names = layout(design, spec)
+        n_theta = len(names.theta)
+        post = Posterior.single(r.alpha, r.beta, theta[:, :n_theta], r.sigma, draws.n_chains)
         pool = {
+            # transform slots of channels with transforms per outcome (effects.MIX_THETA)
+            **transform_slots(theta, r, shape, spec, names),
+            "theta_sets": theta,  # every feature set's parameters, in the program's order
             # what the priors are stated on, the outcomes' draws stacked (gates and prior
             # plots compare them with their priors)
             "alpha_stated": _stated_intercepts(v, design, spec, shape).T.reshape(-1),
@@ -219,6 +252,11 @@ class Network(ModelClass):
         self, post: Posterior, design: Design, spec: ModelSpec, names: Layout
     ) -> Quantities:
         out = original_scale(post, design, spec, names)
+        labels = nd.set_labels(spec, names.theta, names.theta_start)
+        if labels[: len(names.theta)] != list(names.theta):  # transforms per outcome
+            for label in transform_quantities(names.theta, post.theta, design, spec):
+                out.pop(label)
+            out.update(transform_quantities(labels, post.pool["theta_sets"], design, spec))
         kpi_unit = kpi_unit_of(design)
         out["sigma"] = ("noise", kpi_unit, post.sigma * design.y_sd)
         shape = shape_of(design, spec)
@@ -254,9 +292,9 @@ class Network(ModelClass):
         """Channels' effects (through mediators and cross-effects), controls and baseline
         as for one KPI, plus each mediator's movement that media do not explain and each
         cross-effect's part that media do not explain."""
-        curves = effects.media_curves(post, design, spec, names)
         shape = shape_of(design, spec)
-        flows = channel_flows(post, design, spec, shape, curves)
+        curves, by_outcome = network_curves(post, design, spec, shape, names)
+        flows = channel_flows(post, design, spec, shape, curves, by_outcome)
         extra = mediator_lines(post, design, spec, shape, curves)
         extra.update(cross_lines(post, design, spec, shape, flows))
         parts = effects.decompose(post, design, spec, names, curves, extra)
@@ -293,7 +331,8 @@ class Network(ModelClass):
             )
         if spec.outcomes:
             shape = shape_of(design, spec)
-            flows = channel_flows(post, design, spec, shape, decomposition.curves)
+            by_outcome = outcome_curves(post, design, spec, shape, names)
+            flows = channel_flows(post, design, spec, shape, decomposition.curves, by_outcome)
             out["outcome_effects.csv"] = tables.outcome_effects(design, spec, shape, flows)
             out["outcome_decomposition.csv"] = tables.outcome_series(design, spec, shape, flows)
             out["cross_effects.csv"] = tables.cross_table(post, design, spec, shape)
@@ -330,10 +369,10 @@ class Network(ModelClass):
         horizon: int,
     ) -> tuple[Response, Array]:
         """Each channel's effect as the reduced form gives it, scaled by how much the
-        cross-effects carried it further over the fitted periods (1 without them)."""
+        cross-effects carried it further over the fitted periods (1 without them); a
+        channel with transforms per outcome has each transform's part scaled by its own."""
         if spec.cross_effects:
-            post = replace(post, beta=carried_betas(post, design, spec, decomposition))
-            post = replace(post, beta_g=post.beta[:, None, :])
+            post = carried_posterior(post, design, spec, names, decomposition)
         return build_response(post, design, spec, names, decomposition, horizon)
 
 

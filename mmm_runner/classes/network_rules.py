@@ -195,6 +195,60 @@ def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
                 "add it to an outcome's `channels` (or a mediator's), or remove it",
             )
     _cross_rules(config, spec, out)
+    per_outcome_rules(config, spec, out)
+
+
+def per_outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:
+    """Channels with transforms per outcome (``per_outcome``): one set of transform
+    parameters for each outcome they act on directly. Refused where a channel would need
+    one more set (building a mediator: its path would need a set of its own) and where
+    its coefficients may take either sign (the total's readings split the channel's
+    effect over its transforms by each outcome's share of its coefficient, which opposite
+    signs leave undefined); warned about where nothing changes."""
+    listed = {m.name: i for i, m in enumerate(config.model.media)}
+    with_params = {p.channel for p in spec.transform_params}
+    for m in spec.media:
+        if not m.per_outcome:
+            continue
+        i = listed.get(m.name, 0)
+        at = ("model", "media", i, "per_outcome")
+        direct = [o.name for o in spec.outcomes if m.name in o.channels]
+        if len(direct) < 2:
+            out.add(
+                at,
+                f"channel '{m.name}' acts directly on {len(direct)} outcome(s): transforms "
+                "per outcome change nothing (its parameters keep their shared labels)",
+                "remove per_outcome, or add the channel to more outcomes' `channels`",
+                severity="warning",
+            )
+        if m.name not in with_params:
+            out.add(
+                at,
+                f"channel '{m.name}' has no transform parameters (adstock and saturation "
+                "none): transforms per outcome change nothing",
+                "remove per_outcome, or give the channel an adstock or a saturation",
+                severity="warning",
+            )
+        coef = spec.coefficients[m.name]
+        if coef.lower < 0 < coef.upper:
+            out.add(
+                at,
+                f"channel '{m.name}' has transforms per outcome but its coefficients may "
+                "take either sign (sign: any, no boundary): its effect on the total is split "
+                "over its transforms by each outcome's share of its coefficient, which "
+                "outcomes of opposite signs leave undefined",
+                f"set sign: positive in model.media[{i}] (or bound it, e.g. "
+                f"boundaries: ['{m.name} < 0']), or remove per_outcome",
+            )
+        for d, mediator in enumerate(spec.mediators):
+            if m.name in mediator.channels:
+                out.add(
+                    at,
+                    f"channel '{m.name}' has transforms per outcome and builds mediator "
+                    f"'{mediator.name}': its path into the mediator would need a transform "
+                    "of its own, which is not offered yet",
+                    f"remove per_outcome, or remove '{m.name}' from model.mediators[{d}].channels",
+                )
 
 
 def _cross_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:

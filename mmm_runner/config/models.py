@@ -265,6 +265,12 @@ class MediaChannel(Section):
         "at the latest effectiveness.",
         json_schema_extra=_or_true,
     )
+    per_outcome: bool = Field(
+        False,
+        description="Classes multivariate and combined: the channel gets its own adstock and "
+        "saturation parameters on each outcome it acts on directly (same forms and priors), "
+        "e.g. TV sells product A fast and B slowly. Default: one set shared by all outcomes.",
+    )
 
     @model_validator(mode="before")
     @classmethod

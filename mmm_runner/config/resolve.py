@@ -112,6 +112,7 @@ class MediaTerm:
     scope: Literal["group", "national"] = "group"
     organic: bool = False  # no spend: no ROI, never planned by the budget
     time_varying: TimeVaryingConfig | None = None  # a drifting effectiveness
+    per_outcome: bool = False  # network classes: own transform parameters per outcome
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,11 @@ class ModelSpec:
                 base += 2 + len(o.channels) + len(o.controls) + trend_cols + season
             base += len(self.cross_effects)
             base += len(self.outcomes) * (len(self.outcomes) - 1) // 2 if self.lkj_eta else 0
+            for term in self.media:  # a further transform set per further outcome
+                if term.per_outcome:
+                    sets = sum(term.name in o.channels for o in self.outcomes)
+                    own = sum(p.channel == term.name for p in self.transform_params)
+                    base += own * max(sets - 1, 0)
         if self.calendar is not None:  # at least one column per event and holiday term
             base += len(self.calendar.events) + len(self.calendar.holidays or ())
         if self.group is not None and n_groups > 1:
@@ -400,6 +406,7 @@ def resolve(
                 m.scope,
                 m.organic,
                 m.time_varying,
+                m.per_outcome,
             )
             for m in media
         ),

@@ -1032,6 +1032,7 @@ def simulate_all() -> list[Simulated]:
         simulate_combined_example,
         simulate_multivariate_example,
         simulate_nested_example,
+        simulate_outcome_transforms_example,
     )
     from mmm_runner.data.simulate_selection import simulate_selection
     from mmm_runner.data.simulate_time import simulate_drift, simulate_gp_trend
@@ -1046,6 +1047,7 @@ def simulate_all() -> list[Simulated]:
         simulate_nested_example(),
         simulate_multivariate_example(),
         simulate_combined_example(),
+        simulate_outcome_transforms_example(),
         confounded_example(),
         loglog_example(),
         simulate_selection(),

@@ -44,7 +44,12 @@ from mmm_runner.model.transforms import Array, media_scale
 Observation = Literal["full", "partial", "latent"]
 Draw = Callable[[np.random.Generator, int], Array]
 
-SEEDS = {"nested": 20240611, "multivariate": 20240612, "combined": 20240613}
+SEEDS = {
+    "nested": 20240611,
+    "multivariate": 20240612,
+    "combined": 20240613,
+    "outcome_transforms": 20240614,
+}
 """Default seed of each network dataset."""
 
 START = "2022-01-03"
@@ -616,6 +621,49 @@ def _multivariate(
     return frame, {"model_class": "multivariate", **truth}, lines
 
 
+# TV sells product A within a week or two and product B over two months: same forms,
+# different carry-over (and a slightly different saturation) per product.
+OUTCOME_TV = {
+    "product_a": _channel(0.15, 8, "logistic", rate=1.0),
+    "product_b": _channel(0.75, 8, "logistic", rate=0.7),
+}
+
+
+def simulate_outcome_transforms(
+    seed: int = SEEDS["outcome_transforms"], weeks: int = WEEKS
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The two products of :func:`simulate_multivariate` (halo from A to B two weeks
+    later, no promotions, independent errors), TV with its own carry-over on each: fast
+    on A (decay 0.15), slow on B (decay 0.75). Search and social share their transforms."""
+    frame, truth, _ = _outcome_transforms(seed, weeks)
+    return frame, truth
+
+
+def _outcome_transforms(
+    seed: int, weeks: int
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Array]]:
+    channels = ("tv", "search", "social")
+    shared, _ = _products(channels, False, {})
+    outcomes = tuple(
+        Equation(
+            eq.name,
+            eq.intercept,
+            eq.noise_sd,
+            tuple(
+                Path(p.channel, p.beta, OUTCOME_TV[eq.name]) if p.channel == "tv" else p
+                for p in eq.paths
+            ),
+            eq.controls,
+        )
+        for eq in shared
+    )
+    network = Network((), outcomes, {}, (HALO,), 0.0)
+    frame, truth, lines = _simulate(
+        "outcome_transforms", seed, weeks, network, channels, {}, "full", 1.0, 0.0
+    )
+    return frame, {"model_class": "multivariate", **truth}, lines
+
+
 COMBINED_GAMMA = {"product_a": 500.0, "product_b": 300.0}  # sales per awareness point
 
 
@@ -693,3 +741,13 @@ def simulate_combined_example(seed: int = SEEDS["combined"]) -> sim.Simulated:
     truth = {**truth, "kpi": "total", "group_column": None}
     contributions = sim.contribution_frame(sim.weekly_dates(START, len(frame)), lines)
     return sim.Simulated("combined", frame, contributions, truth)
+
+
+def simulate_outcome_transforms_example(seed: int = SEEDS["outcome_transforms"]) -> sim.Simulated:
+    """The shipped ``outcome_transforms`` dataset: two products with a halo, TV's
+    carry-over fast on product A and slow on product B; the contribution lines are of
+    the products' total."""
+    frame, truth, lines = _outcome_transforms(seed, WEEKS)
+    truth = {**truth, "kpi": "total", "group_column": None}
+    contributions = sim.contribution_frame(sim.weekly_dates(START, len(frame)), lines)
+    return sim.Simulated("outcome_transforms", frame, contributions, truth)

@@ -2,8 +2,10 @@
 
 Equations are the mediators, then the outcomes (the KPI alone for the nested
 class). Every channel has one feature set (its adstock and saturation, shared
-by all its paths); the paths are each outcome's direct ones (its channels),
-outcome by outcome, then each mediator's channels. Outcomes are standardised
+by all its paths), except that a channel with transforms per outcome
+(``per_outcome``) has one per outcome it acts on directly; the paths are each
+outcome's direct ones (its channels), outcome by outcome, then each mediator's
+channels. Outcomes are standardised
 each on its own fitted rows (one KPI: the design's ``y``); each observed
 mediator is standardised on its observed fitted periods, a latent one keeps
 unit scale (its priors fix it). Cross-effects read the source outcome's value
@@ -45,6 +47,74 @@ def network_paths(spec: ModelSpec) -> list[tuple[str, str]]:
         if channel in channels
     ]
     return direct + [(c, m.name) for m in spec.mediators for c in m.channels]
+
+
+def feature_sets(spec: ModelSpec) -> list[tuple[int, str | None]]:
+    """(channel, outcome) of every feature set (a channel's adstock and saturation with
+    its own parameters), in the program's order: one per channel first (set j is
+    channel j's; for a channel with transforms per outcome, its first outcome's), then
+    each per-outcome channel's set on each further outcome it acts on directly. The
+    outcome is None for a set shared by all of a channel's paths, and for a per-outcome
+    channel that acts directly on one outcome only or has no transform parameters (its
+    transforms per outcome change nothing: it keeps the shared layout and labels)."""
+    first: list[tuple[int, str | None]] = []
+    more: list[tuple[int, str | None]] = []
+    with_params = {p.channel for p in spec.transform_params}
+    for j, m in enumerate(spec.media):
+        direct = [
+            name
+            for name, channels in zip(outcome_names(spec), outcome_channels(spec), strict=True)
+            if m.name in channels
+        ]
+        if m.per_outcome and len(direct) > 1 and m.name in with_params:
+            first.append((j, direct[0]))
+            more += [(j, name) for name in direct[1:]]
+        else:
+            first.append((j, None))
+    return first + more
+
+
+def path_sets(spec: ModelSpec) -> list[int]:
+    """The feature set (0-based) of every media path, in the program's order."""
+    sets = feature_sets(spec)
+    media = list(spec.media_names)
+    out = []
+    for channel, equation in network_paths(spec):
+        j = media.index(channel)
+        own = [q for q, (c, o) in enumerate(sets) if c == j and o == equation]
+        out.append(own[0] if own else j)
+    return out
+
+
+def set_labels(spec: ModelSpec, theta: tuple[str, ...], starts: tuple[int, ...]) -> list[str]:
+    """The label of every transform parameter of the program's theta: the layout's
+    ``channel.stage.param`` for the channels' own sets (suffixed ``[outcome]`` for a
+    channel with transforms per outcome), then each further set's, suffixed alike."""
+    sets = feature_sets(spec)
+    ends = [*starts[1:], len(theta) + 1]
+    blocks = [list(theta[a - 1 : b - 1]) for a, b in zip(starts, ends, strict=True)]
+    labels = [
+        f"{label}[{outcome}]" if outcome is not None else label
+        for block, (_, outcome) in zip(blocks, sets, strict=False)
+        for label in block
+    ]
+    for j, outcome in sets[len(starts) :]:
+        labels += [f"{label}[{outcome}]" for label in blocks[j]]
+    return labels
+
+
+def set_blocks(spec: ModelSpec, starts: tuple[int, ...], n_theta: int) -> list[slice]:
+    """Where each feature set's parameters sit in the program's theta (0-based): the
+    layout's blocks for the channels' own sets, then the further sets' appended, each
+    the size of its channel's block (``n_theta``: the layout's parameter count)."""
+    ends = [*starts[1:], n_theta + 1]
+    blocks = [slice(a - 1, b - 1) for a, b in zip(starts, ends, strict=True)]
+    size = n_theta
+    for j, _ in feature_sets(spec)[len(starts) :]:
+        width = blocks[j].stop - blocks[j].start
+        blocks.append(slice(size, size + width))
+        size += width
+    return blocks
 
 
 def gamma_links(spec: ModelSpec) -> list[tuple[int, int]]:
@@ -148,9 +218,10 @@ def network_data(
     lower: list[float] = []
     upper: list[float] = []
     prior = []
-    for channel, equation in network_paths(spec):
+    sets = feature_sets(spec)
+    for (channel, equation), q in zip(network_paths(spec), path_sets(spec), strict=True):
         j = media.index(channel)
-        path_set.append(j + 1)
+        path_set.append(q + 1)
         if equation in outcomes:
             path_eq.append(n_med + outcomes.index(equation) + 1)
             lower.append(coefs[j].lower)
@@ -182,11 +253,7 @@ def network_data(
         "M": n_media,
         "L": shared["L"],
         "X_lag": shared["X_lag"],
-        "Q": n_media,
-        "set_channel": list(range(1, n_media + 1)),
-        **{key: shared[key] for key in ("adstock_type", "l_max", "saturation_type")},
-        **{key: shared[key] for key in ("theta_start", "P", "theta_lower", "theta_upper")},
-        **{key: shared[key] for key in ("theta_prior", "theta_prior_args")},
+        **_set_fields(shared, sets, names.theta_start),
         "B": len(path_eq),
         "path_eq": path_eq,
         "path_set": path_set,
@@ -240,6 +307,38 @@ def network_data(
         "prior_only": int(prior_only),
         "save_mu": int(save_mu),
         "use_jacobian": int(use_jacobian),
+    }
+
+
+def _set_fields(
+    shared: dict[str, Any], sets: list[tuple[int, str | None]], starts: tuple[int, ...]
+) -> dict[str, Any]:
+    """Feature sets: the channels' own (the shared fields, set j is channel j), then the
+    further sets of channels with transforms per outcome, each a copy of its channel's
+    forms, bounds and priors with parameters of its own appended to theta."""
+    n_media = len(starts)
+    per_set = ("adstock_type", "l_max", "saturation_type")
+    per_param = ("theta_lower", "theta_upper", "theta_prior")
+    out: dict[str, Any] = {key: list(shared[key]) for key in (*per_set, *per_param)}
+    out["theta_start"] = list(starts)
+    args = [np.asarray(shared["theta_prior_args"], dtype=float).reshape(-1, 3)]
+    size = int(shared["P"])
+    ends = [*starts[1:], size + 1]
+    for j, _ in sets[n_media:]:
+        block = slice(starts[j] - 1, ends[j] - 1)
+        for key in per_set:
+            out[key].append(shared[key][j])
+        out["theta_start"].append(size + 1)
+        for key in per_param:
+            out[key] += list(shared[key][block])
+        args.append(args[0][block])
+        size += block.stop - block.start
+    return {
+        "Q": len(sets),
+        "set_channel": [j + 1 for j, _ in sets],
+        **out,
+        "P": size,
+        "theta_prior_args": np.concatenate(args, axis=0).reshape(-1, 3),
     }
 
 

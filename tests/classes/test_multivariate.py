@@ -289,7 +289,8 @@ def _draws(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dict[st
     for _ in range(n_chains * n_draws):
         rho = rng.uniform(-0.5, 0.5)
         psi = np.array([0.2, -0.3])[: data["C"]] * rng.uniform(0.5, 1.5)
-        params = random_params(data, rng, psi, np.array([[1.0, rho], [rho, 1.0]]))
+        corr = np.array([[1.0, rho], [rho, 1.0]]) if data["K"] == 2 else np.eye(data["K"])
+        params = random_params(data, rng, psi, corr)
         means = network.structural_means(data, params)
         forecast = network.forecast_means(data, params, means.mu)  # held-out rows forecast
         ll = network.log_likelihood(data, params)
@@ -349,16 +350,22 @@ def _forward(data: dict[str, Any], params: network.NetworkParams, zero: int | No
     return y
 
 
-@pytest.mark.parametrize("name", ["multivariate", "combined"])
+@pytest.mark.parametrize(
+    ("name", "per_outcome"),
+    [("multivariate", None), ("combined", None), ("outcome_transforms", None), ("combined", 1)],
+    ids=["multivariate", "combined", "outcome_transforms", "combined_search_per_outcome"],
+)
 def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
-    tmp_path: Path, name: str
+    tmp_path: Path, name: str, per_outcome: int | None
 ) -> None:
     def held_out(config: dict[str, Any]) -> None:
         config["data"]["holdout"] = 8
+        if per_outcome is not None:  # a channel that builds no mediator: a set per product
+            _model(config)["media"][per_outcome]["per_outcome"] = True
 
     result, design, names = setup(_config(tmp_path, name, held_out))
     spec = result.spec
-    model_class = classes.get(name)
+    model_class = classes.get(spec.model_class)  # outcome_transforms: TV's set per product
     data = model_class.stan_data(design, spec)
     variables = _draws(data)
     mu = variables.pop("mu")  # the outcomes' means, held-out rows forecast
@@ -375,6 +382,7 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     np.testing.assert_allclose(parts.expected, total, rtol=1e-9, atol=1e-6)
 
     assert any(term.startswith("cross: ") for term in parts.contributions)
+    assert (data["Q"] > len(spec.media)) == (name == "outcome_transforms" or bool(per_outcome))
     # a channel's contribution is what switching it off takes from the total when the
     # outcomes run forward through their cross-effects
     for i, channel in enumerate(spec.media_names):
@@ -398,7 +406,7 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
         )
         assert by_outcome == pytest.approx(whole, rel=1e-9)
     cross = tables["cross_effects.csv"]
-    assert list(cross["lag"]) == [2, 0]
+    assert list(cross["lag"]) == [c.lag for c in spec.cross_effects]
     if spec.mediators:
         totals = tables["mediation.csv"].set_index(["channel", "path"])
         for channel in spec.media_names:

@@ -51,6 +51,7 @@ WRITTEN = (
     "nested",
     "multivariate",
     "combined",
+    "outcome_transforms",
     "confounded",
     "loglog",
     "selection",
