@@ -7,7 +7,10 @@ wall time on 2 cores, serial and threaded, with R-hat and ESS. A large vendor qu
 
 The panel: 40 geos of lognormal sizes, five channels (flighted TV and radio, always-on
 search, social and display), price and a promotion flag, a smooth non-linear trend and a
-yearly season; media and season vary by geo (443 parameters). Modes:
+yearly season; media and season vary by geo (443 parameters). The process is per
+person (a geo's sales are its per-person rate times its size) and the model says so with
+`model.population`: the earlier panel scaled trend and season by size while the model
+shared them, and that misfit, not the panel's size, set the tree depth. Modes:
 
 - `serial`: `threads_per_chain: 1`, chains one per core (4 chains, 2 at once on 2 cores);
 - `threaded`: `threads_per_chain: 2` with `parallel_chains: 1`, so the Stan process has
@@ -56,11 +59,14 @@ CHANNELS = {
 BETA = {"tv": 9_000.0, "radio": 3_000.0, "search": 7_000.0, "social": 4_000.0, "display": 2_500.0}
 SPEND = {"tv": 4_000.0, "radio": 1_500.0, "search": 2_500.0, "social": 1_800.0, "display": 1_200.0}
 TAU_SHARE = 0.2  # between-geo sd of a media coefficient, as a share of its population value
-BASE = 60_000.0  # mean weekly baseline of a geo
+SEASON_SHARE = 0.25  # between-geo sd of the season's amplitude, as a share of the shared one
+BASE = 60_000.0  # mean weekly baseline of a geo of size 1
+PEOPLE_PER_SIZE = 250_000  # the population of a geo of size 1
 
 CONFIG = """\
 # Written by benchmarks/bench_panel_threads.py: {geos} geos x {weeks} weeks, five channels,
-# two controls, a spline trend and a yearly season; media and season vary by geo.
+# two controls, a spline trend and a yearly season; media and season vary by geo; the
+# KPI and media are modelled per person, as the panel was made.
 name: panel_threads_{mode}
 seed: 20250419
 
@@ -86,6 +92,7 @@ model:
   controls:
     - {{name: price, sign: negative}}
     - {{name: promo, sign: positive}}
+  population: {{column: population}}
   trend: {{type: spline, knots: 4}}
   seasonality:
     - {{period: 52.18, order: 2}}
@@ -105,19 +112,27 @@ MODES = {
 
 
 def simulate_geo_panel(geos: int, weeks: int, seed: int = SEED) -> pd.DataFrame:
-    """A panel of ``geos`` geos: shared transforms, trend and season; each geo its own
-    baseline, media and control coefficients (drawn around population values) and noise."""
+    """A panel of ``geos`` geos whose process is per capita, as the model is configured.
+
+    Each geo's people respond alike in form: a per-person baseline, media effects of
+    spend per person and a season whose size are drawn around population values, and
+    shared controls and trend; a geo's sales are that rate times its size, plus noise. Spend
+    grows with size (social more slowly), so per-person exposure differs between geos.
+    """
     names = [f"geo_{i + 1:02d}" for i in range(geos)]
-    rngs = sim.streams(seed, ["sizes", "betas", *(f"{g}:{p}" for g in names for p in "msn")])
+    rngs = sim.streams(
+        seed, ["sizes", "betas", "seasons", *(f"{g}:{p}" for g in names for p in "msn")]
+    )
     sizes = np.exp(rngs["sizes"].normal(0.0, 0.35, geos))
     dates = sim.weekly_dates(START, weeks)
     season = sim.fourier_seasonality(weeks, (4_000.0, -1_500.0), (2_000.0, 800.0))
+    amplitudes = 1 + SEASON_SHARE * rngs["seasons"].standard_normal(geos)
     t = np.linspace(0.0, 1.0, weeks)
     trend = 6_000.0 * np.sin(2.5 * t) - 2_000.0 * t  # smooth, not linear: the spline's job
-    media: dict[str, dict[str, np.ndarray]] = {}
+    spend: dict[str, dict[str, np.ndarray]] = {}
     for g, size in zip(names, sizes, strict=True):
         rng = rngs[f"{g}:m"]
-        media[g] = {
+        spend[g] = {
             "tv": sim.flighted_spend(rng, weeks, SPEND["tv"] * size, 0.55, 4.0),
             "radio": sim.flighted_spend(rng, weeks, SPEND["radio"] * size, 0.5, 3.0),
             "search": sim.phased_spend(
@@ -126,30 +141,31 @@ def simulate_geo_panel(geos: int, weeks: int, seed: int = SEED) -> pd.DataFrame:
             "social": sim.phased_spend(rng, weeks, SPEND["social"] * np.sqrt(size)),
             "display": sim.phased_spend(rng, weeks, SPEND["display"] * size, sd=0.3),
         }
-    scales = {c: media_scale(np.concatenate([media[g][c] for g in names])) for c in CHANNELS}
+    per_size = {
+        g: {c: x / size for c, x in spend[g].items()} for g, size in zip(names, sizes, strict=True)
+    }
+    scales = {c: media_scale(np.concatenate([per_size[g][c] for g in names])) for c in CHANNELS}
     frames = []
-    for g, size in zip(names, sizes, strict=True):
+    for g, size, amplitude in zip(names, sizes, amplitudes, strict=True):
         rng = rngs[f"{g}:s"]
-        betas = {
-            c: size * b * (1 + TAU_SHARE * rngs["betas"].standard_normal())
-            for c, b in BETA.items()
-        }
+        betas = {c: b * (1 + TAU_SHARE * rngs["betas"].standard_normal()) for c, b in BETA.items()}
         coefs = sim.Coefficients(
-            intercept=BASE * size,
+            intercept=BASE,
             betas={c: max(b, 0.1 * BETA[c]) for c, b in betas.items()},
-            gammas={"price": -20_000.0 * size, "promo": 3_000.0 * size},
+            gammas={"price": -20_000.0, "promo": 3_000.0},
             slope=0.0,
             sin=(0.0,),
             cos=(0.0,),
         )
         controls = {"price": sim.price_index(rng, weeks), "promo": sim.promo_flags(rng, weeks)}
-        terms = sim.linear_terms(media[g], scales, CHANNELS, controls, coefs)
-        terms["trend"] = trend * size
-        terms["seasonality"] = season * size
+        terms = sim.linear_terms(per_size[g], scales, CHANNELS, controls, coefs)
+        terms["trend"] = trend
+        terms["seasonality"] = amplitude * season
         shock = rngs[f"{g}:n"].standard_normal(weeks)
-        kpi, lines, noise_sd = sim.respond(terms, coefs.intercept, shock, "identity", 0.0)
-        series = sim.Series(media[g], controls, np.round(kpi, 2), lines, noise_sd)
+        rate, lines, noise_sd = sim.respond(terms, coefs.intercept, shock, "identity", 0.0)
+        series = sim.Series(spend[g], controls, np.round(rate * size, 2), lines, noise_sd)
         frame = sim.data_frame(dates, "sales", series, g)
+        frame.insert(2, "population", np.round(size * PEOPLE_PER_SIZE))
         frames.append(frame.rename(columns={"market": "geo"}))
     return pd.concat(frames, ignore_index=True)
 
