@@ -15,6 +15,15 @@ def errors(result: Validation) -> str:
     return "\n".join(p.render() for p in result.errors)
 
 
+def assert_refused(path: Path, where: str, message: str) -> None:
+    """The config at ``path`` fails validation with ``message`` located at ``where``."""
+    result = validate(path)
+    assert not result.ok
+    text = errors(result)
+    assert where in text, text
+    assert message in text, text
+
+
 def setup(path: Path) -> tuple[Validation, Any, Any]:
     """A config that must validate: its validation, design and layout."""
     result = validate(path)

@@ -20,7 +20,7 @@ from mmm_runner.model import network, network_data
 from mmm_runner.validation import validate
 from tests.model.test_network import random_params
 
-from .conftest import errors, setup
+from .conftest import assert_refused, errors, setup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,11 +138,7 @@ def _cross(config: dict[str, Any]) -> list[dict[str, Any]]:
     ],
 )
 def test_config_mistakes_are_located(tmp_path: Path, edit: Any, where: str, message: str) -> None:
-    result = validate(_config(tmp_path, edit=edit))
-    assert not result.ok
-    text = errors(result)
-    assert where in text, text
-    assert message in text, text
+    assert_refused(_config(tmp_path, edit=edit), where, message)
 
 
 @pytest.mark.parametrize(
@@ -197,11 +193,7 @@ def test_config_mistakes_are_located(tmp_path: Path, edit: Any, where: str, mess
 def test_more_mistakes_are_located(
     tmp_path: Path, name: str, edit: Any, where: str, message: str
 ) -> None:
-    result = validate(_config(tmp_path, name, edit))
-    assert not result.ok
-    text = errors(result)
-    assert where in text, text
-    assert message in text, text
+    assert_refused(_config(tmp_path, name, edit), where, message)
 
 
 def test_a_same_period_effect_beside_correlated_errors_is_warned_about(tmp_path: Path) -> None:

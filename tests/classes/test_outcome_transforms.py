@@ -25,7 +25,7 @@ from mmm_runner.model import network_data as nd
 from mmm_runner.model import transforms
 from mmm_runner.validation import validate
 
-from .conftest import errors, setup
+from .conftest import assert_refused, errors, setup
 from .test_multivariate import ROOT, _config, _draws, _forward, _model
 
 NAME = "outcome_transforms"
@@ -77,11 +77,7 @@ def _either_sign(config: dict[str, Any]) -> None:
 def test_unsupported_uses_are_located(
     tmp_path: Path, name: str, edit: Any, where: str, message: str
 ) -> None:
-    result = validate(_config(tmp_path, name, edit))
-    assert not result.ok
-    text = errors(result)
-    assert where in text, text
-    assert message in text, text
+    assert_refused(_config(tmp_path, name, edit), where, message)
 
 
 def test_a_channel_on_one_outcome_is_warned_about_and_mediators_of_others_are_fine(
