@@ -7,7 +7,10 @@
 // non-centred (z ~ std_normal, value = population + tau * z): centred suits
 // groups whose data pin their effects down, non-centred groups with little
 // data (it avoids the funnel). Mixing the two by group length was tried and
-// mixed worse than either when the long groups' effects are not sharp.
+// mixed worse than either when the long groups' effects are not sharp; the
+// choice is per term instead (`centred`, one flag per varying coefficient): a
+// term with a small group spread the data cannot resolve wants non-centred
+// beside terms the data pin down.
 //
 // Parameterised for NUTS as blm.stan is: media coefficients are sampled as the
 // effect at the channel's typical level (beta_eff; for varying media also
@@ -101,7 +104,9 @@ data {
   vector[3] tau_prior_args;
   int<lower=1> tau_intercept_prior; // prior of the group intercepts' standard deviation
   vector[3] tau_intercept_prior_args;
-  int<lower=0, upper=1> centred; // 1: centred group effects, 0: non-centred
+  // per varying coefficient: 1 centred group effects, 0 non-centred (a term whose
+  // small group spread the data cannot pin down wants non-centred, others centred)
+  array[V] int<lower=0, upper=1> centred;
 
   int<lower=0> F; // crossed columns (each group belongs to one level of each)
   array[F] int<lower=2> n_levels; // levels of each
@@ -429,7 +434,7 @@ model {
   for (v in 1 : V) {
     int j = varying[v];
     tau[v + varying_intercept] ~ prior(tau_prior, tau_prior_args);
-    if (centred) {
+    if (centred[v]) {
       z[ : , v] ~ normal(j <= M ? beta_eff[j] : coef[j], tau_eff[v]);
     } else {
       z[ : , v] ~ std_normal();

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.stats import rankdata
 
 from mmm_runner.analysis.posterior import Posterior, import_arviz
 from mmm_runner.analysis.priors import Truncated
@@ -25,6 +26,10 @@ from mmm_runner.model.stan_data import Layout
 Array = npt.NDArray[np.float64]
 Status = Literal["pass", "warn", "fail", "skip"]
 NEAR_BOUND = 0.01  # "near" a bound: within the prior's 1% of mass next to it
+# Divergences are put down to a group sd's funnel when at least FUNNEL_MIN diverged and
+# their median percentile rank among that sd's draws is at most FUNNEL_RANK.
+FUNNEL_MIN = 3
+FUNNEL_RANK = 0.2
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ ADVICE = {
     "map_agreement": "Optimiser starts reached different optima: the posterior may have "
     "several modes; prefer MCMC for reporting.",
     "group_sd_rhat": "Chains disagree on the spread of group effects: run longer, or switch "
-    "model.hierarchical.parameterisation (centred for long groups, non-centred for short).",
+    "model.hierarchical.parameterisation (centred for long groups, non-centred for short; "
+    "a mapping sets it per term).",
     "group_sd_ess_bulk": "Few effective draws of the group spreads: run longer or change the "
     "parameterisation (model.hierarchical.parameterisation).",
 }
@@ -153,7 +159,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
             "divergences",
             float(stats["diverging"].sum()) / n,
             t.divergences,
-            f"{int(stats['diverging'].sum())} of {n} transitions",
+            f"{int(stats['diverging'].sum())} of {n} transitions{_funnel(i)}",
         ),
         judge(
             "treedepth",
@@ -164,6 +170,29 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
         judge("ebfmi", float(np.min(bfmi)), t.ebfmi, "lowest chain"),
         *_group_sd_gates(az, posterior, t),
     ]
+
+
+def _funnel(i: GateInputs) -> str:
+    """Where divergences concentrate, when it is at small values of one group sd: the
+    funnel of a centred term whose spread the data cannot resolve. Divergent draws of
+    such a term sit in the low tail of its draws (a percentile rank near 0)."""
+    posterior, divergent = i.idata.posterior, i.idata.sample_stats["diverging"].values
+    if "tau" not in posterior or posterior["tau"].size == 0 or divergent.sum() < FUNNEL_MIN:
+        return ""
+    tau = posterior["tau"].values.reshape(divergent.size, -1)
+    flags = divergent.reshape(-1).astype(bool)
+    ranks = [float(np.median(rankdata(column)[flags])) / len(column) for column in tau.T]
+    k = int(np.argmin(ranks))
+    if ranks[k] > FUNNEL_RANK:
+        return ""
+    effect = i.names.group_effects[k]
+    term = i.names.beta_terms[i.names.beta.index(effect)] if effect in i.names.beta else effect
+    return (
+        f"; they sit at small group sds of '{effect}' (median percentile "
+        f"{100 * ranks[k]:.0f} of its draws): a funnel; sample '{term}' non-centred "
+        f"(model.hierarchical.parameterisation: {{{term}: non_centred}}) or raise "
+        "fit.adapt_delta"
+    )
 
 
 def _group_sd_gates(az: Any, posterior: Any, t: Thresholds) -> list[Gate]:

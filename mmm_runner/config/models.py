@@ -9,7 +9,8 @@ the config file; ``output_dir`` is relative to where `mmm` runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+import difflib
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -612,6 +613,10 @@ class CrossedConfig(Section):
     varying_intercept: bool = Field(True, description="Give each of its levels its own offset.")
 
 
+# How a varying term's group effects are sampled (model.hierarchical.parameterisation).
+Form = Literal["auto", "centred", "non_centred"]
+
+
 class HierarchicalConfig(Section):
     """Settings of the hierarchical (panel) class."""
 
@@ -620,14 +625,35 @@ class HierarchicalConfig(Section):
         description="Terms whose effects vary by group (when no formula gives `(terms | group)`).",
     )
     varying_intercept: bool = Field(True, description="Give each group its own baseline.")
-    parameterisation: Literal["auto", "centred", "non_centred"] = Field(
+    parameterisation: Form | dict[str, Form] = Field(
         "auto",
         description="auto: centred when every group has at least `centred_min_rows` fitted "
-        "rows, otherwise non-centred.",
+        "rows, otherwise non-centred. A mapping chooses per varying term, with `default` "
+        "for the terms it does not name (e.g. {default: auto, display: non_centred}): a "
+        "term whose small group spread the data cannot resolve wants non-centred beside "
+        "terms the data pin down.",
     )
     centred_min_rows: int = Field(
         150, ge=1, description="Rows per group from which `auto` picks the centred form."
     )
+
+    @field_validator("parameterisation", mode="before")
+    @classmethod
+    def _known_forms(cls, value: Any) -> Any:
+        # checked here so that a wrong form is reported plainly, not once per union member
+        forms = get_args(Form)
+        pairs = value.items() if isinstance(value, dict) else [(None, value)]
+        for term, form in pairs:
+            if form not in forms:
+                where = f"for '{term}' " if term is not None else ""
+                close = difflib.get_close_matches(str(form), forms, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(
+                    f"{form!r} {where}is not a parameterisation{hint}: write auto, "
+                    "centred or non_centred, or a mapping of varying terms to them"
+                )
+        return value
+
     cre: list[str] = Field(
         default_factory=list,
         description="Correlated random effects (Mundlak): add the group means of these "

