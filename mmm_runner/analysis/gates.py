@@ -14,7 +14,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import rankdata
 
 from mmm_runner.analysis.posterior import Posterior, import_arviz
 from mmm_runner.analysis.priors import Truncated
@@ -181,7 +180,7 @@ def _funnel(i: GateInputs) -> str:
         return ""
     tau = posterior["tau"].values.reshape(divergent.size, -1)
     flags = divergent.reshape(-1).astype(bool)
-    ranks = [float(np.median(rankdata(column)[flags])) / len(column) for column in tau.T]
+    ranks = [float(np.median(_ranks(column)[flags])) / len(column) for column in tau.T]
     k = int(np.argmin(ranks))
     if ranks[k] > FUNNEL_RANK:
         return ""
@@ -193,6 +192,11 @@ def _funnel(i: GateInputs) -> str:
         f"(model.hierarchical.parameterisation: {{{term}: non_centred}}) or raise "
         "fit.adapt_delta"
     )
+
+
+def _ranks(values: Array) -> Array:
+    """1-based ranks (draws of a continuous quantity have no ties)."""
+    return np.argsort(np.argsort(values)).astype(float) + 1.0
 
 
 def _group_sd_gates(az: Any, posterior: Any, t: Thresholds) -> list[Gate]:
