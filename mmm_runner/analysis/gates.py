@@ -172,24 +172,31 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
 
 
 def _funnel(i: GateInputs) -> str:
-    """Where divergences concentrate, when it is at small values of one group sd: the
-    funnel of a centred term whose spread the data cannot resolve. Divergent draws of
-    such a term sit in the low tail of its draws (a percentile rank near 0)."""
+    """Where divergences concentrate, when it is at small values of group sds: the funnel
+    of a centred term whose spread the data cannot resolve. Divergent draws of such a
+    term sit in the low tail of its draws (a median percentile rank near 0). Only the
+    varying terms' sds count: their form is what `parameterisation` chooses."""
     posterior, divergent = i.idata.posterior, i.idata.sample_stats["diverging"].values
     if "tau" not in posterior or posterior["tau"].size == 0 or divergent.sum() < FUNNEL_MIN:
         return ""
     tau = posterior["tau"].values.reshape(divergent.size, -1)
     flags = divergent.reshape(-1).astype(bool)
-    ranks = [float(np.median(_ranks(column)[flags])) / len(column) for column in tau.T]
-    k = int(np.argmin(ranks))
-    if ranks[k] > FUNNEL_RANK:
+    low: dict[str, tuple[str, float]] = {}  # term -> (its lowest-ranked sd, that rank)
+    for effect, column in zip(i.names.group_effects, tau.T, strict=True):
+        rank = float(np.median(_ranks(column)[flags])) / len(column)
+        if effect in i.names.beta and rank <= FUNNEL_RANK:
+            term = i.names.beta_terms[i.names.beta.index(effect)]
+            if term not in low or rank < low[term][1]:
+                low[term] = (effect, rank)
+    if not low:
         return ""
-    effect = i.names.group_effects[k]
-    term = i.names.beta_terms[i.names.beta.index(effect)] if effect in i.names.beta else effect
+    terms = sorted(low, key=lambda t: low[t][1])
+    where = ", ".join(f"'{low[t][0]}' (percentile {100 * low[t][1]:.0f})" for t in terms)
+    mapping = ", ".join(f"{t}: non_centred" for t in terms)
     return (
-        f"; they sit at small group sds of '{effect}' (median percentile "
-        f"{100 * ranks[k]:.0f} of its draws): a funnel; sample '{term}' non-centred "
-        f"(model.hierarchical.parameterisation: {{{term}: non_centred}}) or raise "
+        f"; they sit at small group sds of {where}: a funnel; sample "
+        f"{' and '.join(repr(t) for t in terms)} non-centred "
+        f"(model.hierarchical.parameterisation: {{default: auto, {mapping}}}) or raise "
         "fit.adapt_delta"
     )
 

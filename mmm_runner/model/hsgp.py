@@ -97,7 +97,7 @@ def domain(
     short, long = (max(ell / half, 1e-3) for ell in lengthscales)
     c = boundary if boundary is not None else max(MIN_BOUNDARY, 3.2 * long, 1 + FORECAST_REACH)
     m = functions if functions is not None else min(MAX_BASIS, math.ceil(1.75 * c / short))
-    return Domain((low + high) / 2.0, half, c, max(m, 1), int(high - low) + 1)
+    return Domain((low + high) / 2.0, half, c, max(m, 1), span_of(t_fitted))
 
 
 def eigenvalues(dom: Domain) -> Array:
@@ -146,8 +146,7 @@ def trend_domain(trend: TrendConfig, t_fitted: Array) -> Domain:
     and 95% quantiles."""
     from mmm_runner.analysis.priors import frozen  # SciPy, on use
 
-    span = int(np.ptp(t_fitted)) + 1
-    prior = frozen(lengthscale_prior(trend.lengthscale_prior, span))
+    prior = frozen(lengthscale_prior(trend.lengthscale_prior, span_of(t_fitted)))
     plausible = (float(prior.ppf(0.05)), float(prior.ppf(0.95)))
     return domain(t_fitted, plausible, trend.basis_functions, trend.boundary_factor)
 
@@ -181,12 +180,16 @@ def design_domain(design: Design, trend: TrendConfig) -> Domain:
     return trend_domain(trend, t[design.fitted])
 
 
+def span_of(t: npt.NDArray[np.floating[Any] | np.integer[Any]]) -> int:
+    """Periods from the first to the last of these period indices (0 for none)."""
+    return int(np.ptp(t)) + 1 if len(t) else 0
+
+
 def fitted_span(design: Design) -> int:
     """Fitted periods of a series from first to last (the longest, for panels)."""
     from mmm_runner.data.design import position_in_group
 
-    t = position_in_group(design.group)[design.fitted]
-    return int(np.ptp(t)) + 1 if len(t) else 0
+    return span_of(position_in_group(design.group)[design.fitted])
 
 
 def stan_fields(design: Design, spec: ModelSpec) -> dict[str, Any]:
@@ -249,7 +252,7 @@ def drift_basis(design: Design, spec: ModelSpec) -> tuple[Domain | None, Array]:
         return None, np.zeros((design.n_rows, 0))
     t = position_in_group(design.group).astype(float)
     fitted = t[design.fitted]
-    span = int(np.ptp(fitted)) + 1
+    span = span_of(fitted)
     quantiles = [frozen(drift_priors(m, span)[0]).ppf([0.05, 0.95]) for m in drifting]
     plausible = (min(float(q[0]) for q in quantiles), max(float(q[1]) for q in quantiles))
     fixed = [m.time_varying for m in drifting]

@@ -322,7 +322,14 @@ def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> N
         text = detail(lowest)
         assert text.startswith("20 of 2000 transitions; they sit at small group sds of")
         assert f"sample '{term}' non-centred" in text
-        assert f"{{{term}: non_centred}}" in text
+        assert f"{{default: auto, {term}: non_centred}}" in text
+    # both low at once: both named, the lower first; the intercept's (not a choice) never
+    both = (tau[..., 1] < np.quantile(tau[..., 1], 0.15)) & (tau[..., 2] < 0.6)
+    tau[..., 0] = np.where(both, 0.01, tau[..., 0])
+    text = detail(both)
+    assert "'intercept'" not in text
+    assert "{default: auto, search: non_centred, season: non_centred}" in text
+    assert "sample 'search' and 'season' non-centred" in text
     scattered = np.zeros((chains, draws), dtype=bool)
     scattered[:, ::100] = True  # 20 draws wherever they fall: no funnel named
     assert detail(scattered) == "20 of 2000 transitions"
