@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +29,12 @@ NEAR_BOUND = 0.01  # "near" a bound: within the prior's 1% of mass next to it
 # their median percentile rank among that sd's draws is at most FUNNEL_RANK.
 FUNNEL_MIN = 3
 FUNNEL_RANK = 0.2
+# A varying term is better centred when a group's posterior sd is under this share of
+# the group sd (shrinkage under one half): see suggested_forms.
+CENTRED_RATIO = math.sqrt(0.5)
+# Checks whose trouble the terms' forms often cause: a warning or failure adds the forms
+# the posterior suggests, when they differ from the run's.
+FORM_CHECKS = ("divergences", "group_sd_rhat", "group_sd_ess_bulk")
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     depth = int(i.details.get("max_treedepth", 10))
     energy_ok = "energy" in stats
     bfmi = az.bfmi(i.idata) if energy_ok else np.array([np.nan])
-    return [
+    rows = [
         judge("rhat", _extreme(rhat, max), t.rhat, _worst(rhat, max)),
         judge("ess_bulk", _extreme(bulk, min), t.ess_bulk, _worst(bulk, min)),
         judge("ess_tail", _extreme(tail, min), t.ess_tail, _worst(tail, min)),
@@ -168,6 +174,15 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
         ),
         judge("ebfmi", float(np.min(bfmi)), t.ebfmi, "lowest chain"),
         *_group_sd_gates(az, posterior, t),
+    ]
+    if all(g.status in ("pass", "skip") for g in rows if g.check in FORM_CHECKS):
+        return rows
+    advice = _form_advice(i)  # what the trouble may come from
+    return [
+        replace(g, detail=g.detail + advice)
+        if g.check in FORM_CHECKS and g.status in ("warn", "fail")
+        else g
+        for g in rows
     ]
 
 
@@ -198,6 +213,52 @@ def _funnel(i: GateInputs) -> str:
         f"{' and '.join(repr(t) for t in terms)} non-centred "
         f"(model.hierarchical.parameterisation: {{default: auto, {mapping}}}) or raise "
         "fit.adapt_delta"
+    )
+
+
+def suggested_forms(post: Posterior, names: Layout) -> dict[str, str]:
+    """Each varying term's form as its posterior suggests: centred when each group's
+    data decide its value more than the pooling does, else non-centred.
+
+    For a normal group effect with data standard error s and group sd tau, a group's
+    posterior sd over tau is sqrt(s^2 / (s^2 + tau^2)), the root of the shrinkage: the
+    centred form mixes well when it is small, the non-centred when it is near 1. A term
+    is centred when that ratio, averaged over its coefficients and groups, is under
+    CENTRED_RATIO (shrinkage one half)."""
+    ratios: dict[str, list[float]] = {}
+    for e, effect in enumerate(names.group_effects):
+        if effect not in names.beta or post.tau.shape[1] <= e:
+            continue  # the intercept and crossed offsets have no choice of form here
+        j = names.beta.index(effect)
+        spread = float(np.median(post.tau[:, e]))
+        if spread > 0:
+            within = float(np.mean(np.std(post.beta_g[:, :, j], axis=0)))
+            ratios.setdefault(names.beta_terms[j], []).append(within / spread)
+    return {
+        term: "centred" if np.mean(values) < CENTRED_RATIO else "non_centred"
+        for term, values in ratios.items()
+    }
+
+
+def form_mapping(forms: dict[str, str]) -> str:
+    """The parameterisation mapping that writes ``forms``: the commoner form as default."""
+    forms_used = sorted(forms.values())
+    default = max(set(forms_used), key=forms_used.count)
+    rest = ", ".join(f"{t}: {f}" for t, f in forms.items() if f != default)
+    return f"{{default: {default}{', ' + rest if rest else ''}}}"
+
+
+def _form_advice(i: GateInputs) -> str:
+    """What the posterior suggests for the terms' forms, when it differs from the run's."""
+    if not i.spec.varying or i.post.tau.size == 0:
+        return ""
+    shortest = int(np.bincount(i.design.group[i.design.fitted]).min())
+    suggested = suggested_forms(i.post, i.names)
+    used = {t: "centred" if i.spec.centred(shortest, t) else "non_centred" for t in suggested}
+    if suggested == used:
+        return ""
+    return (
+        f"; the posterior suggests model.hierarchical.parameterisation: {form_mapping(suggested)}"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -335,6 +336,75 @@ def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> N
     assert detail(scattered) == "20 of 2000 transitions"
     first_two = lowest & (np.cumsum(lowest).reshape(lowest.shape) <= 2)
     assert detail(first_two) == "2 of 2000 transitions"  # too few to say
+
+
+def _shrunk_posterior(within: dict[str, float], draws: int = 4000, groups: int = 8) -> Posterior:
+    """Draws whose group values scatter by ``within`` (a share of the group sd, 1.0) around
+    each group's own centre, for tv, search and price in that order."""
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(groups, len(BETA)))
+    scale = np.array([within[name] for name in BETA])
+    beta_g = centres + scale * rng.normal(size=(draws, groups, len(BETA)))
+    tau = np.exp(0.05 * rng.normal(size=(draws, 1 + len(BETA))))  # intercept, then coefs
+    post = Posterior.single(
+        np.zeros(draws), beta_g.mean(axis=1), np.zeros((draws, 0)), np.ones(draws), n_chains=4
+    )
+    return dataclasses.replace(post, beta_g=beta_g, tau=tau, alpha_g=np.zeros((draws, groups)))
+
+
+PANEL_NAMES = Layout(
+    beta=BETA,
+    beta_terms=BETA,
+    theta=(),
+    theta_start=(),
+    window=1,
+    group_effects=("intercept", *BETA),
+)
+
+
+def test_the_posterior_suggests_centring_the_terms_its_data_decide() -> None:
+    # a group's posterior sd over the group sd: sqrt(shrinkage); centred below sqrt(1/2)
+    post = _shrunk_posterior({"tv": 0.3, "search": 0.95, "price": 0.6})
+    forms = gates.suggested_forms(post, PANEL_NAMES)
+    assert forms == {"tv": "centred", "search": "non_centred", "price": "centred"}
+    assert gates.form_mapping(forms) == "{default: centred, search: non_centred}"
+    assert gates.form_mapping({"tv": "centred"}) == "{default: centred}"
+
+
+def test_divergences_add_the_suggested_forms_when_the_run_used_others() -> None:
+    draws, groups = 2000, 8
+    post = _shrunk_posterior({"tv": 0.3, "search": 0.95, "price": 0.95}, draws, groups)
+    diverging = np.zeros((4, draws // 4), dtype=bool)
+    diverging[1, :30] = True
+    idata = _az().from_dict(
+        posterior={"tau": post.tau.reshape(4, -1, 4)},
+        sample_stats={"diverging": diverging, "tree_depth": np.ones((4, draws // 4))},
+        coords={"group_effect": list(PANEL_NAMES.group_effects)},
+        dims={"tau": ["group_effect"]},
+    )
+    kpi = np.linspace(1.0, 2.0, 8 * 20)  # 20 rows a group: auto is non-centred
+    spec = dataclasses.replace(_spec(), varying=BETA, group="market")
+
+    def detail(**forms: Any) -> str:
+        inputs = gates.GateInputs(
+            idata,
+            post,
+            _design(kpi, groups=groups),
+            dataclasses.replace(spec, **forms),
+            PANEL_NAMES,
+            "mcmc",
+            np.tile(kpi, (2, 1)),
+            {},
+            None,
+        )
+        rows = {g.check: g for g in gates.run_gates(inputs, LIMITS)}
+        return rows["divergences"].detail
+
+    assert detail() == (
+        "30 of 2000 transitions; the posterior suggests "
+        "model.hierarchical.parameterisation: {default: non_centred, tv: centred}"
+    )
+    assert detail(term_parameterisation={"tv": "centred"}) == "30 of 2000 transitions"
 
 
 def test_sampler_gates_skip_without_mcmc() -> None:
