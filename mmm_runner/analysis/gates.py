@@ -180,7 +180,9 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     advice = _form_advice(i)  # what the trouble may come from
     return [
         replace(g, detail=g.detail + advice)
-        if g.check in FORM_CHECKS and g.status in ("warn", "fail")
+        if g.check in FORM_CHECKS
+        and g.status in ("warn", "fail")
+        and "a funnel;" not in g.detail  # the funnel's own mapping is the sharper advice
         else g
         for g in rows
     ]
@@ -190,30 +192,45 @@ def _funnel(i: GateInputs) -> str:
     """Where divergences concentrate, when it is at small values of group sds: the funnel
     of a centred term whose spread the data cannot resolve. Divergent draws of such a
     term sit in the low tail of its draws (a median percentile rank near 0). Only the
-    varying terms' sds count: their form is what `parameterisation` chooses."""
+    sds of varying terms the run centred count: their form is what `parameterisation`
+    chooses."""
     posterior, divergent = i.idata.posterior, i.idata.sample_stats["diverging"].values
     if "tau" not in posterior or posterior["tau"].size == 0 or divergent.sum() < FUNNEL_MIN:
         return ""
+    forms = _run_forms(i)
     tau = posterior["tau"].values.reshape(divergent.size, -1)
     flags = divergent.reshape(-1).astype(bool)
     low: dict[str, tuple[str, float]] = {}  # term -> (its lowest-ranked sd, that rank)
     for effect, column in zip(i.names.group_effects, tau.T, strict=True):
+        if effect not in i.names.beta:
+            continue
+        term = i.names.beta_terms[i.names.beta.index(effect)]
         rank = float(np.median(_ranks(column)[flags])) / len(column)
-        if effect in i.names.beta and rank <= FUNNEL_RANK:
-            term = i.names.beta_terms[i.names.beta.index(effect)]
-            if term not in low or rank < low[term][1]:
-                low[term] = (effect, rank)
+        funnel = forms.get(term) == "centred" and rank <= FUNNEL_RANK
+        if funnel and (term not in low or rank < low[term][1]):
+            low[term] = (effect, rank)
     if not low:
         return ""
     terms = sorted(low, key=lambda t: low[t][1])
     where = ", ".join(f"'{low[t][0]}' (percentile {100 * low[t][1]:.0f})" for t in terms)
-    mapping = ", ".join(f"{t}: non_centred" for t in terms)
+    mapping = form_mapping({**forms, **dict.fromkeys(terms, "non_centred")})
     return (
         f"; they sit at small group sds of {where}: a funnel; sample "
         f"{' and '.join(repr(t) for t in terms)} non-centred "
-        f"(model.hierarchical.parameterisation: {{default: auto, {mapping}}}) or raise "
-        "fit.adapt_delta"
+        f"(model.hierarchical.parameterisation: {mapping}) or raise fit.adapt_delta"
     )
+
+
+def _run_forms(i: GateInputs) -> dict[str, str]:
+    """The form the run gave each varying term (as the program's data say it)."""
+    rows = np.bincount(i.design.group[i.design.fitted], minlength=i.design.n_groups)
+    shortest = int(rows.min()) if rows.size else 0
+    return {
+        t: "centred" if i.spec.centred(shortest, t) else "non_centred"
+        for t in dict.fromkeys(
+            i.names.beta_terms[j] for j in i.names.varying_columns(i.spec.varying)
+        )
+    }
 
 
 def suggested_forms(post: Posterior, names: Layout) -> dict[str, str]:
@@ -241,9 +258,10 @@ def suggested_forms(post: Posterior, names: Layout) -> dict[str, str]:
 
 
 def form_mapping(forms: dict[str, str]) -> str:
-    """The parameterisation mapping that writes ``forms``: the commoner form as default."""
-    forms_used = sorted(forms.values())
-    default = max(set(forms_used), key=forms_used.count)
+    """The parameterisation mapping that writes ``forms``: the commoner form as default
+    (non-centred on a tie), the other terms by name."""
+    used = list(forms.values())
+    default = max(("non_centred", "centred"), key=used.count)  # max keeps the first on a tie
     rest = ", ".join(f"{t}: {f}" for t, f in forms.items() if f != default)
     return f"{{default: {default}{', ' + rest if rest else ''}}}"
 
@@ -252,10 +270,8 @@ def _form_advice(i: GateInputs) -> str:
     """What the posterior suggests for the terms' forms, when it differs from the run's."""
     if not i.spec.varying or i.post.tau.size == 0:
         return ""
-    shortest = int(np.bincount(i.design.group[i.design.fitted]).min())
     suggested = suggested_forms(i.post, i.names)
-    used = {t: "centred" if i.spec.centred(shortest, t) else "non_centred" for t in suggested}
-    if suggested == used:
+    if suggested == {t: f for t, f in _run_forms(i).items() if t in suggested}:
         return ""
     return (
         f"; the posterior suggests model.hierarchical.parameterisation: {form_mapping(suggested)}"

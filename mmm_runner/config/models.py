@@ -631,7 +631,7 @@ class HierarchicalConfig(Section):
         "rows, otherwise non-centred. A mapping chooses per varying term, with `default` "
         "for the terms it does not name (e.g. {default: auto, display: non_centred}): a "
         "term whose small group spread the data cannot resolve wants non-centred beside "
-        "terms the data pin down.",
+        "terms the data pin down. Crossed offsets follow the default form.",
     )
     centred_min_rows: int = Field(
         150, ge=1, description="Rows per group from which `auto` picks the centred form."

@@ -658,7 +658,7 @@ def _group_rules(config: RunConfig, out: Collector, spec: ModelSpec) -> None:
             out.add(
                 ("model", "hierarchical", "parameterisation", name),
                 f"'{name}' is not a term that varies by {config.data.group_column or 'group'}",
-                did_you_mean(name, list(spec.varying))
+                did_you_mean(name, ["default", *spec.varying])
                 if spec.varying
                 else "remove the entry: no term varies by group",
             )

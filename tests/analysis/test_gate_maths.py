@@ -301,7 +301,7 @@ def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> N
         group_effects=("intercept", "search", "season_sin1"),
     )
 
-    def detail(diverging: np.ndarray) -> str:
+    def detail(diverging: np.ndarray, **forms: Any) -> str:
         idata = _az().from_dict(
             posterior={"tau": tau},
             sample_stats={"diverging": diverging, "tree_depth": np.ones((chains, draws))},
@@ -314,22 +314,32 @@ def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> N
             method="mcmc",
             idata=idata,
             names=names,
-            spec=_spec({"season": season}),
+            spec=dataclasses.replace(
+                _spec({"season": season}),
+                varying=("search", "season"),
+                parameterisation="centred",
+                **forms,
+            ),
         )
         return rows["divergences"].detail
 
-    for k, term in ((1, "search"), (2, "season")):
+    for k, term, other in ((1, "search", "season"), (2, "season", "search")):
         lowest = tau[..., k] <= np.quantile(tau[..., k], 0.01)  # 20 draws at its smallest
         text = detail(lowest)
         assert text.startswith("20 of 2000 transitions; they sit at small group sds of")
         assert f"sample '{term}' non-centred" in text
-        assert f"{{default: auto, {term}: non_centred}}" in text
+        # the run's own forms, the funnel's term non-centred (a tie: non-centred default)
+        assert f"{{default: non_centred, {other}: centred}}" in text
+        # a term the run did not centre has no funnel of this kind
+        assert detail(lowest, term_parameterisation={term: "non_centred"}) == (
+            "20 of 2000 transitions"
+        )
     # both low at once: both named, the lower first; the intercept's (not a choice) never
     both = (tau[..., 1] < np.quantile(tau[..., 1], 0.15)) & (tau[..., 2] < 0.6)
     tau[..., 0] = np.where(both, 0.01, tau[..., 0])
     text = detail(both)
     assert "'intercept'" not in text
-    assert "{default: auto, search: non_centred, season: non_centred}" in text
+    assert "(model.hierarchical.parameterisation: {default: non_centred})" in text
     assert "sample 'search' and 'season' non-centred" in text
     scattered = np.zeros((chains, draws), dtype=bool)
     scattered[:, ::100] = True  # 20 draws wherever they fall: no funnel named
@@ -338,37 +348,57 @@ def test_divergences_at_small_group_sds_are_put_down_to_that_terms_funnel() -> N
     assert detail(first_two) == "2 of 2000 transitions"  # too few to say
 
 
-def _shrunk_posterior(within: dict[str, float], draws: int = 4000, groups: int = 8) -> Posterior:
-    """Draws whose group values scatter by ``within`` (a share of the group sd, 1.0) around
-    each group's own centre, for tv, search and price in that order."""
+def _shrunk_posterior(
+    within: dict[str, float],
+    draws: int = 4000,
+    groups: int = 8,
+    effects: tuple[str, ...] = ("intercept", *BETA),
+) -> Posterior:
+    """Draws whose group values scatter by ``within`` (a share of the coefficient's group
+    sd) around each group's own centre, for tv, search and price in that order; each
+    group effect's sd has its own size (1, 2, 0.5, 4, ... in ``effects``' order)."""
     rng = np.random.default_rng(2)
+    sizes = np.array([(1.0, 2.0, 0.5, 4.0, 3.0)[k % 5] for k in range(len(effects))])
+    tau = sizes * np.exp(0.05 * rng.normal(size=(draws, len(effects))))
+    sd = np.array([within[b] * sizes[effects.index(b)] if b in effects else 1.0 for b in BETA])
     centres = rng.normal(size=(groups, len(BETA)))
-    scale = np.array([within[name] for name in BETA])
-    beta_g = centres + scale * rng.normal(size=(draws, groups, len(BETA)))
-    tau = np.exp(0.05 * rng.normal(size=(draws, 1 + len(BETA))))  # intercept, then coefs
+    beta_g = centres + sd * rng.normal(size=(draws, groups, len(BETA)))
     post = Posterior.single(
         np.zeros(draws), beta_g.mean(axis=1), np.zeros((draws, 0)), np.ones(draws), n_chains=4
     )
     return dataclasses.replace(post, beta_g=beta_g, tau=tau, alpha_g=np.zeros((draws, groups)))
 
 
-PANEL_NAMES = Layout(
-    beta=BETA,
-    beta_terms=BETA,
-    theta=(),
-    theta_start=(),
-    window=1,
-    group_effects=("intercept", *BETA),
+def _panel_names(effects: tuple[str, ...] = ("intercept", *BETA)) -> Layout:
+    return Layout(
+        beta=BETA, beta_terms=BETA, theta=(), theta_start=(), window=1, group_effects=effects
+    )
+
+
+PANEL_NAMES = _panel_names()
+
+
+@pytest.mark.parametrize(
+    "effects",
+    [
+        ("intercept", *BETA),
+        BETA,  # no varying intercept
+        ("intercept", "search", "tv", "price", "intercept|product"),  # other order, crossed
+    ],
 )
-
-
-def test_the_posterior_suggests_centring_the_terms_its_data_decide() -> None:
+def test_the_posterior_suggests_centring_the_terms_its_data_decide(
+    effects: tuple[str, ...],
+) -> None:
     # a group's posterior sd over the group sd: sqrt(shrinkage); centred below sqrt(1/2)
-    post = _shrunk_posterior({"tv": 0.3, "search": 0.95, "price": 0.6})
-    forms = gates.suggested_forms(post, PANEL_NAMES)
+    post = _shrunk_posterior({"tv": 0.3, "search": 0.95, "price": 0.6}, effects=effects)
+    forms = gates.suggested_forms(post, _panel_names(effects))
     assert forms == {"tv": "centred", "search": "non_centred", "price": "centred"}
     assert gates.form_mapping(forms) == "{default: centred, search: non_centred}"
     assert gates.form_mapping({"tv": "centred"}) == "{default: centred}"
+    # a tie: non-centred is the default, whatever the order or the hash seed
+    assert gates.form_mapping({"tv": "centred", "search": "non_centred"}) == (
+        "{default: non_centred, tv: centred}"
+    )
 
 
 def test_divergences_add_the_suggested_forms_when_the_run_used_others() -> None:

@@ -74,6 +74,8 @@ def test_a_term_that_does_not_vary_is_refused_where_it_is_named(tmp_path: Path) 
     (error,) = _errors(_validate(tmp_path, {"serach": "non_centred"}))
     assert "model.hierarchical.parameterisation.serach" in error
     assert "did you mean 'search'?" in error
+    (error,) = _errors(_validate(tmp_path, {"defualt": "centred"}))
+    assert "did you mean 'default'?" in error
     (error,) = _errors(_validate(tmp_path, {"tv": "non_centred"}))  # population-only
     assert "'tv' is not a term that varies by market" in error
 

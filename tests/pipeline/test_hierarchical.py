@@ -95,7 +95,7 @@ def test_panel_converges(panel_run: Path) -> None:
     assert gates.loc["group_sd_rhat", "value"] < 1.01
     # a few strays: the config's adapt_delta 0.98 left 0-1 of 4000 transitions divergent
     # over four seeds, and this shorter warm-up on threads (whose sums vary in order from
-    # run to run) once left 3 of 2400; the runner's gate fails a run above 1%
+    # run to run) once left 3 of 2400, the most seen; the runner's gate fails above 1%
     assert gates.loc["divergences", "value"] <= 0.0025
     assert gates.loc["ess_bulk", "value"] > 400
 
@@ -189,7 +189,7 @@ def test_per_term_forms_read_each_terms_z_as_its_form_says(
     variables = fit.stan_variables()
     spec = validate(ROOT / "config" / "panel_hierarchical.yaml").spec
     assert spec is not None
-    design, _ = _design(spec)
+    design, names = _design(spec)
     data = stan_data.hierarchical_data(design, spec)
     assert data["centred"] == [0, 0]  # search, social: six markets of 104 weeks
     data["centred"] = [1, 0]  # search centred, social not
@@ -200,7 +200,9 @@ def test_per_term_forms_read_each_terms_z_as_its_form_says(
     typical = inits["beta_eff"][search] / beta[search]
     np.testing.assert_allclose(beta_g[:, search], inits["z"][:, 0] / typical, rtol=1e-9)
     np.testing.assert_allclose(
-        beta_g[:, social], beta[social] + tau[2] * inits["z"][:, 1], rtol=1e-9
+        beta_g[:, social],
+        beta[social] + tau[names.group_effects.index("social")] * inits["z"][:, 1],
+        rtol=1e-9,
     )
 
 
