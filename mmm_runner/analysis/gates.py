@@ -20,7 +20,7 @@ from mmm_runner.analysis.priors import Truncated
 from mmm_runner.config.models import Policy, Thresholds, WarnFail
 from mmm_runner.config.resolve import ModelSpec
 from mmm_runner.data.design import Design
-from mmm_runner.model.stan_data import Layout
+from mmm_runner.model.stan_data import Layout, term_forms
 
 Array = npt.NDArray[np.float64]
 Status = Literal["pass", "warn", "fail", "skip"]
@@ -156,6 +156,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     depth = int(i.details.get("max_treedepth", 10))
     energy_ok = "energy" in stats
     bfmi = az.bfmi(i.idata) if energy_ok else np.array([np.nan])
+    funnel = _funnel(i)
     rows = [
         judge("rhat", _extreme(rhat, max), t.rhat, _worst(rhat, max)),
         judge("ess_bulk", _extreme(bulk, min), t.ess_bulk, _worst(bulk, min)),
@@ -164,7 +165,7 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
             "divergences",
             float(stats["diverging"].sum()) / n,
             t.divergences,
-            f"{int(stats['diverging'].sum())} of {n} transitions{_funnel(i)}",
+            f"{int(stats['diverging'].sum())} of {n} transitions{funnel}",
         ),
         judge(
             "treedepth",
@@ -178,11 +179,11 @@ def _sampler_gates(i: GateInputs, t: Thresholds) -> list[Gate]:
     if all(g.status in ("pass", "skip") for g in rows if g.check in FORM_CHECKS):
         return rows
     advice = _form_advice(i)  # what the trouble may come from
+    # where a funnel was found, its own mapping is the sharper advice
+    advised = {c for c in FORM_CHECKS if not (funnel and c == "divergences")}
     return [
         replace(g, detail=g.detail + advice)
-        if g.check in FORM_CHECKS
-        and g.status in ("warn", "fail")
-        and "a funnel;" not in g.detail  # the funnel's own mapping is the sharper advice
+        if g.check in advised and g.status in ("warn", "fail")
         else g
         for g in rows
     ]
@@ -197,14 +198,12 @@ def _funnel(i: GateInputs) -> str:
     posterior, divergent = i.idata.posterior, i.idata.sample_stats["diverging"].values
     if "tau" not in posterior or posterior["tau"].size == 0 or divergent.sum() < FUNNEL_MIN:
         return ""
-    forms = _run_forms(i)
+    forms = term_forms(i.design, i.spec, i.names)
     tau = posterior["tau"].values.reshape(divergent.size, -1)
     flags = divergent.reshape(-1).astype(bool)
     low: dict[str, tuple[str, float]] = {}  # term -> (its lowest-ranked sd, that rank)
-    for effect, column in zip(i.names.group_effects, tau.T, strict=True):
-        if effect not in i.names.beta:
-            continue
-        term = i.names.beta_terms[i.names.beta.index(effect)]
+    for e, effect, j in _varying_effects(i.names):
+        term, column = i.names.beta_terms[j], tau[:, e]
         rank = float(np.median(_ranks(column)[flags])) / len(column)
         funnel = forms.get(term) == "centred" and rank <= FUNNEL_RANK
         if funnel and (term not in low or rank < low[term][1]):
@@ -221,16 +220,14 @@ def _funnel(i: GateInputs) -> str:
     )
 
 
-def _run_forms(i: GateInputs) -> dict[str, str]:
-    """The form the run gave each varying term (as the program's data say it)."""
-    rows = np.bincount(i.design.group[i.design.fitted], minlength=i.design.n_groups)
-    shortest = int(rows.min()) if rows.size else 0
-    return {
-        t: "centred" if i.spec.centred(shortest, t) else "non_centred"
-        for t in dict.fromkeys(
-            i.names.beta_terms[j] for j in i.names.varying_columns(i.spec.varying)
-        )
-    }
+def _varying_effects(names: Layout) -> list[tuple[int, str, int]]:
+    """(index among the group sds, name, index into beta) of each varying coefficient's
+    sd: the intercept's and crossed offsets' sds have no form to choose."""
+    return [
+        (e, effect, names.beta.index(effect))
+        for e, effect in enumerate(names.group_effects)
+        if effect in names.beta
+    ]
 
 
 def suggested_forms(post: Posterior, names: Layout) -> dict[str, str]:
@@ -243,10 +240,9 @@ def suggested_forms(post: Posterior, names: Layout) -> dict[str, str]:
     is centred when that ratio, averaged over its coefficients and groups, is under
     CENTRED_RATIO (shrinkage one half)."""
     ratios: dict[str, list[float]] = {}
-    for e, effect in enumerate(names.group_effects):
-        if effect not in names.beta or post.tau.shape[1] <= e:
-            continue  # the intercept and crossed offsets have no choice of form here
-        j = names.beta.index(effect)
+    for e, _, j in _varying_effects(names):
+        if post.tau.shape[1] <= e:
+            continue  # a posterior without this sd's draws
         spread = float(np.median(post.tau[:, e]))
         if spread > 0:
             within = float(np.mean(np.std(post.beta_g[:, :, j], axis=0)))
@@ -271,7 +267,8 @@ def _form_advice(i: GateInputs) -> str:
     if not i.spec.varying or i.post.tau.size == 0:
         return ""
     suggested = suggested_forms(i.post, i.names)
-    if suggested == {t: f for t, f in _run_forms(i).items() if t in suggested}:
+    used = term_forms(i.design, i.spec, i.names)
+    if suggested == {t: f for t, f in used.items() if t in suggested}:
         return ""
     return (
         f"; the posterior suggests model.hierarchical.parameterisation: {form_mapping(suggested)}"

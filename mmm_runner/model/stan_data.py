@@ -208,6 +208,14 @@ def blm_data(
     }
 
 
+def term_forms(design: Design, spec: ModelSpec, names: Layout) -> dict[str, str]:
+    """Each varying term's form, centred or non_centred, as the program samples it from
+    the data (prior-only draws aside)."""
+    shortest = int(np.bincount(design.group[design.fitted], minlength=design.n_groups).min())
+    terms = dict.fromkeys(names.beta_terms[j] for j in names.varying_columns(spec.varying))
+    return {t: "centred" if spec.centred(shortest, t) else "non_centred" for t in terms}
+
+
 def hierarchical_data(
     design: Design,
     spec: ModelSpec,
@@ -222,7 +230,7 @@ def hierarchical_data(
     starts = [int(rows[design.group == g][0]) + 1 for g in range(design.n_groups)]
     ends = [int(rows[design.group == g][-1]) + 1 for g in range(design.n_groups)]
     varying = [j + 1 for j in names.varying_columns(spec.varying)]
-    shortest = int(np.bincount(design.group[design.fitted], minlength=design.n_groups).min())
+    forms = term_forms(design, spec, names)
     return {
         "T": design.n_rows,
         "N": int(design.fitted.sum()),
@@ -244,8 +252,7 @@ def hierarchical_data(
         "tau_intercept_prior_args": prior_code(spec.group_intercept_sd_prior)[1],
         # the prior alone is a funnel in the centred form, plain normals in the other
         "centred": [
-            int(not prior_only and spec.centred(shortest, names.beta_terms[j - 1]))
-            for j in varying
+            int(not prior_only and forms[names.beta_terms[j - 1]] == "centred") for j in varying
         ],
         **_crossed_fields(design, spec, names, prior_only),
         **calibration.stan_fields(design, spec, names.window),

@@ -140,12 +140,7 @@ def test_panel_recovers_population_and_group_truth(panel_run: Path) -> None:
 def test_panel_predictor_and_group_effects_match_the_stan_program(
     panel_run: Path, tmp_path: Path
 ) -> None:
-    import cmdstanpy
-
-    fit = cmdstanpy.from_csv(
-        sorted(str(p) for p in (panel_run / "20_model_fit" / "stan_csv").glob("*.csv"))
-    )
-    variables = fit.stan_variables()
+    variables = _panel_variables(panel_run)
     # Non-centred (the example's groups are short): each varying term's group value
     # is the population value plus tau * z on the stated scale.
     spec = validate(ROOT / "config" / "panel_hierarchical.yaml").spec
@@ -181,12 +176,7 @@ def test_per_term_forms_read_each_terms_z_as_its_form_says(
     """model.hierarchical.parameterisation per term: the program reads a centred term's z
     as its group values (on the sampling scale: media at their typical level) and a
     non-centred term's as standardised offsets, each by its own flag."""
-    import cmdstanpy
-
-    fit = cmdstanpy.from_csv(
-        sorted(str(p) for p in (panel_run / "20_model_fit" / "stan_csv").glob("*.csv"))
-    )
-    variables = fit.stan_variables()
+    variables = _panel_variables(panel_run)
     spec = validate(ROOT / "config" / "panel_hierarchical.yaml").spec
     assert spec is not None
     design, names = _design(spec)
@@ -204,6 +194,16 @@ def test_per_term_forms_read_each_terms_z_as_its_form_says(
         beta[social] + tau[names.group_effects.index("social")] * inits["z"][:, 1],
         rtol=1e-9,
     )
+
+
+def _panel_variables(run_dir: Path) -> dict[str, Any]:
+    """Every variable of a run's saved Stan draws, as cmdstanpy reads them."""
+    import cmdstanpy
+
+    fit = cmdstanpy.from_csv(
+        sorted(str(p) for p in (run_dir / "20_model_fit" / "stan_csv").glob("*.csv"))
+    )
+    return fit.stan_variables()
 
 
 def _design(spec: Any) -> tuple[Any, Any]:
