@@ -40,6 +40,7 @@ VOLATILE_KEYS = frozenset(
     {
         "seconds",
         "fit_seconds",
+        "warmup_pilot_seconds",
         "cv_seconds",
         "compile_seconds",
         "created",

@@ -64,6 +64,7 @@ class CompiledModel:
     seconds: float
     included_files: tuple[Path, ...]
     record: dict[str, Any]
+    parameters: tuple[str, ...] = ()  # the program's parameters, in its order (stanc --info)
 
 
 def process_start_time(pid: int) -> int | None:
@@ -285,6 +286,7 @@ def compile_model(
         seconds=time.perf_counter() - started,
         included_files=included,
         record=record,
+        parameters=tuple(info.get("parameters", {})),
     )
 
 

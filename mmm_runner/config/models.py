@@ -1101,6 +1101,15 @@ class CvConfig(Section):
     )
 
 
+# The warmup pilot (fit.warmup_pilot, backend.fit.sample): its size under auto, from which
+# warmup auto uses it (a quarter of the warmup at most), the fewest iterations its own
+# adaptation windows fit in, and what Stan's adaptation after it needs (75 + 25 + 50).
+AUTO_PILOT = 150
+AUTO_PILOT_FROM = 600
+MIN_PILOT = 50
+MIN_MAIN_WARMUP = 150
+
+
 class FitConfig(Section):
     """How the posterior is computed."""
 
@@ -1115,6 +1124,12 @@ class FitConfig(Section):
     thin: int = Field(1, ge=1, description="Keep every n-th iteration.")
     adapt_delta: float = Field(0.9, gt=0, lt=1, description="Target acceptance rate of NUTS.")
     max_treedepth: int = Field(10, ge=1, le=15, description="Largest NUTS tree depth.")
+    warmup_pilot: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        "auto",
+        description="MCMC warmup iterations, counted in `warmup`, that run first with trees "
+        "of at most 63 leapfrog steps to learn a first metric; the rest of the warmup "
+        "adapts from where they end. 0: none; auto: 150 when warmup is 600 or more, else 0.",
+    )
     parallel_chains: int | None = Field(
         None, ge=1, description="Chains run at once (default: one per core)."
     )
@@ -1130,6 +1145,32 @@ class FitConfig(Section):
         1.0, gt=0, description="Random inits in (−r, r) on the unconstrained scale."
     )
     force_recompile: bool = Field(False, description="Rebuild the Stan program even if cached.")
+
+    @field_validator("warmup_pilot")
+    @classmethod
+    def _pilot_fits(cls, pilot: int | str, info: ValidationInfo) -> int | str:
+        warmup = info.data.get("warmup")  # absent when warmup itself is invalid
+        if pilot == "auto" or pilot == 0 or not isinstance(warmup, int):
+            return pilot
+        assert isinstance(pilot, int)
+        if pilot < MIN_PILOT:
+            raise ValueError(
+                f"{pilot} iterations are too few to learn a metric; use 0 "
+                f"(none), auto, or at least {MIN_PILOT}"
+            )
+        if warmup - pilot < MIN_MAIN_WARMUP:
+            raise ValueError(
+                f"{pilot} pilot iterations leave {warmup - pilot} of the {warmup} warmup "
+                f"iterations for Stan's own adaptation, which needs {MIN_MAIN_WARMUP}: "
+                "lower warmup_pilot or raise warmup"
+            )
+        return pilot
+
+    def pilot_iterations(self) -> int:
+        """Warmup iterations of the capped-depth pilot (0: none); see `warmup_pilot`."""
+        if self.warmup_pilot == "auto":
+            return AUTO_PILOT if self.warmup >= AUTO_PILOT_FROM else 0
+        return self.warmup_pilot
 
 
 class LiftTest(Section):

@@ -69,3 +69,31 @@ def test_threads_setting_is_a_positive_number_or_auto() -> None:
     for bad in (0, "some", 1.5):
         with pytest.raises(ValidationError):
             _fit(threads_per_chain=bad)
+
+
+@pytest.mark.parametrize(
+    ("fields", "iterations"),
+    [
+        ({}, 150),  # auto: the default warmup of 1000
+        ({"warmup": 600}, 150),
+        ({"warmup": 599}, 0),  # auto keeps the pilot within a quarter of the warmup
+        ({"warmup": 1000, "warmup_pilot": 0}, 0),
+        ({"warmup": 300, "warmup_pilot": 150}, 150),
+    ],
+)
+def test_warmup_pilot_size(fields: dict[str, Any], iterations: int) -> None:
+    assert _fit(**fields).pilot_iterations() == iterations
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"warmup_pilot": 49}, "too few to learn a metric"),
+        ({"warmup": 400, "warmup_pilot": 251}, "leave 149 of the 400 warmup iterations"),
+        ({"warmup_pilot": -1}, "greater than or equal to 0"),
+    ],
+)
+def test_warmup_pilot_refusals_name_the_field(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
+        _fit(**fields)
+    assert caught.value.errors()[0]["loc"][0] == "warmup_pilot"

@@ -127,6 +127,9 @@ def _summary(draws: fit.Draws, metrics: pd.DataFrame, cache_hit: bool) -> dict[s
     }
     if "diverging" in draws.sample_stats:
         out["divergences"] = int(draws.sample_stats["diverging"].sum())
+    if "pilot" in draws.details:
+        out["warmup_pilot"] = draws.details["pilot"]["iterations"]
+        out["warmup_pilot_seconds"] = draws.details["pilot"]["seconds"]
     if "agreement" in draws.details:
         out["map_agreement"] = draws.details["agreement"]
         out["map_best_lp"] = draws.details["best_lp"]
