@@ -263,6 +263,9 @@ def sample_prior(
             "warmup": warmup(draws),
             "samples": draws,
             "thin": 1,
+            # a few hundred draws of wide priors: Stan's own schedule (and a copy is not
+            # validated against the run's warmup_pilot)
+            "warmup_pilot": 0,
             # Wide priors have long tails: smaller steps keep divergences rare.
             "adapt_delta": max(config.fit.adapt_delta, ADAPT_DELTA),
         }

@@ -230,6 +230,9 @@ def resolved_config(run_dir: Path) -> dict[str, Any]:
     document = yaml.safe_load(path.read_text())
     document.pop("resolved", None)  # a record of the model as fitted, not an input
     assert isinstance(document, dict)
+    fit = document.get("fit")
+    if isinstance(fit, dict) and "warmup_pilot" not in fit:
+        fit["warmup_pilot"] = 0  # resolved before the warmup pilot existed: it ran without
     return document
 
 

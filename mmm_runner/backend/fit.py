@@ -281,7 +281,10 @@ def sample(
                 output_dir=str(output_dir),
             )
     except (RuntimeError, ValueError) as exc:
-        raise _failure("MCMC sampling", exc, output_dir) from exc
+        failure = _failure("MCMC sampling", exc, output_dir)
+        if pilot:
+            failure.hint = (failure.hint or "") + PILOT_HINT
+        raise failure from exc
     draws = result.draws(concat_chains=False).transpose(1, 0, 2)  # chain, draw, column
     columns = list(result.column_names)
     stats = {SAMPLE_STATS[c]: draws[:, :, i] for i, c in enumerate(columns) if c in SAMPLE_STATS}
@@ -305,7 +308,7 @@ def sample(
 # are far from 1 (a geo panel's intercepts and coefficients, pinned down by thousands of
 # rows, have posterior sds near 0.03) its step size shrinks until every tree of the first
 # slow window reaches the maximum depth: on the 40-geo benchmark iterations 25-100 took
-# two thirds of the warmup's leapfrog steps. The pilot runs those iterations with trees of
+# over half of the warmup's leapfrog steps. The pilot runs those iterations with trees of
 # at most 63 steps and its own short windows (a third, a sixth, a sixth of its length),
 # then hands each chain's position, metric and step size to Stan's usual adaptation,
 # which starts its first window after MAIN_INIT_BUFFER iterations since the chains are
@@ -313,6 +316,13 @@ def sample(
 PILOT_DIR = "pilot"
 PILOT_TREEDEPTH = 6
 MAIN_INIT_BUFFER = 25
+# the main run's random stream: another seed than the pilot's, and not the next one, which
+# a sweep over consecutive seeds gives another run's pilot
+MAIN_SEED_XOR = 0x5EED1
+PILOT_HINT = (
+    " The chains started from the warmup pilot's last draws; `fit.warmup_pilot: 0` starts "
+    "them from random inits as Stan does."
+)
 
 
 def _pilot(
@@ -345,11 +355,13 @@ def _pilot(
             output_dir=str(folder),
         )
     except (RuntimeError, ValueError) as exc:
-        raise _failure("MCMC sampling (warmup pilot)", exc, folder) from exc
+        failure = _failure("MCMC sampling (warmup pilot)", exc, folder)
+        failure.hint = (failure.hint or "") + " `fit.warmup_pilot: 0` runs without the pilot."
+        raise failure from exc
     import cmdstanpy
 
     variables = _variables(result, result.draws(concat_chains=False).transpose(1, 0, 2))
-    names = [n for n in compiled.parameters if n in variables] or list(variables)
+    names = [n for n in compiled.parameters if n in variables]  # zero-size ones are absent
     steps = [float(s) for s in np.atleast_1d(result.step_size)]
     inits, metrics = [], []
     for chain, inv_metric in enumerate(np.atleast_2d(result.inv_metric)):
@@ -363,7 +375,7 @@ def _pilot(
         # one process runs the chains and takes one first step size: the pilots' median
         "step_size": float(np.median(steps)),
         "adapt_init_phase": MAIN_INIT_BUFFER,
-        "seed": (seed + 1) % 2**32,  # the main run's own random stream
+        "seed": seed ^ MAIN_SEED_XOR,
     }
     record = {
         "iterations": iterations,

@@ -1103,7 +1103,8 @@ class CvConfig(Section):
 
 # The warmup pilot (fit.warmup_pilot, backend.fit.sample): its size under auto, from which
 # warmup auto uses it (a quarter of the warmup at most), the fewest iterations its own
-# adaptation windows fit in, and what Stan's adaptation after it needs (75 + 25 + 50).
+# adaptation windows fit in, and the fewest it must leave to Stan's adaptation after it
+# (a 25-iteration initial buffer, then windows of 25 and more and a 50-iteration end).
 AUTO_PILOT = 150
 AUTO_PILOT_FROM = 600
 MIN_PILOT = 50
@@ -1167,10 +1168,12 @@ class FitConfig(Section):
         return pilot
 
     def pilot_iterations(self) -> int:
-        """Warmup iterations of the capped-depth pilot (0: none); see `warmup_pilot`."""
+        """Warmup iterations of the capped-depth pilot (0: none); see `warmup_pilot`. None
+        when it would leave too little warmup (validation refuses that in a config; a
+        copy made with other settings, unvalidated, runs without)."""
         if self.warmup_pilot == "auto":
             return AUTO_PILOT if self.warmup >= AUTO_PILOT_FROM else 0
-        return self.warmup_pilot
+        return self.warmup_pilot if self.warmup - self.warmup_pilot >= MIN_MAIN_WARMUP else 0
 
 
 class LiftTest(Section):

@@ -97,3 +97,9 @@ def test_warmup_pilot_refusals_name_the_field(fields: dict[str, Any], message: s
     with pytest.raises(ValidationError, match=message) as caught:
         _fit(**fields)
     assert caught.value.errors()[0]["loc"][0] == "warmup_pilot"
+
+
+def test_an_unvalidated_copy_runs_without_a_pilot_that_leaves_too_little_warmup() -> None:
+    # the priors explorer copies fit settings with its own warmup (model_copy: no validation)
+    copy = _fit(warmup_pilot=150).model_copy(update={"warmup": 250})
+    assert copy.pilot_iterations() == 0

@@ -74,7 +74,7 @@ def test_the_main_run_starts_where_the_pilot_ended(piloted) -> None:  # type: ig
         pilot_csv = next(pilot.glob(f"*_{chain}.csv"))
         assert _csv_config(pilot_csv, "num_warmup") == "59"
         assert _csv_config(pilot_csv, "max_depth") == str(fit.PILOT_TREEDEPTH)
-        last = pd.read_csv(pilot_csv, comment="#").iloc[-1]
+        last = pd.read_csv(pilot_csv, comment="#", float_precision="round_trip").iloc[-1]
         assert json.loads(inits.read_text()) == {"mu": last["mu"]}
 
 
@@ -86,3 +86,24 @@ def test_progress_counts_the_pilot_and_the_main_run_as_one(piloted) -> None:  # 
         iterations = [i for c, i, _ in seen if c == chain]
         assert iterations == sorted(iterations)
         assert iterations[-1] == 900
+
+
+def test_one_chain_with_bounded_and_vector_parameters_and_thinning(
+    compiled, toolchain, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    schools = {
+        "J": 8,
+        "y": [28, 8, -3, 7, -1, 1, 18, 12],
+        "sigma": [15, 10, 16, 11, 9, 11, 10, 18],
+    }
+    program = compiled(PROGRAM.parent / "eight_schools.stan")
+    config = FitConfig(chains=1, warmup=250, samples=200, thin=2, max_treedepth=5, warmup_pilot=90)
+    draws = fit.sample(program, toolchain, schools, config, 8, tmp_path)
+    assert draws.variables["theta"].shape == (1, 100, 8)
+    assert draws.details["pilot"]["max_treedepth"] == 5  # never above the run's own limit
+    inits = json.loads((tmp_path / fit.PILOT_DIR / "inits_1.json").read_text())
+    # the parameters alone (not theta, a transformed parameter), tau inside its bound
+    assert set(inits) == {"mu", "tau", "theta_raw"}
+    assert inits["tau"] > 0
+    assert len(inits["theta_raw"]) == 8
+    assert _csv_config(draws.csv_files[0], "num_warmup") == "160"

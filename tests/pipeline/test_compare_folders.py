@@ -206,3 +206,13 @@ def test_a_run_whose_data_is_gone_gets_the_reason_instead_of_a_lift(tmp_path: Pa
     assert pd.isna(row["model_lift"])
     assert "/data.csv" in row["note"]
     assert any("no model lift from plain" in w for w in comparison.warnings)
+
+
+def test_a_run_resolved_before_the_warmup_pilot_reruns_without_one(tmp_path: Path) -> None:
+    metadata = tmp_path / constants.stage_folder("run_metadata")
+    metadata.mkdir()
+    resolved = metadata / constants.CONFIG_RESOLVED
+    resolved.write_text(yaml.safe_dump({"name": "old", "fit": {"warmup": 1000}}))
+    assert reproduce.resolved_config(tmp_path)["fit"]["warmup_pilot"] == 0
+    resolved.write_text(yaml.safe_dump({"name": "new", "fit": {"warmup_pilot": "auto"}}))
+    assert reproduce.resolved_config(tmp_path)["fit"]["warmup_pilot"] == "auto"
