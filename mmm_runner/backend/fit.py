@@ -200,8 +200,11 @@ def console_files(text: str, output_dir: Path | None) -> list[Path]:
     return found
 
 
-def _failure(method: str, exc: Exception, output_dir: Path | None = None) -> SamplingError:
-    """The sampler's failure in Stan's own words, read from its console when needed."""
+def _failure(
+    method: str, exc: Exception, output_dir: Path | None = None, advice: str = ""
+) -> SamplingError:
+    """The sampler's failure in Stan's own words, read from its console when needed;
+    ``advice`` ends the hint (what the caller knows of how the fit started)."""
     text = str(exc)
     reasons = stan_reasons(text)
     consoles = console_files(text, output_dir)
@@ -223,12 +226,12 @@ def _failure(method: str, exc: Exception, output_dir: Path | None = None) -> Sam
         return SamplingError(
             f"{method} failed: Stan found no starting point where the model can be "
             "evaluated. Stan says:\n" + "\n".join(reasons[:MAX_REASONS]),
-            hint=INIT_HINT + where,
+            hint=INIT_HINT + where + advice,
         )
     return SamplingError(
         f"{method} failed. Stan says:\n" + "\n".join(reasons[:MAX_REASONS]),
         hint="Check the data for extreme values, or loosen priors and boundaries; "
-        "rerun with --verbose for the full sampler output." + where,
+        "rerun with --verbose for the full sampler output." + where + advice,
     )
 
 
@@ -281,10 +284,7 @@ def sample(
                 output_dir=str(output_dir),
             )
     except (RuntimeError, ValueError) as exc:
-        failure = _failure("MCMC sampling", exc, output_dir)
-        if pilot:
-            failure.hint = (failure.hint or "") + PILOT_HINT
-        raise failure from exc
+        raise _failure("MCMC sampling", exc, output_dir, PILOT_HINT if pilot else "") from exc
     draws = result.draws(concat_chains=False).transpose(1, 0, 2)  # chain, draw, column
     columns = list(result.column_names)
     stats = {SAMPLE_STATS[c]: draws[:, :, i] for i, c in enumerate(columns) if c in SAMPLE_STATS}
@@ -338,6 +338,7 @@ def _pilot(
     files of each chain, kept beside the pilot's CSVs) and what to record of it."""
     folder = output_dir / PILOT_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    depth = min(PILOT_TREEDEPTH, fit.max_treedepth)
     started = time.perf_counter()
     try:
         # the last of its iterations is a draw after adaptation: the chain's position
@@ -345,7 +346,7 @@ def _pilot(
             **common,
             iter_warmup=iterations - 1,
             iter_sampling=1,
-            max_treedepth=min(PILOT_TREEDEPTH, fit.max_treedepth),
+            max_treedepth=depth,
             adapt_init_phase=iterations // 3,
             adapt_metric_window=iterations // 6,
             adapt_step_size=iterations // 6,
@@ -355,20 +356,16 @@ def _pilot(
             output_dir=str(folder),
         )
     except (RuntimeError, ValueError) as exc:
-        failure = _failure("MCMC sampling (warmup pilot)", exc, folder)
-        failure.hint = (failure.hint or "") + " `fit.warmup_pilot: 0` runs without the pilot."
-        raise failure from exc
-    import cmdstanpy
-
+        advice = " `fit.warmup_pilot: 0` runs without the pilot."
+        raise _failure("MCMC sampling (warmup pilot)", exc, folder, advice) from exc
     variables = _variables(result, result.draws(concat_chains=False).transpose(1, 0, 2))
     names = [n for n in compiled.parameters if n in variables]  # zero-size ones are absent
     steps = [float(s) for s in np.atleast_1d(result.step_size)]
     inits, metrics = [], []
     for chain, inv_metric in enumerate(np.atleast_2d(result.inv_metric)):
-        inits.append(folder / f"inits_{chain + 1}.json")
-        cmdstanpy.write_stan_json(str(inits[-1]), {n: variables[n][chain, -1] for n in names})
-        metrics.append(folder / f"metric_{chain + 1}.json")
-        cmdstanpy.write_stan_json(str(metrics[-1]), {"inv_metric": inv_metric})
+        position = {n: variables[n][chain, -1] for n in names}
+        inits.append(write_data(folder / f"inits_{chain + 1}.json", position))
+        metrics.append(write_data(folder / f"metric_{chain + 1}.json", {"inv_metric": inv_metric}))
     start = {
         "inits": [str(p) for p in inits],
         "inv_metric": [str(p) for p in metrics],
@@ -379,7 +376,7 @@ def _pilot(
     }
     record = {
         "iterations": iterations,
-        "max_treedepth": min(PILOT_TREEDEPTH, fit.max_treedepth),
+        "max_treedepth": depth,
         "seconds": round(time.perf_counter() - started, 3),
         "step_size": steps,
     }

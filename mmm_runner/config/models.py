@@ -1168,7 +1168,7 @@ class FitConfig(Section):
         return pilot
 
     def pilot_iterations(self) -> int:
-        """Warmup iterations of the capped-depth pilot (0: none); see `warmup_pilot`. None
+        """Warmup iterations of the capped-depth pilot (0: none); see `warmup_pilot`. 0
         when it would leave too little warmup (validation refuses that in a config; a
         copy made with other settings, unvalidated, runs without)."""
         if self.warmup_pilot == "auto":
