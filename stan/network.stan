@@ -176,6 +176,9 @@ transformed data {
   // psi times each cross-effect's fitted-rows average regressor (not at source = 0,
   // which would tie the intercept's prior to psi through the sources' levels).
   row_vector[C] cross_avg = fit_mean * cross_x;
+  // the columns that are data, as network_means takes them: a column of ones
+  // (the intercepts), then X, then cross_x
+  matrix[T, 1 + KX + C] Z = append_col(append_col(rep_vector(1, T), X), cross_x);
 
   // Observation states and the patterns of rows sharing them.
   array[T, D] int state = mediator_states(med_type, med_observed);
@@ -270,9 +273,9 @@ model {
   vector[D] nu_med = mediator_noise(med_type, nu);
   matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
   tuple(vector[E], matrix[T, E], matrix[T, D]) means
-    = network_means(F, X, cross_x, med_value, state, fit_mean, D, K, path_eq,
-                    path_set, beta, xcoef_eq, xcoef_col, xcoef, cross_to, psi,
-                    Gam, alpha_c, sigma, nu_med);
+    = network_means(F, Z, cross_avg, med_value, state, fit_mean, D, K,
+                    path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
+                    cross_to, psi, Gam, alpha_c, sigma, nu_med);
   {
     vector[E] alpha_stated = means.1;
     for (c in 1 : C) {
@@ -325,7 +328,6 @@ model {
       vector[D] obs_sd = sqrt(square(head(sigma, D)) + square(nu_med));
       obs_val ~ normal(to_vector(means.2)[obs_lin], obs_sd[obs_d]);
     }
-    matrix[T, K] resid = Y - block(means.2, 1, D + 1, T, K);
     matrix[K, K] L_base = use_corr ? diag_pre_multiply(tail(sigma, K), L_R[1])
                                    : diag_matrix(tail(sigma, K));
     for (p in 1 : n_pat) {
@@ -335,10 +337,12 @@ model {
         if (!use_corr && pat_exact[p]) {
           // independent errors and no mediator uncertainty: a diagonal covariance
           for (k in 1 : K) {
-            target += normal_lpdf(resid[rows_p, k] | 0, sigma[D + k]);
+            target += normal_lpdf(Y[rows_p, k] | means.2[rows_p, D + k],
+                                  sigma[D + k]);
           }
         } else {
-          target += sum(mvn_rows_log_density(resid[rows_p],
+          target += sum(mvn_rows_log_density(Y[rows_p]
+                                             - means.2[rows_p, (D + 1) : E],
                                              outcome_cholesky(L_base, Gam,
                                                               pat_state[p],
                                                               head(sigma, D),
@@ -351,14 +355,17 @@ model {
 generated quantities {
   vector[E] alpha; // intercepts
   vector[n_tests] lift_pred; // each lift test's lift as the model predicts it
-  matrix[N, K] log_lik_outcome; // each outcome's log density given E[M | obs]
   // each outcome's log density with the mediators integrated out (their observations
   // unused): what a model of the outcome without mediators predicts, for LOO
   matrix[N, K] log_lik_marginal;
-  vector[N] log_lik; // joint log density of a fitted row: outcomes and observed mediators
   // the outcomes' joint log density with the mediators integrated out (what a model
   // of the outcomes without mediators predicts), for the pipeline's LOO
   vector[N] log_lik_outcomes;
+  // Given the mediators' observations (only with mediators: without, these would
+  // repeat the two above): each outcome's log density given E[M | obs], and the
+  // joint log density of a fitted row's outcomes and observed mediators.
+  matrix[D > 0 ? N : 0, K] log_lik_outcome;
+  vector[D > 0 ? N : 0] log_lik;
   matrix[T, K] y_rep; // posterior predictive outcomes
   matrix[T, D] med_rep; // draws of the mediators' true values
   matrix[T, D] med_mean; // E[M | obs]
@@ -372,7 +379,7 @@ generated quantities {
     vector[D] sigma_med = head(sigma, D);
     matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
     tuple(vector[E], matrix[T, E], matrix[T, D]) means
-      = network_means(F, X, cross_x, med_value, state, fit_mean, D, K,
+      = network_means(F, Z, cross_avg, med_value, state, fit_mean, D, K,
                       path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
                       cross_to, psi, Gam, alpha_c, sigma, nu_med);
     alpha = means.1;
@@ -386,71 +393,70 @@ generated quantities {
     matrix[T, K] mu_y = block(means.2, 1, D + 1, T, K);
     matrix[K, K] L_base = use_corr ? diag_pre_multiply(tail(sigma, K), L_R[1])
                                    : diag_matrix(tail(sigma, K));
-    array[n_pat] matrix[K, K] L_pat;
-    for (p in 1 : n_pat) {
-      L_pat[p] = outcome_cholesky(L_base, Gam, pat_state[p], sigma_med, nu_med);
-    }
-    // Outcomes of the fitted rows, jointly and one by one.
-    matrix[T, K] resid = Y - mu_y;
-    for (p in 1 : n_pat) {
-      if (pat_len[p] > 0) {
-        array[pat_len[p]] int at
-          = fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)];
-        log_lik[at] = mvn_rows_log_density(resid[fit_rows[at]], L_pat[p]);
-      }
-    }
-    vector[K] sd_marginal;
-    for (k in 1 : K) {
-      sd_marginal[k] = sqrt(dot_self(L_base[k]) + dot_self(Gam[ : , k] .* sigma_med));
+    // The outcomes with the mediators integrated out: means with gamma times the
+    // structural mediators, covariance with every mediator unobserved.
+    matrix[N, K] resid_marginal = Y[fit_rows] - mu_y[fit_rows];
+    if (D > 0) {
+      resid_marginal += (med_mean[fit_rows] - means.2[fit_rows, 1 : D]) * Gam;
     }
     matrix[K, K] L_marginal = outcome_cholesky(L_base, Gam, rep_array(2, D),
                                                sigma_med, nu_med);
-    for (n in 1 : N) {
-      int t = fit_rows[n];
-      row_vector[K] mu_marginal = mu_y[t];
-      if (D > 0) {
-        mu_marginal -= (med_mean[t] - means.2[t, 1 : D]) * Gam;
-      }
-      log_lik_outcomes[n] = multi_normal_cholesky_lpdf(Y[t]' | mu_marginal', L_marginal);
-      for (k in 1 : K) {
-        real sd_k = sqrt(dot_self(L_pat[pattern[t], k]));
-        log_lik_outcome[n, k] = normal_lpdf(Y[t, k] | mu_y[t, k], sd_k);
-        log_lik_marginal[n, k] = normal_lpdf(Y[t, k] | mu_marginal[k], sd_marginal[k]);
-      }
+    log_lik_outcomes = mvn_rows_log_density(resid_marginal, L_marginal);
+    for (k in 1 : K) {
+      log_lik_marginal[ : , k] = normal_log_densities(resid_marginal[ : , k],
+                                                      sqrt(dot_self(L_marginal[k])));
     }
-    // Observed mediator values.
-    vector[D] obs_sd = sqrt(square(sigma_med) + square(nu_med));
-    for (i in 1 : n_obs) {
-      log_lik[obs_n[i]] += normal_lpdf(obs_val[i] | means.2[fit_rows[obs_n[i]],
-                                                            obs_d[i]],
-                                                    obs_sd[obs_d[i]]);
+    if (D > 0) {
+      // Given the observations: rows sharing a pattern share a covariance.
+      matrix[N, K] resid = Y[fit_rows] - mu_y[fit_rows];
+      for (p in 1 : n_pat) {
+        if (pat_len[p] > 0) {
+          array[pat_len[p]] int at
+            = fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)];
+          matrix[K, K] L_p = outcome_cholesky(L_base, Gam, pat_state[p],
+                                              sigma_med, nu_med);
+          log_lik[at] = mvn_rows_log_density(resid[at], L_p);
+          for (k in 1 : K) {
+            log_lik_outcome[at, k] = normal_log_densities(resid[at, k],
+                                                          sqrt(dot_self(L_p[k])));
+          }
+        }
+      }
+      vector[D] obs_sd = sqrt(square(sigma_med) + square(nu_med));
+      for (i in 1 : n_obs) {
+        log_lik[obs_n[i]] += normal_lpdf(obs_val[i] | means.2[fit_rows[obs_n[i]],
+                                                              obs_d[i]],
+                                                      obs_sd[obs_d[i]]);
+      }
     }
     // Predictive draws: the mediators' true values given their observations,
     // then the outcomes given those values. In held-out rows a cross-effect's
     // source is the draw (or, for mu, the forecast mean) of its row, not data.
     matrix[T, K] y_mean = mu_y;
-    for (t in 1 : T) {
-      vector[D] v = mediator_variance(state[t], sigma_med, nu_med);
-      for (d in 1 : D) {
-        med_rep[t, d] = v[d] > 0 ? normal_rng(med_mean[t, d], sqrt(v[d]))
-                                 : med_mean[t, d];
+    matrix[T, K] noise = (L_base * to_matrix(normal_rng(rep_vector(0, K * T), 1),
+                                             K, T))';
+    if (D > 0) {
+      for (t in 1 : T) {
+        vector[D] v = mediator_variance(state[t], sigma_med, nu_med);
+        for (d in 1 : D) {
+          med_rep[t, d] = v[d] > 0 ? normal_rng(med_mean[t, d], sqrt(v[d]))
+                                   : med_mean[t, d];
+        }
       }
-      row_vector[K] shift = D > 0 ? (med_rep[t] - med_mean[t]) * Gam
-                                  : rep_row_vector(0, K);
-      row_vector[K] noise = shift
-                            + multi_normal_cholesky_rng(rep_vector(0, K),
-                                                        L_base)';
-      if (is_fit[t] || C == 0) {
-        y_rep[t] = mu_y[t] + noise;
-      } else {
-        for (k in outcome_order) {
-          y_mean[t, k] += forecast_shift(y_mean, Y, is_fit, y_offset, t, k,
-                                         cross_to, cross_from, cross_lag,
-                                         cross_mod, cross_x, psi);
-          y_rep[t, k] = mu_y[t, k] + noise[k]
-                        + forecast_shift(y_rep, Y, is_fit, y_offset, t, k,
-                                         cross_to, cross_from, cross_lag,
-                                         cross_mod, cross_x, psi);
+      noise += (med_rep - med_mean) * Gam;
+    }
+    y_rep = mu_y + noise;
+    if (C > 0) {
+      for (t in 1 : T) {
+        if (!is_fit[t]) {
+          for (k in outcome_order) {
+            y_mean[t, k] += forecast_shift(y_mean, Y, is_fit, y_offset, t, k,
+                                           cross_to, cross_from, cross_lag,
+                                           cross_mod, cross_x, psi);
+            y_rep[t, k] += forecast_shift(y_rep, Y, is_fit, y_offset, t, k,
+                                          cross_to, cross_from, cross_lag,
+                                          cross_mod, cross_x, psi);
+          }
         }
       }
     }
