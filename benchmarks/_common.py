@@ -72,10 +72,13 @@ def sampling_seconds(
     return seconds, gates
 
 
-def compare_to_blm(configs: Any, guide: dict[str, float], doc: str) -> None:
+def compare_to_blm(
+    configs: Any, guide: dict[str, float], doc: str, references: dict[str, str] | None = None
+) -> None:
     """The shared main of the class benchmarks: time every config (``configs(folder)``
-    writes them) ``--repeat`` times and print each one's sampling time as a ratio to the
-    ``blm`` config, beside the guide's multiplier, with R-hat and divergences."""
+    writes them) ``--repeat`` times and print each one's sampling time as a ratio to its
+    single-KPI reference (``references``, by default the ``blm`` config), beside the
+    guide's multiplier, with R-hat and divergences."""
     import argparse
     import tempfile
 
@@ -85,14 +88,14 @@ def compare_to_blm(configs: Any, guide: dict[str, float], doc: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         seconds, gates = sampling_seconds(configs(folder), folder, args.repeat)
-    base = median(seconds["blm"])
     print(f"MCMC 4 x (1000 + 1000), median of {args.repeat} (sampling and CSV parsing)")
     for name, values in seconds.items():
-        ratio = median(values) / base
+        reference = (references or {}).get(name, "blm")
+        ratio = median(values) / median(seconds[reference])
         against = f"  guide {guide[name]:.2f}x" if name in guide else ""
         show(
             name,
-            f"{median(values):6.1f} s  {ratio:4.2f}x blm{against}  "
+            f"{median(values):6.1f} s  {ratio:4.2f}x {reference:<12}{against}  "
             f"max R-hat {max(g['rhat'] for g in gates[name]):.3f}  "
             f"divergent {max(g.get('divergences', 0.0) for g in gates[name]):.2%}",
         )
@@ -116,5 +119,8 @@ def sampler_measures(config: Path, out: Path) -> dict[str, float]:
         "fit": float(fit["fit_seconds"]),
         "leapfrog": float(stats["n_steps"].mean()),
         "divergences": float(stats["diverging"].sum()),
+        "ess_bulk": float(summary["ess_bulk"].min()),
         "ess_per_second": float(summary["ess_bulk"].min()) / float(fit["fit_seconds"]),
+        "rhat": float(summary["r_hat"].max()),
+        "dense": float(fit.get("metric") == "dense"),
     }

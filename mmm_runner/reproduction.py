@@ -231,8 +231,10 @@ def resolved_config(run_dir: Path) -> dict[str, Any]:
     document.pop("resolved", None)  # a record of the model as fitted, not an input
     assert isinstance(document, dict)
     fit = document.get("fit")
-    if isinstance(fit, dict) and "warmup_pilot" not in fit:
-        fit["warmup_pilot"] = 0  # resolved before the warmup pilot existed: it ran without
+    if isinstance(fit, dict):
+        # resolved before these settings existed: the run had no pilot and a diagonal metric
+        fit.setdefault("warmup_pilot", 0)
+        fit.setdefault("metric", "diag")
     return document
 
 

@@ -244,6 +244,7 @@ def sample(
     output_dir: Path,
     progress: Progress | None = None,
     plan: Parallelism | None = None,
+    correlated: bool = False,
 ) -> Draws:
     """NUTS with the config's chains, warmup, draws and adaptation settings.
 
@@ -251,7 +252,8 @@ def sample(
     ``output_dir/pilot`` and the rest of the warmup starts each chain from the pilot's
     end (see ``_pilot``). ``plan``: chains at once and threads per chain (default: one
     thread per chain, the chains one per core); its threads must be the ones the data
-    tells the program.
+    tells the program. ``correlated``: the model class expects its parameters to correlate
+    (``fit.metric`` auto then adapts a dense metric).
     """
     plan = plan or parallelism(fit, "mcmc")
     model = _model(compiled, toolchain)
@@ -271,7 +273,13 @@ def sample(
     details: dict[str, Any] = {}
     if pilot:
         with _watching(output_dir / PILOT_DIR, progress, 0, total):
-            start, details["pilot"] = _pilot(model, compiled, fit, common, seed, output_dir, pilot)
+            start, details["pilot"] = _pilot(
+                model, compiled, fit, common, seed, output_dir, pilot, correlated
+            )
+    dense = fit.dense_metric(details["pilot"]["parameters"] if pilot else None, correlated)
+    details["metric"] = "dense" if dense else "diag"
+    if dense:
+        start["metric"] = "dense_e"
     try:
         with _watching(output_dir, progress, pilot, total):
             result = model.sample(
@@ -333,6 +341,7 @@ def _pilot(
     seed: int,
     output_dir: Path,
     iterations: int,
+    correlated: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Runs the pilot; returns the main run's start arguments (inits, metric and step size
     files of each chain, kept beside the pilot's CSVs) and what to record of it."""
@@ -361,11 +370,15 @@ def _pilot(
     variables = _variables(result, result.draws(concat_chains=False).transpose(1, 0, 2))
     names = [n for n in compiled.parameters if n in variables]  # zero-size ones are absent
     steps = [float(s) for s in np.atleast_1d(result.step_size)]
+    scales = np.atleast_2d(result.inv_metric)
+    # a dense main run (fit.metric) starts its adaptation from the pilot's scales
+    dense = fit.dense_metric(scales.shape[1], correlated)
     inits, metrics = [], []
-    for chain, inv_metric in enumerate(np.atleast_2d(result.inv_metric)):
+    for chain, inv_metric in enumerate(scales):
         position = {n: variables[n][chain, -1] for n in names}
         inits.append(write_data(folder / f"inits_{chain + 1}.json", position))
-        metrics.append(write_data(folder / f"metric_{chain + 1}.json", {"inv_metric": inv_metric}))
+        metric = np.diag(inv_metric) if dense else inv_metric
+        metrics.append(write_data(folder / f"metric_{chain + 1}.json", {"inv_metric": metric}))
     start = {
         "inits": [str(p) for p in inits],
         "inv_metric": [str(p) for p in metrics],
@@ -376,6 +389,7 @@ def _pilot(
     }
     record = {
         "iterations": iterations,
+        "parameters": int(scales.shape[1]),  # unconstrained
         "max_treedepth": depth,
         "seconds": round(time.perf_counter() - started, 3),
         "step_size": steps,
@@ -598,11 +612,12 @@ def run_method(
     output_dir: Path,
     progress: Progress | None = None,
     plan: Parallelism | None = None,
+    correlated: bool = False,
 ) -> Draws:
-    """Fits by the named method (the config's `fit.method` values); ``plan``: see
-    ``sample``."""
+    """Fits by the named method (the config's `fit.method` values); ``plan`` and
+    ``correlated``: see ``sample``."""
     if method == "mcmc":
-        return sample(compiled, toolchain, data, fit, seed, output_dir, progress, plan)
+        return sample(compiled, toolchain, data, fit, seed, output_dir, progress, plan, correlated)
     if method == "map":
         return optimise(compiled, toolchain, data, fit, seed, output_dir)[0]
     if method == "laplace":

@@ -56,6 +56,8 @@ class ModelClass(ABC):
     selection: ClassVar[bool] = True
     # its program can split the likelihood over groups on threads (data `threads`)
     group_threads: ClassVar[bool] = False
+    # its parameters correlate strongly (fit.metric auto adapts a dense metric; decision 0022)
+    correlated: ClassVar[bool] = False
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

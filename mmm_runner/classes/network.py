@@ -78,6 +78,8 @@ class Network(ModelClass):
 
     program = "network.stan"
     selection = False  # stan/network.stan has no selection priors yet
+    # an outcome's intercept trades with its coefficients and the cross-effects feeding it
+    correlated = True
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:

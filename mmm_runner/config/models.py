@@ -1109,6 +1109,10 @@ AUTO_PILOT = 150
 AUTO_PILOT_FROM = 600
 MIN_PILOT = 50
 MIN_MAIN_WARMUP = 150
+# fit.metric auto: a dense metric for a model class whose parameters correlate, when the
+# pilot counts at most this many (the main warmup's last window, some 400 iterations,
+# estimates their covariance well); decision 0022
+AUTO_DENSE_MAX = 50
 
 
 class FitConfig(Section):
@@ -1130,6 +1134,14 @@ class FitConfig(Section):
         description="MCMC warmup iterations, counted in `warmup`, that run first with trees "
         "of at most 63 leapfrog steps to learn a first metric; the rest of the warmup "
         "adapts from where they end. 0: none; auto: 150 when warmup is 600 or more, else 0.",
+    )
+    metric: Literal["auto", "diag", "dense"] = Field(
+        "auto",
+        description="NUTS metric adapted in the warmup: diag (a scale per parameter) or "
+        "dense (their covariance: fewer leapfrog steps where parameters correlate, such as "
+        "the equations of a nested or multivariate model); auto: dense for the classes "
+        "nested, multivariate and combined when the warmup pilot runs and counts at most "
+        f"{AUTO_DENSE_MAX} parameters, else diag.",
     )
     parallel_chains: int | None = Field(
         None, ge=1, description="Chains run at once (default: one per core)."
@@ -1174,6 +1186,14 @@ class FitConfig(Section):
         if self.warmup_pilot == "auto":
             return AUTO_PILOT if self.warmup >= AUTO_PILOT_FROM else 0
         return self.warmup_pilot if self.warmup - self.warmup_pilot >= MIN_MAIN_WARMUP else 0
+
+    def dense_metric(self, parameters: int | None, correlated: bool) -> bool:
+        """Whether NUTS adapts a dense metric, given the model's unconstrained parameter
+        count (None: unknown, as without a pilot) and whether its class expects them to
+        correlate; see `metric`."""
+        if self.metric == "auto":
+            return correlated and parameters is not None and parameters <= AUTO_DENSE_MAX
+        return self.metric == "dense"
 
 
 class LiftTest(Section):

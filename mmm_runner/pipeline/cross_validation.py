@@ -161,7 +161,16 @@ def _fold(
     out.mkdir()
     data_file = fit.write_data(out / "data.json", data)
     seed = config.seed + FOLD_SEED_STRIDE * fold.number
-    draws = fit.run_method(method, compiled, tools, str(data_file), config.fit, seed, out)
+    draws = fit.run_method(
+        method,
+        compiled,
+        tools,
+        str(data_file),
+        config.fit,
+        seed,
+        out,
+        correlated=model_class.correlated,
+    )
     draws = model_class.kpi_draws(draws, design, spec)
     predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)
     predictive = predictive.reshape(-1, predictive.shape[-1])

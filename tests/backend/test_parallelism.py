@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from mmm_runner.backend.fit import GROUPS_PER_THREAD, cores_per_fit, parallelism
-from mmm_runner.config.models import FitConfig
+from mmm_runner.config.models import AUTO_DENSE_MAX, FitConfig
 from mmm_runner.system import usable_cores
 
 
@@ -103,3 +103,28 @@ def test_an_unvalidated_copy_runs_without_a_pilot_that_leaves_too_little_warmup(
     # the priors explorer copies fit settings with its own warmup (model_copy: no validation)
     copy = _fit(warmup_pilot=150).model_copy(update={"warmup": 250})
     assert copy.pilot_iterations() == 0
+
+
+@pytest.mark.parametrize(
+    ("metric", "parameters", "correlated", "dense"),
+    [
+        ("auto", 17, True, True),  # a multivariate model: its equations' parameters correlate
+        ("auto", AUTO_DENSE_MAX, True, True),
+        ("auto", AUTO_DENSE_MAX + 1, True, False),  # too many to adapt their covariance well
+        ("auto", None, True, False),  # no pilot counted them
+        ("auto", 17, False, False),  # a single-KPI model: diag measured faster (decision 0022)
+        ("dense", None, False, True),
+        ("dense", 500, False, True),
+        ("diag", 3, True, False),
+    ],
+)
+def test_the_metric_follows_the_setting_the_class_and_the_parameter_count(
+    metric: str, parameters: int | None, correlated: bool, dense: bool
+) -> None:
+    assert _fit(metric=metric).dense_metric(parameters, correlated) is dense
+
+
+def test_an_unknown_metric_is_refused_at_its_field() -> None:
+    with pytest.raises(ValidationError, match="'auto', 'diag' or 'dense'") as caught:
+        _fit(metric="unit")
+    assert caught.value.errors()[0]["loc"][0] == "metric"

@@ -35,6 +35,7 @@ def _csv_config(csv: Path, key: str) -> str:
 @pytest.fixture(scope="module")
 def piloted(compiled, toolchain, tmp_path_factory) -> tuple[Any, Path, list[tuple[int, int, int]]]:  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("pilot_fit")
+    # metric auto, for a class not marked correlated: diagonal, its file the learned scale
     config = FitConfig(chains=2, warmup=300, samples=600, warmup_pilot=60)
     seen: list[tuple[int, int, int]] = []
     draws = fit.sample(
@@ -56,6 +57,8 @@ def test_the_main_run_starts_where_the_pilot_ended(piloted) -> None:  # type: ig
     pilot = out / fit.PILOT_DIR
     assert draws.details["pilot"]["iterations"] == 60
     assert draws.details["pilot"]["max_treedepth"] == fit.PILOT_TREEDEPTH
+    assert draws.details["pilot"]["parameters"] == 1
+    assert draws.details["metric"] == "diag"
     for chain, csv in enumerate(draws.csv_files, start=1):
         assert csv.parent == out  # the pilot's CSVs stay out of the run's draws
         # the warmup is shared: 60 pilot iterations, then 240
@@ -98,7 +101,7 @@ def test_one_chain_with_bounded_and_vector_parameters_and_thinning(
     }
     program = compiled(PROGRAM.parent / "eight_schools.stan")
     config = FitConfig(chains=1, warmup=250, samples=200, thin=2, max_treedepth=5, warmup_pilot=90)
-    draws = fit.sample(program, toolchain, schools, config, 8, tmp_path)
+    draws = fit.sample(program, toolchain, schools, config, 8, tmp_path, correlated=True)
     assert draws.variables["theta"].shape == (1, 100, 8)
     assert draws.details["pilot"]["max_treedepth"] == 5  # never above the run's own limit
     inits = json.loads((tmp_path / fit.PILOT_DIR / "inits_1.json").read_text())
@@ -107,3 +110,22 @@ def test_one_chain_with_bounded_and_vector_parameters_and_thinning(
     assert inits["tau"] > 0
     assert len(inits["theta_raw"]) == 8
     assert _csv_config(draws.csv_files[0], "num_warmup") == "160"
+    # auto, as for a class whose parameters correlate: ten parameters take a dense metric,
+    # which starts from the pilot's scales
+    assert draws.details["pilot"]["parameters"] == 10
+    assert draws.details["metric"] == "dense"
+    assert _csv_config(draws.csv_files[0], "metric") == "dense_e"
+    start_file = tmp_path / fit.PILOT_DIR / "metric_1.json"
+    start = np.array(json.loads(start_file.read_text())["inv_metric"])
+    assert start.shape == (10, 10)
+    assert (np.diag(start) > 0).all()
+    assert (start == np.diag(np.diag(start))).all()
+
+
+def test_a_dense_metric_without_a_pilot(compiled, toolchain, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = FitConfig(chains=1, warmup=300, samples=300, warmup_pilot=0, metric="dense")
+    draws = fit.sample(compiled(PROGRAM), toolchain, DATA, config, 4, tmp_path)
+    assert draws.details["metric"] == "dense"
+    assert "pilot" not in draws.details
+    assert _csv_config(draws.csv_files[0], "metric") == "dense_e"
+    assert abs(draws.variables["mu"].mean() - POST_MEAN) < 5 * POST_SD / np.sqrt(100)

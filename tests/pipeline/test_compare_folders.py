@@ -208,11 +208,18 @@ def test_a_run_whose_data_is_gone_gets_the_reason_instead_of_a_lift(tmp_path: Pa
     assert any("no model lift from plain" in w for w in comparison.warnings)
 
 
-def test_a_run_resolved_before_the_warmup_pilot_reruns_without_one(tmp_path: Path) -> None:
+def test_a_run_resolved_before_the_pilot_and_metric_settings_reruns_as_it_ran(
+    tmp_path: Path,
+) -> None:
     metadata = tmp_path / constants.stage_folder("run_metadata")
     metadata.mkdir()
     resolved = metadata / constants.CONFIG_RESOLVED
     resolved.write_text(yaml.safe_dump({"name": "old", "fit": {"warmup": 1000}}))
-    assert reproduce.resolved_config(tmp_path)["fit"]["warmup_pilot"] == 0
-    resolved.write_text(yaml.safe_dump({"name": "new", "fit": {"warmup_pilot": "auto"}}))
-    assert reproduce.resolved_config(tmp_path)["fit"]["warmup_pilot"] == "auto"
+    fit = reproduce.resolved_config(tmp_path)["fit"]
+    assert (fit["warmup_pilot"], fit["metric"]) == (0, "diag")
+    # resolved with the pilot but before fit.metric: its pilot as it was, a diagonal metric
+    resolved.write_text(yaml.safe_dump({"name": "mid", "fit": {"warmup_pilot": "auto"}}))
+    fit = reproduce.resolved_config(tmp_path)["fit"]
+    assert (fit["warmup_pilot"], fit["metric"]) == ("auto", "diag")
+    resolved.write_text(yaml.safe_dump({"name": "new", "fit": {"metric": "auto"}}))
+    assert reproduce.resolved_config(tmp_path)["fit"]["metric"] == "auto"

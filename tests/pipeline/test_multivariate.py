@@ -126,7 +126,10 @@ def _with_a_wrong_lag(config: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def multivariate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _run(tmp_path_factory.mktemp("multivariate"), "multivariate", _with_a_wrong_lag)
+    # a dense metric, as auto chooses for this class at the default warmup (which has a
+    # pilot; this short one has none)
+    folder = tmp_path_factory.mktemp("multivariate")
+    return _run(folder, "multivariate", _with_a_wrong_lag, metric="dense")
 
 
 def test_cross_effects_lags_and_correlation_are_recovered(multivariate: Path) -> None:
@@ -145,6 +148,8 @@ def test_cross_effects_lags_and_correlation_are_recovered(multivariate: Path) ->
     gates = _gates(multivariate)
     assert gates.loc["rhat", "value"] < 1.01
     assert gates.loc["divergences", "status"] == "pass"
+    status = json.loads((multivariate / "20_model_fit" / "status.json").read_text())
+    assert status["summary"]["metric"] == "dense"
 
 
 def test_a_lift_test_on_one_product_is_met_through_the_cross_effects(multivariate: Path) -> None:
