@@ -56,8 +56,6 @@ class ModelClass(ABC):
     selection: ClassVar[bool] = True
     # its program can split the likelihood over groups on threads (data `threads`)
     group_threads: ClassVar[bool] = False
-    # its parameters correlate strongly (fit.metric auto adapts a dense metric; decision 0022)
-    correlated: ClassVar[bool] = False
 
     # --- validate -------------------------------------------------------------
     def config_rules(self, config: RunConfig, spec: ModelSpec, out: Collector) -> None:
@@ -172,6 +170,11 @@ class ModelClass(ABC):
             )
 
     # --- fit ------------------------------------------------------------------
+    def correlated(self, spec: ModelSpec) -> bool:
+        """Whether the model's parameters correlate so that a dense metric pays
+        (`fit.metric` auto; decision 0022)."""
+        return False
+
     @abstractmethod
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         """The data of the class's Stan program.

@@ -60,7 +60,7 @@ def run(ctx: RunContext) -> StageResult:
         csv_dir,
         progress=ctx.reporter.sampling,
         plan=plan,
-        correlated=model_class.correlated,
+        correlated=model_class.correlated(spec),
     )
     draws = model_class.kpi_draws(draws, design, spec)
     posterior = to_inference_data(
