@@ -55,7 +55,11 @@
 // * each equation's intercept is sampled as alpha_c, its average over the
 //   fitted rows of everything but the X terms (media paths, for outcomes
 //   also gamma * E[M | obs] and the cross-effects); alpha = alpha_c minus
-//   those averages, a shift with unit Jacobian.
+//   those averages, a shift with unit Jacobian;
+// * a latent mediator's noise sd is sampled as a share of its first outcome's
+//   variance, that outcome's sd as its total with the latent noise included
+//   (equation_noise): the data see only the total, and sampling the two sds
+//   themselves left a curved ridge between them (divergent transitions).
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -224,6 +228,39 @@ transformed data {
     obs_lin[i] = (obs_d[i] - 1) * T + fit_rows[obs_n[i]];
     obs_val[i] = med_value[fit_rows[obs_n[i]], obs_d[i]];
   }
+  // Latent mediators: each one's noise is sampled as a share of its first
+  // outcome's variance (see equation_noise); the other equations' sds as they are.
+  int n_lat = 0;
+  for (d in 1 : D) {
+    n_lat += med_type[d] == 3;
+  }
+  array[n_lat] int lat_med;
+  array[n_lat] int lat_gamma; // its gamma into its first outcome
+  array[n_lat] int lat_eq; // that outcome's equation
+  array[E - n_lat] int free_eq;
+  {
+    int i = 1;
+    int j = 1;
+    for (e in 1 : E) {
+      if (e <= D && med_type[e] == 3) {
+        lat_med[i] = e;
+        lat_gamma[i] = 0;
+        for (g in 1 : G) {
+          if (gamma_from[g] == e && lat_gamma[i] == 0) {
+            lat_gamma[i] = g;
+          }
+        }
+        if (lat_gamma[i] == 0) {
+          reject("latent mediator ", e, " acts on no outcome");
+        }
+        lat_eq[i] = D + gamma_to[lat_gamma[i]];
+        i += 1;
+      } else {
+        free_eq[j] = e;
+        j += 1;
+      }
+    }
+  }
   for (b in 1 : B) {
     if (path_eq[b] > E || path_set[b] > Q) {
       reject("path ", b, " names an equation or feature set that does not exist");
@@ -255,7 +292,10 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set])>[B] beta_eff;
   vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
-  vector<lower=0>[E] sigma; // noise sd of each equation
+  // noise sd of each equation but latent mediators; an outcome fed by latent
+  // mediators: its sd with their noise included (see equation_noise)
+  vector<lower=0>[E - n_lat] sigma_free;
+  vector<lower=0, upper=1>[n_lat] lat_share; // of what is left of that variance
   vector<lower=gamma_lower, upper=gamma_upper>[G] gamma; // mediator -> outcome
   vector<lower=0>[D2] nu; // observation noise sd of partially observed mediators
   vector<lower=psi_lower, upper=psi_upper>[C] psi; // cross-effects
@@ -266,6 +306,9 @@ transformed parameters {
   vector[B] beta = beta_eff
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
+  vector<lower=0>[E] sigma // noise sd of each equation
+    = equation_noise(sigma_free, lat_share, free_eq, lat_med, lat_eq,
+                     lat_gamma, gamma, E).1;
 }
 model {
   matrix[T, Q] F = media_effects(T, L, X_set, adstock_type, l_max,
@@ -311,6 +354,9 @@ model {
     // beta_eff = beta * f_q(1): the change of variables from beta.
     target += -sum(log(typical_saturation(adstock_type, saturation_type,
                                           theta_start, theta)[path_set]));
+    // the latent mediators' noise shares and their outcomes' sds: to sigma
+    target += equation_noise(sigma_free, lat_share, free_eq, lat_med, lat_eq,
+                             lat_gamma, gamma, E).2;
   }
   if (!prior_only) {
     if (n_tests > 0) {

@@ -174,6 +174,56 @@ def mediator_noise(data: Data, nu: Array) -> Array:
     return out
 
 
+def latent_noise_paths(data: Data) -> tuple[Ints, Ints, Ints]:
+    """Each latent mediator, its first gamma and that gamma's outcome equation (0-based),
+    as the program's ``lat_med``, ``lat_gamma`` and ``lat_eq``."""
+    n_med = int(data["D"])
+    med_type = _ints(data, "med_type")
+    sources, targets = _ints(data, "gamma_from") - 1, _ints(data, "gamma_to") - 1
+    latent = np.flatnonzero(med_type == 3)
+    first = np.array([np.flatnonzero(sources == d)[0] for d in latent], dtype=np.int64)
+    return latent, first, n_med + targets[first]
+
+
+def equation_noise(
+    data: Data, sigma_free: Array, lat_share: Array, gamma: Array
+) -> tuple[Array, float]:
+    """The program's ``equation_noise``: every equation's noise sd from the sampled ones
+    (an outcome fed by latent mediators: its total sd, which they take shares of in
+    turn) and the log Jacobian of that change of variables."""
+    n_eq = int(data["D"]) + int(data["K"])
+    latent, first, eq = latent_noise_paths(data)
+    sigma = np.zeros(n_eq)
+    sigma[np.setdiff1d(np.arange(n_eq), latent)] = sigma_free
+    left = sigma**2
+    log_jac = 0.0
+    for d, g, e in zip(latent, first, eq, strict=True):
+        tau2 = lat_share[list(latent).index(d)] * left[e]
+        log_jac += np.log(left[e]) - np.log(2 * np.sqrt(tau2) * abs(gamma[g]))
+        left[e] -= tau2
+        sigma[d] = np.sqrt(tau2) / abs(gamma[g])
+    for e in np.unique(eq):
+        log_jac += np.log(sigma[e]) - 0.5 * np.log(left[e])
+        sigma[e] = np.sqrt(left[e])
+    return sigma, float(log_jac)
+
+
+def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:
+    """The inverse of :func:`equation_noise`: ``sigma_free`` and ``lat_share`` that give
+    every equation's noise sd ``sigma`` (inits on the program's sampling scale)."""
+    latent, first, eq = latent_noise_paths(data)
+    total = sigma**2
+    passed = (sigma[latent] * np.abs(gamma[first])) ** 2  # tau^2 of each latent mediator
+    for e, tau2 in zip(eq, passed, strict=True):
+        total[e] += tau2
+    left = total.copy()
+    share = np.zeros(latent.size)
+    for i, (e, tau2) in enumerate(zip(eq, passed, strict=True)):
+        share[i] = tau2 / left[e]
+        left[e] -= tau2
+    return np.sqrt(np.delete(total, latent)), share
+
+
 def conditional_mediators(
     m: Array, med_value: Array, state: Ints, sigma_med: Array, nu_med: Array
 ) -> tuple[Array, Array]:

@@ -334,6 +334,41 @@ def test_centred_intercepts_are_the_fitted_average_of_non_x_terms() -> None:
     np.testing.assert_allclose(centred, expected, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("med_type", "gamma_from", "gamma_to"),
+    [
+        ([1, 2], [1, 2], [1, 1]),  # no latent mediator: the sds as sampled
+        ([3], [1], [1]),  # one latent mediator and its outcome
+        ([1, 3, 3], [1, 2, 3, 3, 2], [1, 2, 2, 1, 1]),  # two sharing their first outcome
+        ([3, 3], [1, 2, 2], [2, 1, 2]),  # two on different outcomes
+    ],
+)
+def test_latent_noise_shares_round_trip_with_their_jacobian(
+    med_type: list[int], gamma_from: list[int], gamma_to: list[int]
+) -> None:
+    data = {"D": len(med_type), "K": 2, "med_type": med_type}
+    data.update(gamma_from=gamma_from, gamma_to=gamma_to)
+    rng = np.random.default_rng(len(gamma_from))
+    n_eq = len(med_type) + 2
+    sigma, gamma = rng.uniform(0.2, 0.9, n_eq), rng.normal(0, 1, len(gamma_from))
+    sigma_free, lat_share = network.sampled_noise(data, sigma, gamma)
+    assert sigma_free.size == n_eq - med_type.count(3)
+    assert ((lat_share > 0) & (lat_share < 1)).all()
+    back, log_jac = network.equation_noise(data, sigma_free, lat_share, gamma)
+    np.testing.assert_allclose(back, sigma, rtol=1e-12)
+    # the log Jacobian against the determinant of a central-difference Jacobian
+    x = np.concatenate([sigma_free, lat_share])
+
+    def forward(v: np.ndarray) -> np.ndarray:
+        return network.equation_noise(data, v[: sigma_free.size], v[sigma_free.size :], gamma)[0]
+
+    step = 1e-6
+    jac = np.column_stack(
+        [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
+    )
+    assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+
+
 # ---------------------------------------------------------------------------
 # (b) Stan against the twin
 
@@ -495,12 +530,14 @@ def random_params(
 def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]:
     """The program's parameters (its sampling scale) for the given stated values."""
     typical = network.typical_levels(data, params.theta)
+    sigma_free, lat_share = network.sampled_noise(data, params.sigma, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
+        "sigma_free": sigma_free,
+        "lat_share": lat_share,
         "theta": params.theta,
         "beta_eff": params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1],
         "xcoef": params.xcoef,
-        "sigma": params.sigma,
         "gamma": params.gamma,
         "nu": params.nu,
         "psi": params.psi,
@@ -508,6 +545,33 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
     if data["correlated"] and data["K"] > 1:
         out["L_R"] = [np.linalg.cholesky(params.R)]
     return out
+
+
+@pytest.mark.stan
+def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Sampled as shares of an outcome's variance, a latent mediator's noise sd and its
+    outcome's still follow their stated half_normal(1) priors (the Jacobian is right)."""
+    data, _ = combined_case()
+    assert data["med_type"][2] == 3
+    assert data["gamma_from"].count(3) == 2
+    # latent mediators need informative effect priors: here normal(0.5, 0.1)
+    args = np.array(data["gamma_prior_args"], dtype=float)
+    args[np.array(data["gamma_from"]) == 3] = [0.5, 0.1, 0.0]
+    data.update(prior_only=1, gamma_prior_args=args)
+    fit = network_model.sample(
+        data=data,
+        chains=4,
+        iter_warmup=500,
+        iter_sampling=1000,
+        seed=3,
+        output_dir=tmp_path,
+        show_progress=False,
+    )
+    sigma = fit.stan_variable("sigma")
+    first_outcome = data["D"] + data["gamma_to"][data["gamma_from"].index(3)] - 1
+    for e in (2, first_outcome, 0):  # the latent mediator, its outcome, another
+        assert np.median(sigma[:, e]) == pytest.approx(stats.halfnorm.median(), abs=0.08)
+        assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
 
 
 @pytest.mark.stan
@@ -540,11 +604,13 @@ def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # 
             "med_mean",
             "mu_out",
             "R",
+            "sigma",
         )
     }
     np.testing.assert_allclose(draw["alpha"], params.alpha, rtol=0, atol=1e-8)
     np.testing.assert_allclose(draw["beta"], params.beta, rtol=0, atol=1e-8)
     np.testing.assert_allclose(draw["R"], params.R, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["sigma"], params.sigma, rtol=0, atol=1e-8)
     # held-out rows forecast: their cross-effects' sources come from the forecast
     forecast = network.forecast_means(data, params, means.mu)
     n_med = int(data["D"])
