@@ -295,7 +295,7 @@ parameters {
   // noise sd of each equation but latent mediators; an outcome fed by latent
   // mediators: its sd with their noise included (see equation_noise)
   vector<lower=0>[E - n_lat] sigma_free;
-  vector<lower=0, upper=1>[n_lat] lat_share; // of what is left of that variance
+  vector[n_lat] lat_share_logit; // of what is left of that variance
   vector<lower=gamma_lower, upper=gamma_upper>[G] gamma; // mediator -> outcome
   vector<lower=0>[D2] nu; // observation noise sd of partially observed mediators
   vector<lower=psi_lower, upper=psi_upper>[C] psi; // cross-effects
@@ -307,7 +307,7 @@ transformed parameters {
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
   vector<lower=0>[E] sigma // noise sd of each equation
-    = equation_noise(sigma_free, lat_share, free_eq, lat_med, lat_eq,
+    = equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                      lat_gamma, gamma, E).1;
 }
 model {
@@ -354,8 +354,8 @@ model {
     // beta_eff = beta * f_q(1): the change of variables from beta.
     target += -sum(log(typical_saturation(adstock_type, saturation_type,
                                           theta_start, theta)[path_set]));
-    // the latent mediators' noise shares and their outcomes' sds: to sigma
-    target += equation_noise(sigma_free, lat_share, free_eq, lat_med, lat_eq,
+    // the latent mediators' noise shares (logits) and their outcomes' sds: to sigma
+    target += equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                              lat_gamma, gamma, E).2;
   }
   if (!prior_only) {

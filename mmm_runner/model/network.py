@@ -186,19 +186,22 @@ def latent_noise_paths(data: Data) -> tuple[Ints, Ints, Ints]:
 
 
 def equation_noise(
-    data: Data, sigma_free: Array, lat_share: Array, gamma: Array
+    data: Data, sigma_free: Array, share_logit: Array, gamma: Array
 ) -> tuple[Array, float]:
     """The program's ``equation_noise``: every equation's noise sd from the sampled ones
     (an outcome fed by latent mediators: its total sd, which they take shares of in
-    turn) and the log Jacobian of that change of variables."""
+    turn, each share given by its logit) and the log Jacobian of that change of
+    variables."""
     n_eq = int(data["D"]) + int(data["K"])
     latent, first, eq = latent_noise_paths(data)
     sigma = np.zeros(n_eq)
     sigma[np.setdiff1d(np.arange(n_eq), latent)] = sigma_free
     left = sigma**2
     log_jac = 0.0
-    for d, g, e in zip(latent, first, eq, strict=True):
-        tau2 = lat_share[list(latent).index(d)] * left[e]
+    for i, (d, g, e) in enumerate(zip(latent, first, eq, strict=True)):
+        share = 1 / (1 + np.exp(-share_logit[i]))
+        tau2 = share * left[e]
+        log_jac += np.log(share * (1 - share))  # the logit
         log_jac += np.log(left[e]) - np.log(2 * np.sqrt(tau2) * abs(gamma[g]))
         left[e] -= tau2
         sigma[d] = np.sqrt(tau2) / abs(gamma[g])
@@ -209,8 +212,8 @@ def equation_noise(
 
 
 def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:
-    """The inverse of :func:`equation_noise`: ``sigma_free`` and ``lat_share`` that give
-    every equation's noise sd ``sigma`` (inits on the program's sampling scale)."""
+    """The inverse of :func:`equation_noise`: ``sigma_free`` and the share logits that
+    give every equation's noise sd ``sigma`` (inits on the program's sampling scale)."""
     latent, first, eq = latent_noise_paths(data)
     total = sigma**2
     passed = (sigma[latent] * np.abs(gamma[first])) ** 2  # tau^2 of each latent mediator
@@ -221,7 +224,7 @@ def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]
     for i, (e, tau2) in enumerate(zip(eq, passed, strict=True)):
         share[i] = tau2 / left[e]
         left[e] -= tau2
-    return np.sqrt(np.delete(total, latent)), share
+    return np.sqrt(np.delete(total, latent)), np.log(share / (1 - share))
 
 
 def conditional_mediators(

@@ -351,13 +351,13 @@ def test_latent_noise_shares_round_trip_with_their_jacobian(
     rng = np.random.default_rng(len(gamma_from))
     n_eq = len(med_type) + 2
     sigma, gamma = rng.uniform(0.2, 0.9, n_eq), rng.normal(0, 1, len(gamma_from))
-    sigma_free, lat_share = network.sampled_noise(data, sigma, gamma)
+    sigma_free, share_logit = network.sampled_noise(data, sigma, gamma)
     assert sigma_free.size == n_eq - med_type.count(3)
-    assert ((lat_share > 0) & (lat_share < 1)).all()
-    back, log_jac = network.equation_noise(data, sigma_free, lat_share, gamma)
+    assert share_logit.size == med_type.count(3)
+    back, log_jac = network.equation_noise(data, sigma_free, share_logit, gamma)
     np.testing.assert_allclose(back, sigma, rtol=1e-12)
     # the log Jacobian against the determinant of a central-difference Jacobian
-    x = np.concatenate([sigma_free, lat_share])
+    x = np.concatenate([sigma_free, share_logit])
 
     def forward(v: np.ndarray) -> np.ndarray:
         return network.equation_noise(data, v[: sigma_free.size], v[sigma_free.size :], gamma)[0]
@@ -530,11 +530,11 @@ def random_params(
 def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]:
     """The program's parameters (its sampling scale) for the given stated values."""
     typical = network.typical_levels(data, params.theta)
-    sigma_free, lat_share = network.sampled_noise(data, params.sigma, params.gamma)
+    sigma_free, share_logit = network.sampled_noise(data, params.sigma, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
         "sigma_free": sigma_free,
-        "lat_share": lat_share,
+        "lat_share_logit": share_logit,
         "theta": params.theta,
         "beta_eff": params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1],
         "xcoef": params.xcoef,
