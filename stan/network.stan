@@ -186,6 +186,20 @@ transformed data {
 
   // Observation states and the patterns of rows sharing them.
   array[T, D] int state = mediator_states(med_type, med_observed);
+  // Every fitted row sees every mediator exactly: the model block's means take
+  // their centred values as data columns (network_means).
+  int exact_fit = 1;
+  for (n in 1 : N) {
+    for (d in 1 : D) {
+      exact_fit *= state[fit_rows[n], d] == 0;
+    }
+  }
+  matrix[T, cols(Z) + (exact_fit ? D : 0)] Z_model;
+  if (exact_fit) {
+    Z_model = append_col(Z, med_value - rep_matrix(fit_mean * med_value, T));
+  } else {
+    Z_model = Z;
+  }
   array[T] int pattern = row_patterns(state);
   int n_pat = max(pattern);
   array[n_pat, D] int pat_state = pattern_states(pattern, state, D);
@@ -315,10 +329,10 @@ model {
                                  saturation_type, theta_start, theta);
   vector[D] nu_med = mediator_noise(med_type, nu);
   matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
-  tuple(vector[E], matrix[T, E], matrix[T, D]) means
-    = network_means(F, Z, cross_avg, med_value, state, fit_mean, D, K,
+  tuple(vector[E], matrix[T, E], matrix[T, exact_fit ? 0 : D]) means
+    = network_means(F, Z_model, cross_avg, med_value, state, fit_mean, D, K,
                     path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
-                    cross_to, psi, Gam, alpha_c, sigma, nu_med);
+                    cross_to, psi, Gam, alpha_c, sigma, nu_med, exact_fit);
   {
     vector[E] alpha_stated = means.1;
     for (c in 1 : C) {
@@ -427,7 +441,7 @@ generated quantities {
     tuple(vector[E], matrix[T, E], matrix[T, D]) means
       = network_means(F, Z, cross_avg, med_value, state, fit_mean, D, K,
                       path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
-                      cross_to, psi, Gam, alpha_c, sigma, nu_med);
+                      cross_to, psi, Gam, alpha_c, sigma, nu_med, 0);
     alpha = means.1;
     med_mean = means.3;
     lift_pred = network_lifts(Gam, beta, theta, D, path_eq, path_set,

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -471,6 +474,19 @@ def combined_case() -> tuple[dict[str, Any], network.NetworkParams]:
     return data, params
 
 
+def exact_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """The combined case with its three mediators observed exactly in every row (the
+    program's model block then takes them as data columns: network_means' exact form)."""
+    data, params = combined_case()
+    data.update(
+        med_type=[1, 1, 1],
+        med_observed=np.ones_like(data["med_observed"]),
+        # off-centre, so that the intercepts' shift by gamma times the average counts
+        med_value=np.nan_to_num(data["med_value"]) + np.array([0.7, -0.4, 1.1]),
+    )
+    return data, replace(params, nu=np.zeros(0))
+
+
 def single_outcome_case() -> tuple[dict[str, Any], network.NetworkParams]:
     """No mediators, one outcome, no cross-effects, no X: the degenerate end."""
     frame, _ = sn.simulate_multivariate(weeks=40)
@@ -574,8 +590,45 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
 
 
+def _log_density(model, data: dict[str, Any], params: network.NetworkParams, tmp: Path) -> float:  # type: ignore[no-untyped-def]
+    """The program's log density at ``params`` without Jacobians (with use_jacobian 0):
+    what CmdStan's optimizer reports of its starting point, to six significant digits."""
+    from cmdstanpy import write_stan_json
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    write_stan_json(str(tmp / "data.json"), {**data, "use_jacobian": 0})
+    write_stan_json(str(tmp / "init.json"), inits(data, params))
+    args = ["method=optimize", "jacobian=0", "iter=1", "data", f"file={tmp / 'data.json'}"]
+    args += [f"init={tmp / 'init.json'}", "output", f"file={tmp / 'out.csv'}"]
+    out = subprocess.run([model.exe_file, *args], capture_output=True, text=True, check=False)
+    found = re.search(r"Initial log joint probability = (\S+)", out.stdout + out.stderr)
+    assert found, out.stdout + out.stderr
+    return float(found.group(1))
+
+
 @pytest.mark.stan
-@pytest.mark.parametrize("case", [combined_case, single_outcome_case], ids=["combined", "single"])
+@pytest.mark.parametrize("case", [combined_case, exact_case], ids=["combined", "exact"])
+def test_the_model_blocks_likelihood_matches_the_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The log density's change when gamma and an outcome's sigma change is the twin's
+    log likelihood's change plus their normal(0, 1) and half_normal(1) priors' (the
+    stated alpha is kept, so its prior does not move). The exact case runs the model
+    block's exact form of network_means, the combined one its general form."""
+    data, params = case()
+    sigma = params.sigma * [1, 1, 1, 1.2, 1]
+    moved = replace(params, gamma=params.gamma * 1.3 + 0.05, sigma=sigma)
+    change = _log_density(network_model, data, moved, tmp_path / "moved")
+    change -= _log_density(network_model, data, params, tmp_path / "given")
+    expected = network.log_likelihood(data, moved).log_lik.sum()
+    expected -= network.log_likelihood(data, params).log_lik.sum()
+    expected += stats.norm.logpdf(moved.gamma).sum() - stats.norm.logpdf(params.gamma).sum()
+    expected += (params.sigma[3] ** 2 - moved.sigma[3] ** 2) / 2
+    assert change == pytest.approx(expected, abs=2e-3)
+
+
+@pytest.mark.stan
+@pytest.mark.parametrize(
+    "case", [combined_case, exact_case, single_outcome_case], ids=["combined", "exact", "single"]
+)
 def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data, params = case()
     fit = network_model.sample(

@@ -210,7 +210,7 @@ def test_compare_runs_and_reproduce_work_on_a_multivariate_run(
 
 
 def test_combined_recovers_mediated_and_cross_effects(tmp_path: Path) -> None:
-    run = _run(tmp_path, "combined")
+    run = _run(tmp_path, "combined", metric="dense")  # as auto at the default warmup
     truth = _truth("combined")
     summary = _summary(run)
     wanted = _coefficients(truth)
