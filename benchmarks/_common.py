@@ -122,5 +122,4 @@ def sampler_measures(config: Path, out: Path) -> dict[str, float]:
         "ess_bulk": float(summary["ess_bulk"].min()),
         "ess_per_second": float(summary["ess_bulk"].min()) / float(fit["fit_seconds"]),
         "rhat": float(summary["r_hat"].max()),
-        "dense": float(fit.get("metric") == "dense"),
     }

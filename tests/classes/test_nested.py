@@ -150,6 +150,21 @@ def test_a_partial_mediator_may_have_gaps_but_needs_some_surveys(tmp_path: Path)
     assert "observed in 4 period(s)" in text
 
 
+def test_a_sparse_survey_with_a_default_effect_prior_is_warned_about(tmp_path: Path) -> None:
+    frame = pd.read_csv(ROOT / "data" / "nested.csv")
+    frame.loc[frame.index % 5 != 0, "awareness"] = np.nan  # 20% of the weeks
+    partial = {"observation": "partial"}
+    result = validate(_config(tmp_path, lambda c: _mediator(c).update(partial), frame))
+    assert result.ok
+    warned = [p for p in result.warnings if "observed in" in p.message]
+    assert len(warned) == 1
+    assert warned[0].location.startswith("model.mediators[0].effect_prior")
+    assert "32 of 156 periods" in warned[0].message
+    informed = {**partial, "effect_prior": "normal(0.5, 0.1)"}
+    result = validate(_config(tmp_path, lambda c: _mediator(c).update(informed), frame))
+    assert not [p for p in result.problems if "observed in" in p.message]
+
+
 def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
     def latent(config: dict[str, Any]) -> None:
         _mediator(config).update(
