@@ -58,19 +58,28 @@ def _configs(folder: Path) -> dict[str, Path]:
     latent_frame.to_csv(folder / "latent.csv", index=False)
     sd = float(latent_frame["sales"].std(ddof=0))
     gamma = truth["gamma"]["awareness"]["sales"] / sd
-    informative = {
-        "effect_prior": f"normal({gamma:.5f}, {0.1 * gamma:.5f})",
-        "media_prior": {
-            c: f"normal({p['beta']}, {0.2 * p['beta']})"
-            for c, p in truth["mediators"]["awareness"]["media"].items()
-        },
-    }
+    media = truth["mediators"]["awareness"]["media"]
+
+    def informative(unit: float) -> dict[str, Any]:
+        """Priors at the truth (gamma within 10%, the paths within 20%) on the modelling
+        scale: the KPI over its sd, the mediator over ``unit`` (its observed sd; a latent
+        one keeps its own units)."""
+        effect = gamma * unit
+        return {
+            "effect_prior": f"normal({effect:.5f}, {0.1 * effect:.5f})",
+            "media_prior": {
+                c: f"normal({p['beta'] / unit:.5f}, {0.2 * p['beta'] / unit:.5f})"
+                for c, p in media.items()
+            },
+        }
+
     informed = json.loads(json.dumps(partial))
-    informed["model"]["mediators"][0].update(informative)
+    survey_sd = float(partial_frame["awareness"].std(ddof=0))
+    informed["model"]["mediators"][0].update(informative(survey_sd))
     write("nested_partial_informed", informed)
     latent = json.loads(json.dumps(base))
     latent["data"]["path"] = str(folder / "latent.csv")
-    latent["model"]["mediators"][0].update(observation="latent", **informative)
+    latent["model"]["mediators"][0].update(observation="latent", **informative(1.0))
     write("nested_latent", latent)
     return out
 

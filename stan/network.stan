@@ -56,10 +56,11 @@
 //   fitted rows of everything but the X terms (media paths, for outcomes
 //   also gamma * E[M | obs] and the cross-effects); alpha = alpha_c minus
 //   those averages, a shift with unit Jacobian;
-// * a latent mediator's noise sd is sampled as a share of its first outcome's
-//   variance, that outcome's sd as its total with the latent noise included
-//   (equation_noise): the data see only the total, and sampling the two sds
-//   themselves left a curved ridge between them (divergent transitions).
+// * a latent mediator's noise sd is sampled as a share of the variance of an
+//   outcome it moves with a signed effect, that outcome's sd as its total with
+//   the latent noise included (equation_noise): the data see only the total,
+//   and sampling the two sds themselves left a curved ridge between them
+//   (divergent transitions).
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -242,32 +243,35 @@ transformed data {
     obs_lin[i] = (obs_d[i] - 1) * T + fit_rows[obs_n[i]];
     obs_val[i] = med_value[fit_rows[obs_n[i]], obs_d[i]];
   }
-  // Latent mediators: each one's noise is sampled as a share of its first
-  // outcome's variance (see equation_noise); the other equations' sds as they are.
+  // Latent mediators whose effect on some outcome has a sign (a bound at 0): the
+  // noise of each is sampled as a share of the first such outcome's variance (see
+  // equation_noise; sigma_d = tau / |gamma| needs a gamma that never crosses 0).
+  // The other equations' sds, and a latent mediator with no signed effect, are
+  // sampled as they are.
+  array[D] int share_gamma = rep_array(0, D);
+  for (i in 1 : G) {
+    int g = G + 1 - i; // backwards: the first qualifying gamma wins
+    int d = gamma_from[g];
+    if (med_type[d] == 3 && (gamma_lower[g] >= 0 || gamma_upper[g] <= 0)) {
+      share_gamma[d] = g;
+    }
+  }
   int n_lat = 0;
   for (d in 1 : D) {
-    n_lat += med_type[d] == 3;
+    n_lat += share_gamma[d] > 0;
   }
   array[n_lat] int lat_med;
-  array[n_lat] int lat_gamma; // its gamma into its first outcome
+  array[n_lat] int lat_gamma; // its signed gamma into its outcome
   array[n_lat] int lat_eq; // that outcome's equation
   array[E - n_lat] int free_eq;
   {
     int i = 1;
     int j = 1;
     for (e in 1 : E) {
-      if (e <= D && med_type[e] == 3) {
+      if (e <= D && share_gamma[e] > 0) {
         lat_med[i] = e;
-        lat_gamma[i] = 0;
-        for (g in 1 : G) {
-          if (gamma_from[g] == e && lat_gamma[i] == 0) {
-            lat_gamma[i] = g;
-          }
-        }
-        if (lat_gamma[i] == 0) {
-          reject("latent mediator ", e, " acts on no outcome");
-        }
-        lat_eq[i] = D + gamma_to[lat_gamma[i]];
+        lat_gamma[i] = share_gamma[e];
+        lat_eq[i] = D + gamma_to[share_gamma[e]];
         i += 1;
       } else {
         free_eq[j] = e;

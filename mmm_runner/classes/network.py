@@ -123,23 +123,26 @@ class Network(ModelClass):
                     f"observed mediator needs at least {MIN_SURVEYS}",
                     "add survey waves, or make it latent with informative priors",
                 )
-            elif m.observation == "partial" and seen < fitted / 2 and m.effect_prior is None:
-                # decision 0022: with 20% of weeks surveyed gamma traded with the direct
-                # effects (correlation -0.97) and the fit took three times as long
-                out.add(
-                    ("model", "mediators", i, "effect_prior"),
-                    f"mediator '{m.name}' is observed in {seen} of {fitted} periods and its "
-                    "effect has the default prior: the data barely separate its effect from "
-                    "the channels' direct ones (a slow fit with wide mediated shares)",
-                    "state an informative effect_prior (and media_prior), e.g. from a "
-                    "brand-lift study, or survey more periods",
-                    severity="warning",
-                )
             elif seen and float(values.std(ddof=0)) == 0.0:
                 out.add(
                     ("model", "mediators", i),
                     f"mediator '{m.name}' ({column}) is constant: it cannot carry effects",
                     "check the column, or remove the mediator",
+                )
+            surveyed = int(values.iloc[:fitted].notna().sum())
+            sparse = m.observation == "partial" and MIN_SURVEYS <= surveyed < fitted / 2
+            if sparse and m.effect_prior is None:
+                # decision 0022: with 20% of weeks surveyed gamma traded with the direct
+                # effects (correlation -0.97) and the fit took three times as long
+                out.add(
+                    ("model", "mediators", i, "effect_prior"),
+                    f"mediator '{m.name}' is observed in {surveyed} of {fitted} fitted "
+                    "periods and its effect has the default prior: the data barely separate "
+                    "its effect from the channels' direct ones (a slow fit with wide mediated "
+                    "shares)",
+                    "state an informative effect_prior (and media_prior), e.g. from a "
+                    "brand-lift study, or survey more periods",
+                    severity="warning",
                 )
 
     # --- fit ------------------------------------------------------------------

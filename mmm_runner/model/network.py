@@ -175,14 +175,23 @@ def mediator_noise(data: Data, nu: Array) -> Array:
 
 
 def latent_noise_paths(data: Data) -> tuple[Ints, Ints, Ints]:
-    """Each latent mediator, its first gamma and that gamma's outcome equation (0-based),
-    as the program's ``lat_med``, ``lat_gamma`` and ``lat_eq``."""
+    """Each latent mediator with a signed effect (a gamma bounded at 0), its first such
+    gamma and that gamma's outcome equation (0-based), as the program's ``lat_med``,
+    ``lat_gamma`` and ``lat_eq``: their noise is sampled as a share (equation_noise)."""
     n_med = int(data["D"])
     med_type = _ints(data, "med_type")
     sources, targets = _ints(data, "gamma_from") - 1, _ints(data, "gamma_to") - 1
-    latent = np.flatnonzero(med_type == 3)
-    first = np.array([np.flatnonzero(sources == d)[0] for d in latent], dtype=np.int64)
-    return latent, first, n_med + targets[first]
+    lower = _floats(data, "gamma_lower", (sources.size,))
+    upper = _floats(data, "gamma_upper", (sources.size,))
+    signed = (lower >= 0) | (upper <= 0)
+    latent, first = [], []
+    for d in np.flatnonzero(med_type == 3):
+        own = np.flatnonzero((sources == d) & signed)
+        if own.size:
+            latent.append(d)
+            first.append(own[0])
+    latent_arr, first_arr = np.array(latent, dtype=np.int64), np.array(first, dtype=np.int64)
+    return latent_arr, first_arr, n_med + targets[first_arr]
 
 
 def equation_noise(
@@ -201,7 +210,7 @@ def equation_noise(
     for i, (d, g, e) in enumerate(zip(latent, first, eq, strict=True)):
         share = 1 / (1 + np.exp(-share_logit[i]))
         tau2 = share * left[e]
-        log_jac += np.log(share * (1 - share))  # the logit
+        log_jac -= np.logaddexp(0, -share_logit[i]) + np.logaddexp(0, share_logit[i])  # logit
         log_jac += np.log(left[e]) - np.log(2 * np.sqrt(tau2) * abs(gamma[g]))
         left[e] -= tau2
         sigma[d] = np.sqrt(tau2) / abs(gamma[g])

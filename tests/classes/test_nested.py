@@ -159,10 +159,16 @@ def test_a_sparse_survey_with_a_default_effect_prior_is_warned_about(tmp_path: P
     warned = [p for p in result.warnings if "observed in" in p.message]
     assert len(warned) == 1
     assert warned[0].location.startswith("model.mediators[0].effect_prior")
-    assert "32 of 156 periods" in warned[0].message
+    assert "32 of 156 fitted periods" in warned[0].message
     informed = {**partial, "effect_prior": "normal(0.5, 0.1)"}
     result = validate(_config(tmp_path, lambda c: _mediator(c).update(informed), frame))
     assert not [p for p in result.problems if "observed in" in p.message]
+    # a constant survey is still refused beside the warning
+    frame.loc[frame["awareness"].notna(), "awareness"] = 30.0
+    result = validate(_config(tmp_path, lambda c: _mediator(c).update(partial), frame))
+    assert not result.ok
+    assert any("is constant" in p.message for p in result.errors)
+    assert any("observed in" in p.message for p in result.warnings)
 
 
 def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:

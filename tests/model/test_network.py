@@ -338,25 +338,36 @@ def test_centred_intercepts_are_the_fitted_average_of_non_x_terms() -> None:
 
 
 @pytest.mark.parametrize(
-    ("med_type", "gamma_from", "gamma_to"),
+    ("med_type", "gamma_from", "gamma_to", "signed", "shared"),
     [
-        ([1, 2], [1, 2], [1, 1]),  # no latent mediator: the sds as sampled
-        ([3], [1], [1]),  # one latent mediator and its outcome
-        ([1, 3, 3], [1, 2, 3, 3, 2], [1, 2, 2, 1, 1]),  # two sharing their first outcome
-        ([3, 3], [1, 2, 2], [2, 1, 2]),  # two on different outcomes
+        ([1, 2], [1, 2], [1, 1], [1, 1], 0),  # no latent mediator: the sds as sampled
+        ([3], [1], [1], [1], 1),  # one latent mediator and its outcome
+        # two sharing their first outcome
+        ([1, 3, 3], [1, 2, 3, 3, 2], [1, 2, 2, 1, 1], [1, 1, 1, 1, 1], 2),
+        ([3, 3], [1, 2, 2], [2, 1, 2], [1, 1, 1], 2),  # two on different outcomes
+        # the first one's gamma may cross 0: its sd as sampled; the second's share is
+        # of its second, signed, outcome
+        ([3, 3], [1, 2, 2], [2, 1, 2], [0, 0, 1], 1),
     ],
 )
 def test_latent_noise_shares_round_trip_with_their_jacobian(
-    med_type: list[int], gamma_from: list[int], gamma_to: list[int]
+    med_type: list[int], gamma_from: list[int], gamma_to: list[int], signed: list[int], shared: int
 ) -> None:
-    data = {"D": len(med_type), "K": 2, "med_type": med_type}
-    data.update(gamma_from=gamma_from, gamma_to=gamma_to)
+    data: dict[str, Any] = {"D": len(med_type), "K": 2, "med_type": med_type}
+    lower = [0.0 if s else -np.inf for s in signed]
+    data.update(gamma_from=gamma_from, gamma_to=gamma_to, gamma_lower=lower)
+    data["gamma_upper"] = [np.inf] * len(signed)
+    latent, _, eq = network.latent_noise_paths(data)
+    assert latent.size == shared
+    if shared == 1 and med_type == [3, 3]:
+        assert list(latent) == [1]
+        assert list(eq) == [3]  # outcome 2's equation, 0-based
     rng = np.random.default_rng(len(gamma_from))
     n_eq = len(med_type) + 2
     sigma, gamma = rng.uniform(0.2, 0.9, n_eq), rng.normal(0, 1, len(gamma_from))
     sigma_free, share_logit = network.sampled_noise(data, sigma, gamma)
-    assert sigma_free.size == n_eq - med_type.count(3)
-    assert share_logit.size == med_type.count(3)
+    assert sigma_free.size == n_eq - shared
+    assert share_logit.size == shared
     back, log_jac = network.equation_noise(data, sigma_free, share_logit, gamma)
     np.testing.assert_allclose(back, sigma, rtol=1e-12)
     # the log Jacobian against the determinant of a central-difference Jacobian
@@ -487,6 +498,15 @@ def exact_case() -> tuple[dict[str, Any], network.NetworkParams]:
     return data, replace(params, nu=np.zeros(0))
 
 
+def signed_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """The combined case with the latent mediator's effects positive (bounded at 0), so
+    that its noise is sampled as a share of its first outcome's variance."""
+    data, params = combined_case()
+    latent = np.array(data["gamma_from"]) == 3
+    data["gamma_lower"] = np.where(latent, 0.0, data["gamma_lower"])
+    return data, replace(params, gamma=np.where(latent, np.abs(params.gamma), params.gamma))
+
+
 def single_outcome_case() -> tuple[dict[str, Any], network.NetworkParams]:
     """No mediators, one outcome, no cross-effects, no X: the degenerate end."""
     frame, _ = sn.simulate_multivariate(weeks=40)
@@ -567,9 +587,9 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
 def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Sampled as shares of an outcome's variance, a latent mediator's noise sd and its
     outcome's still follow their stated half_normal(1) priors (the Jacobian is right)."""
-    data, _ = combined_case()
+    data, _ = signed_case()
     assert data["med_type"][2] == 3
-    assert data["gamma_from"].count(3) == 2
+    assert network.latent_noise_paths(data)[0].tolist() == [2]
     # latent mediators need informative effect priors: here normal(0.5, 0.1)
     args = np.array(data["gamma_prior_args"], dtype=float)
     args[np.array(data["gamma_from"]) == 3] = [0.5, 0.1, 0.0]
@@ -590,15 +610,19 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
 
 
-def _log_density(model, data: dict[str, Any], params: network.NetworkParams, tmp: Path) -> float:  # type: ignore[no-untyped-def]
-    """The program's log density at ``params`` without Jacobians (with use_jacobian 0):
-    what CmdStan's optimizer reports of its starting point, to six significant digits."""
+def _log_density(  # type: ignore[no-untyped-def]
+    model, data: dict[str, Any], params: network.NetworkParams, tmp: Path, jacobian: int = 0
+) -> float:
+    """The program's log density at ``params``, with or without every Jacobian (Stan's
+    constraints' and the program's own, use_jacobian): what CmdStan's optimizer reports
+    of its starting point, to six significant digits."""
     from cmdstanpy import write_stan_json
 
     tmp.mkdir(parents=True, exist_ok=True)
-    write_stan_json(str(tmp / "data.json"), {**data, "use_jacobian": 0})
+    write_stan_json(str(tmp / "data.json"), {**data, "use_jacobian": jacobian})
     write_stan_json(str(tmp / "init.json"), inits(data, params))
-    args = ["method=optimize", "jacobian=0", "iter=1", "data", f"file={tmp / 'data.json'}"]
+    args = ["method=optimize", f"jacobian={jacobian}", "iter=1"]
+    args += ["data", f"file={tmp / 'data.json'}"]
     args += [f"init={tmp / 'init.json'}", "output", f"file={tmp / 'out.csv'}"]
     out = subprocess.run([model.exe_file, *args], capture_output=True, text=True, check=False)
     found = re.search(r"Initial log joint probability = (\S+)", out.stdout + out.stderr)
@@ -623,6 +647,29 @@ def test_the_model_blocks_likelihood_matches_the_twin(network_model, case, tmp_p
     expected += stats.norm.logpdf(moved.gamma).sum() - stats.norm.logpdf(params.gamma).sum()
     expected += (params.sigma[3] ** 2 - moved.sigma[3] ** 2) / 2
     assert change == pytest.approx(expected, abs=2e-3)
+
+
+@pytest.mark.stan
+def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What the Jacobians add to the log density changes, when gamma and the sds move, by
+    the twin's equation_noise log Jacobian plus Stan's own for the positive sds and the
+    gammas bounded at 0 (the transforms and media paths do not move)."""
+    data, params = signed_case()
+    sigma = params.sigma * [1.1, 0.9, 1.3, 1.2, 1]
+    moved = replace(params, gamma=params.gamma * 1.3 + 0.05, sigma=sigma)
+
+    def jacobians(p: network.NetworkParams, name: str) -> float:
+        with_them = _log_density(network_model, data, p, tmp_path / f"{name}_j", jacobian=1)
+        return with_them - _log_density(network_model, data, p, tmp_path / name)
+
+    def expected(p: network.NetworkParams) -> float:
+        free, logits = network.sampled_noise(data, p.sigma, p.gamma)
+        bounded = np.array(data["gamma_lower"]) == 0
+        noise = network.equation_noise(data, free, logits, p.gamma)[1]
+        return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum()
+
+    change = jacobians(moved, "moved") - jacobians(params, "given")
+    assert change == pytest.approx(expected(moved) - expected(params), abs=3e-3)
 
 
 @pytest.mark.stan
