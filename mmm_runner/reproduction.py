@@ -76,6 +76,14 @@ FILE_VOLATILE_KEYS = {
     "validation_report.json": frozenset({"config"}),
     constants.STATUS: frozenset({"message"}),
 }
+# Settings and records newer than some runs, by dotted path in their document: a run made
+# before one existed ran as its value here says (no warmup pilot, a diagonal metric), so
+# its rerun is given that value, and the rerun's copy of it is not a difference.
+ADDED_LATER: dict[str, Any] = {
+    "fit.warmup_pilot": 0,
+    "fit.metric": "diag",
+    "summary.metric": "diag",
+}
 # Files that are not results: the log, the session, the config file as given (the rerun is
 # given the resolved one), the compile record (where and when the program was built; its
 # key and toolchain are in the manifest), Stan CSVs (timestamped; their draws are in
@@ -231,10 +239,11 @@ def resolved_config(run_dir: Path) -> dict[str, Any]:
     document.pop("resolved", None)  # a record of the model as fitted, not an input
     assert isinstance(document, dict)
     fit = document.get("fit")
-    if isinstance(fit, dict):
-        # resolved before these settings existed: the run had no pilot and a diagonal metric
-        fit.setdefault("warmup_pilot", 0)
-        fit.setdefault("metric", "diag")
+    if isinstance(fit, dict):  # resolved before some fit settings existed: see ADDED_LATER
+        for dotted, value in ADDED_LATER.items():
+            section, _, key = dotted.partition(".")
+            if section == "fit":
+                fit.setdefault(key, value)
     return document
 
 
@@ -392,6 +401,8 @@ def _compare_documents(a: Any, b: Any, skip: frozenset[str], where: str = "") ->
             if key in skip:
                 continue
             inner = f"{where}.{key}" if where else str(key)
+            if key not in a and inner in ADDED_LATER and b[key] == ADDED_LATER[inner]:
+                continue  # the original predates it and ran as its value says
             if key not in a or key not in b:
                 gaps.append(f"{inner} in only one")
                 continue

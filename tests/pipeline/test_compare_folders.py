@@ -223,3 +223,21 @@ def test_a_run_resolved_before_the_pilot_and_metric_settings_reruns_as_it_ran(
     assert (fit["warmup_pilot"], fit["metric"]) == ("auto", "diag")
     resolved.write_text(yaml.safe_dump({"name": "new", "fit": {"metric": "auto"}}))
     assert reproduce.resolved_config(tmp_path)["fit"]["metric"] == "auto"
+
+
+def test_settings_newer_than_a_run_are_no_difference_at_the_value_it_ran_with(
+    tmp_path: Path,
+) -> None:
+    original, rerun = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    original.write_text(yaml.safe_dump({"fit": {"warmup": 1000}}))
+    defaults = {"warmup_pilot": 0, "metric": "diag"}
+    rerun.write_text(yaml.safe_dump({"fit": {"warmup": 1000, **defaults}}))
+    assert reproduce.compare_file(original, rerun) == ""
+    # another value is a difference, and so is a key the rerun lacks
+    rerun.write_text(yaml.safe_dump({"fit": {"warmup": 1000, "metric": "dense"}}))
+    assert "fit.metric in only one" in reproduce.compare_file(original, rerun)
+    assert "fit.metric in only one" in reproduce.compare_file(rerun, original)
+    before, after = tmp_path / "status_a.json", tmp_path / "status_b.json"
+    before.write_text(json.dumps({"summary": {"divergences": 0}}))
+    after.write_text(json.dumps({"summary": {"divergences": 0, "metric": "diag"}}))
+    assert reproduce.compare_file(before, after) == ""
