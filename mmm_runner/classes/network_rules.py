@@ -106,6 +106,16 @@ def _latent_rules(given: Any, m: Any, at: tuple[Any, ...], out: Collector) -> No
             "normal(0.5, 0.1), from a brand-lift study), or observe it (observation: full "
             "or partial)",
         )
+    if given.effect_sign == "any":
+        # decision 0022: its noise is a share of the KPI's variance only through a
+        # gamma that never crosses 0; sampled as it is, it left divergent transitions
+        out.add(
+            (*at, "effect_sign"),
+            f"latent mediator '{m.name}' may act with either sign: its own noise and the "
+            "KPI's then form a ridge the sampler crosses slowly (divergent transitions)",
+            "set effect_sign: positive (or negative) when the direction is known",
+            severity="warning",
+        )
 
 
 def outcome_rules(config: RunConfig, spec: ModelSpec, out: Collector) -> None:

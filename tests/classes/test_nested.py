@@ -185,6 +185,7 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
 
     result, design, _ = setup(_config(tmp_path, latent))
     assert result.spec is not None
+    assert not result.warnings  # the shipped effect_sign: positive
     data = network_data.network_data(design, result.spec)
     assert data["med_type"] == [3]
     assert data["med_observed"].sum() == 0
@@ -203,6 +204,21 @@ def test_auto_takes_a_dense_metric_only_with_every_mediator_observed(
     assert result.spec is not None
     assert classes.get("nested").correlated(result.spec) is dense
     assert classes.get("blm").correlated(result.spec) is False
+
+
+def test_a_latent_mediator_of_either_sign_is_warned_about(tmp_path: Path) -> None:
+    def latent(config: dict[str, Any]) -> None:
+        _mediator(config).update(
+            observation="latent",
+            effect_sign="any",
+            effect_prior="normal(0.3, 0.05)",
+            media_prior="normal(1, 0.2)",
+        )
+
+    result = validate(_config(tmp_path, latent))
+    assert result.ok
+    assert [w.location for w in result.warnings] == ["model.mediators[0].effect_sign"]
+    assert "either sign" in result.warnings[0].message
 
 
 # --- Stan data -----------------------------------------------------------------------
