@@ -276,10 +276,9 @@ def sample(
             start, details["pilot"] = _pilot(
                 model, compiled, fit, common, seed, output_dir, pilot, correlated
             )
-    dense = fit.dense_metric(details["pilot"]["parameters"] if pilot else None, correlated)
-    details["metric"] = "dense" if dense else "diag"
-    if dense:
+    elif fit.dense_metric(None, correlated):  # with a pilot, _pilot decides
         start["metric"] = "dense_e"
+    details["metric"] = "dense" if start.get("metric") == "dense_e" else "diag"
     try:
         with _watching(output_dir, progress, pilot, total):
             result = model.sample(
@@ -344,7 +343,9 @@ def _pilot(
     correlated: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Runs the pilot; returns the main run's start arguments (inits, metric and step size
-    files of each chain, kept beside the pilot's CSVs) and what to record of it."""
+    files of each chain, kept beside the pilot's CSVs; the metric's form, dense when
+    ``fit.dense_metric`` says so for the parameters it counted) and what to record of
+    it."""
     folder = output_dir / PILOT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     depth = min(PILOT_TREEDEPTH, fit.max_treedepth)
@@ -387,6 +388,8 @@ def _pilot(
         "adapt_init_phase": MAIN_INIT_BUFFER,
         "seed": seed ^ MAIN_SEED_XOR,
     }
+    if dense:
+        start["metric"] = "dense_e"
     record = {
         "iterations": iterations,
         "parameters": int(scales.shape[1]),  # unconstrained

@@ -151,7 +151,7 @@ class Network(ModelClass):
         # mediators feeding it: a dense metric takes half the leapfrog steps. Not with a
         # mediator observed in part or never: its noise and the outcome's then share the
         # outcome's variance, a curved ridge a dense metric cannot straighten (bulk ESS per
-        # second halved in bench_network).
+        # second a third to a half lower on bench_network's configs).
         return all(m.observation == "full" for m in spec.mediators)
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
