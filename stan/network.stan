@@ -423,15 +423,12 @@ generated quantities {
   // unused): what a model of the outcome without mediators predicts, for LOO
   matrix[N, K] log_lik_marginal;
   // the outcomes' joint log density with the mediators integrated out (what a model
-  // of the outcomes without mediators predicts), for the pipeline's LOO
-  vector[N] log_lik_outcomes;
-  // Given the mediators' observations (only with mediators: without, these would
-  // repeat the two above): each outcome's log density given E[M | obs], and the
-  // joint log density of a fitted row's outcomes and observed mediators.
-  matrix[D > 0 ? N : 0, K] log_lik_outcome;
-  vector[D > 0 ? N : 0] log_lik;
+  // of the outcomes without mediators predicts), for the pipeline's LOO; with one
+  // outcome it would repeat log_lik_marginal, so is not written. Nothing downstream
+  // reads a density given the mediators' observations: it is not written either
+  // (written columns cost sampling time; the model block's likelihood is tested).
+  vector[K > 1 ? N : 0] log_lik_outcomes;
   matrix[T, K] y_rep; // posterior predictive outcomes
-  matrix[T, D] med_rep; // draws of the mediators' true values
   matrix[T, D] med_mean; // E[M | obs]
   matrix[save_mu ? T : 0, E] mu_out; // structural means (mediators m, outcomes mu)
   corr_matrix[K] R = use_corr ? multiply_lower_tri_self_transpose(L_R[1])
@@ -465,33 +462,12 @@ generated quantities {
     }
     matrix[K, K] L_marginal = outcome_cholesky(L_base, Gam, rep_array(2, D),
                                                sigma_med, nu_med);
-    log_lik_outcomes = mvn_rows_log_density(resid_marginal, L_marginal);
+    if (K > 1) {
+      log_lik_outcomes = mvn_rows_log_density(resid_marginal, L_marginal);
+    }
     for (k in 1 : K) {
       log_lik_marginal[ : , k] = normal_log_densities(resid_marginal[ : , k],
                                                       sqrt(dot_self(L_marginal[k])));
-    }
-    if (D > 0) {
-      // Given the observations: rows sharing a pattern share a covariance.
-      matrix[N, K] resid = Y[fit_rows] - mu_y[fit_rows];
-      for (p in 1 : n_pat) {
-        if (pat_len[p] > 0) {
-          array[pat_len[p]] int at
-            = fit_order[pat_from[p] : (pat_from[p] + pat_len[p] - 1)];
-          matrix[K, K] L_p = outcome_cholesky(L_base, Gam, pat_state[p],
-                                              sigma_med, nu_med);
-          log_lik[at] = mvn_rows_log_density(resid[at], L_p);
-          for (k in 1 : K) {
-            log_lik_outcome[at, k] = normal_log_densities(resid[at, k],
-                                                          sqrt(dot_self(L_p[k])));
-          }
-        }
-      }
-      vector[D] obs_sd = sqrt(square(sigma_med) + square(nu_med));
-      for (i in 1 : n_obs) {
-        log_lik[obs_n[i]] += normal_lpdf(obs_val[i] | means.2[fit_rows[obs_n[i]],
-                                                              obs_d[i]],
-                                                      obs_sd[obs_d[i]]);
-      }
     }
     // Predictive draws: the mediators' true values given their observations,
     // then the outcomes given those values. In held-out rows a cross-effect's
@@ -500,6 +476,7 @@ generated quantities {
     matrix[T, K] noise = (L_base * to_matrix(normal_rng(rep_vector(0, K * T), 1),
                                              K, T))';
     if (D > 0) {
+      matrix[T, D] med_rep; // draws of the mediators' true values
       for (t in 1 : T) {
         vector[D] v = mediator_variance(state[t], sigma_med, nu_med);
         for (d in 1 : D) {

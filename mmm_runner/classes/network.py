@@ -167,7 +167,10 @@ class Network(ModelClass):
         n_med = len(spec.mediators)
         sds = np.array([sd for _, sd in shape.scales])
         jacobian = float(np.log(design.y_sd) - np.log(sds).sum())
-        v["log_lik"] = v["log_lik_outcomes"] + jacobian
+        # one outcome: the program writes its density once, as log_lik_marginal
+        several = len(shape.outcomes) > 1
+        joint = v["log_lik_outcomes"] if several else v["log_lik_marginal"][..., 0]
+        v["log_lik"] = joint + jacobian
         v["y_rep"] = v["y_rep"] @ shape.weights + shape.offset
         if "mu_out" in v:
             v["mu_out"] = v["mu_out"][..., n_med:] @ shape.weights + shape.offset

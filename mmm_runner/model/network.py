@@ -68,7 +68,6 @@ class NetworkLogLik:
     """Pointwise log likelihoods of the fitted rows and the outcome covariances."""
 
     log_lik: Array  # (N,): outcomes and observed mediator values of a row, jointly
-    log_lik_outcome: Array  # (N, K): each outcome on its own, given E[M | obs]
     log_lik_marginal: Array  # (N, K): each outcome on its own, the mediators integrated out
     log_lik_outcomes: Array  # (N,): the outcomes jointly, the mediators integrated out
     cov: Array  # (T, K, K): outcome covariance of every row
@@ -392,17 +391,16 @@ def normal_log_density(x: Array, mean: Array, sd: Array) -> Array:
 
 
 def log_likelihood(data: Data, params: NetworkParams) -> NetworkLogLik:
-    """Pointwise log likelihoods of the fitted rows, as the program's ``log_lik``
-    (joint: every outcome and every observed mediator value of the row) and
-    ``log_lik_outcome`` (each outcome's own normal density given E[M | obs])."""
+    """Pointwise log likelihoods of the fitted rows: ``log_lik`` (joint: every outcome
+    and every observed mediator value of the row; the program's model block sums it)
+    and, the mediators integrated out, the program's ``log_lik_marginal`` and
+    ``log_lik_outcomes`` (the program writes the latter only with several outcomes)."""
     n_rows, n_med, n_out = _sizes(data)
     means = structural_means(data, params)
     cov = outcome_covariances(data, params, means.med_var)
     fit = _ints(data, "fit_rows") - 1
     resid = _floats(data, "Y", (n_rows, n_out))[fit] - means.mu[fit, n_med:]
     joint = mvn_log_density(resid, cov[fit])
-    sd = np.sqrt(np.diagonal(cov[fit], axis1=1, axis2=2))
-    per_outcome = normal_log_density(resid, np.zeros_like(resid), sd)
     # Observed mediator values: M_obs ~ N(m, sqrt(sigma^2 + nu^2)).
     state = mediator_states(data)[fit]
     obs_sd = np.sqrt(params.sigma[:n_med] ** 2 + mediator_noise(data, params.nu) ** 2)
@@ -411,7 +409,6 @@ def log_likelihood(data: Data, params: NetworkParams) -> NetworkLogLik:
     joint = joint + np.where(state != UNOBSERVED, med_density, 0.0).sum(axis=1)
     return NetworkLogLik(
         log_lik=joint,
-        log_lik_outcome=per_outcome,
         log_lik_marginal=marginal_outcomes(data, params, means, fit),
         log_lik_outcomes=joint_outcomes(data, params, means, fit),
         cov=cov,

@@ -296,12 +296,13 @@ def _draws(data: dict[str, Any], n_chains: int = 2, n_draws: int = 3) -> dict[st
             "psi": params.psi,
             "R": params.R,
             "med_mean": means.med_mean,
-            "log_lik_outcomes": ll.log_lik_outcomes,
             "log_lik_marginal": ll.log_lik_marginal,
             "y_rep": forecast,
             "mu": forecast,
             "params": params,
         }
+        if data["K"] > 1:  # as the program: with one outcome, log_lik_marginal alone
+            draw["log_lik_outcomes"] = ll.log_lik_outcomes
         for key, value in draw.items():
             out.setdefault(key, []).append(value)
     params_list = out.pop("params")
@@ -386,7 +387,8 @@ def test_decomposition_adds_up_and_follows_channels_through_the_cross_effects(
     # outcomes' joint one in their own units once the pipeline takes off log sd(KPI)
     y_rep = draws.variables["y_rep"] * design.y_sd + design.y_mean
     np.testing.assert_allclose(y_rep.reshape(post.n_draws, -1), total, atol=1e-6)
-    joint = variables["log_lik_outcomes"].reshape(post.n_draws, -1)
+    joint = variables.get("log_lik_outcomes", variables["log_lik_marginal"][..., 0])
+    joint = joint.reshape(post.n_draws, -1)
     kpi = draws.variables["log_lik"].reshape(post.n_draws, -1) - np.log(design.y_sd)
     np.testing.assert_allclose(kpi, joint - np.log(scales[:, 1]).sum(), atol=1e-9)
     tables = model_class.extra_tables(post, parts, design, spec, names)
