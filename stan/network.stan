@@ -201,6 +201,19 @@ transformed data {
   } else {
     Z_model = Z;
   }
+  // the rows that observe each mediator, mediator after mediator, and the values
+  array[D] int seen_len = seen_counts(state, D);
+  array[sum(seen_len)] int seen_t = seen_rows(state, D);
+  vector[sum(seen_len)] seen_val;
+  {
+    int i = 1;
+    for (d in 1 : D) {
+      for (j in 1 : seen_len[d]) {
+        seen_val[i] = med_value[seen_t[i], d];
+        i += 1;
+      }
+    }
+  }
   array[T] int pattern = row_patterns(state);
   int n_pat = max(pattern);
   array[n_pat, D] int pat_state = pattern_states(pattern, state, D);
@@ -334,9 +347,10 @@ model {
   vector[D] nu_med = mediator_noise(med_type, nu);
   matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
   tuple(vector[E], matrix[T, E], matrix[T, exact_fit ? 0 : D]) means
-    = network_means(F, Z_model, cross_avg, med_value, state, fit_mean, D, K,
-                    path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
-                    cross_to, psi, Gam, alpha_c, sigma, nu_med, exact_fit);
+    = network_means(F, Z_model, cross_avg, med_value, seen_t, seen_len,
+                    seen_val, fit_mean, D, K, path_eq, path_set, beta,
+                    xcoef_eq, xcoef_col, xcoef, cross_to, psi, Gam, alpha_c,
+                    sigma, nu_med, exact_fit);
   {
     vector[E] alpha_stated = means.1;
     for (c in 1 : C) {
@@ -404,6 +418,12 @@ model {
             target += normal_lpdf(Y[rows_p, k] | means.2[rows_p, D + k],
                                   sigma[D + k]);
           }
+        } else if (K == 1) {
+          // one outcome: its variance adds gamma^2 Var[M | obs] of each mediator
+          vector[D] v = mediator_variance(pat_state[p], head(sigma, D), nu_med);
+          target += normal_lpdf(Y[rows_p, 1] | means.2[rows_p, E],
+                                sqrt(square(sigma[E])
+                                     + dot_product(v, square(Gam[ : , 1]))));
         } else {
           target += sum(mvn_rows_log_density(Y[rows_p]
                                              - means.2[rows_p, (D + 1) : E],
@@ -440,9 +460,10 @@ generated quantities {
     vector[D] sigma_med = head(sigma, D);
     matrix[D, K] Gam = gamma_matrix(D, K, gamma_from, gamma_to, gamma);
     tuple(vector[E], matrix[T, E], matrix[T, D]) means
-      = network_means(F, Z, cross_avg, med_value, state, fit_mean, D, K,
-                      path_eq, path_set, beta, xcoef_eq, xcoef_col, xcoef,
-                      cross_to, psi, Gam, alpha_c, sigma, nu_med, 0);
+      = network_means(F, Z, cross_avg, med_value, seen_t, seen_len, seen_val,
+                      fit_mean, D, K, path_eq, path_set, beta, xcoef_eq,
+                      xcoef_col, xcoef, cross_to, psi, Gam, alpha_c, sigma,
+                      nu_med, 0);
     alpha = means.1;
     med_mean = means.3;
     lift_pred = network_lifts(Gam, beta, theta, D, path_eq, path_set,

@@ -504,6 +504,17 @@ def signed_case() -> tuple[dict[str, Any], network.NetworkParams]:
     return data, replace(params, gamma=np.where(latent, np.abs(params.gamma), params.gamma))
 
 
+def nested_partial_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """The nested class's shape: one outcome fed by a surveyed mediator, with four
+    held-out weeks whose surveys E[M | obs] still conditions on (the program's one-
+    outcome likelihood and network_means' general form)."""
+    data, _ = nested_recovery_data("partial")
+    n_fit = data["T"] - 4
+    data.update(N=n_fit, fit_rows=np.arange(1, n_fit + 1), save_mu=1)
+    assert np.asarray(data["med_observed"])[n_fit:].any()
+    return data, random_params(data, np.random.default_rng(8), np.zeros(0), np.eye(1))
+
+
 def single_outcome_case() -> tuple[dict[str, Any], network.NetworkParams]:
     """No mediators, one outcome, no cross-effects, no X: the degenerate end."""
     frame, _ = sn.simulate_multivariate(weeks=40)
@@ -628,21 +639,27 @@ def _log_density(  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.stan
-@pytest.mark.parametrize("case", [combined_case, exact_case], ids=["combined", "exact"])
+@pytest.mark.parametrize(
+    "case",
+    [combined_case, exact_case, nested_partial_case],
+    ids=["combined", "exact", "nested_partial"],
+)
 def test_the_model_blocks_likelihood_matches_the_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The log density's change when gamma and an outcome's sigma change is the twin's
     log likelihood's change plus their normal(0, 1) and half_normal(1) priors' (the
     stated alpha is kept, so its prior does not move). The exact case runs the model
-    block's exact form of network_means, the combined one its general form."""
+    block's exact form of network_means, the others its general form; the nested one
+    the one-outcome likelihood."""
     data, params = case()
-    sigma = params.sigma * [1, 1, 1, 1.2, 1]
+    at = data["D"]  # the first outcome's sigma
+    sigma = params.sigma * np.where(np.arange(params.sigma.size) == at, 1.2, 1.0)
     moved = replace(params, gamma=params.gamma * 1.3 + 0.05, sigma=sigma)
     change = _log_density(network_model, data, moved, tmp_path / "moved")
     change -= _log_density(network_model, data, params, tmp_path / "given")
     expected = network.log_likelihood(data, moved).log_lik.sum()
     expected -= network.log_likelihood(data, params).log_lik.sum()
     expected += stats.norm.logpdf(moved.gamma).sum() - stats.norm.logpdf(params.gamma).sum()
-    expected += (params.sigma[3] ** 2 - moved.sigma[3] ** 2) / 2
+    expected += (params.sigma[at] ** 2 - moved.sigma[at] ** 2) / 2
     assert change == pytest.approx(expected, abs=2e-3)
 
 
@@ -671,7 +688,9 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
 
 @pytest.mark.stan
 @pytest.mark.parametrize(
-    "case", [combined_case, exact_case, single_outcome_case], ids=["combined", "exact", "single"]
+    "case",
+    [combined_case, exact_case, nested_partial_case, single_outcome_case],
+    ids=["combined", "exact", "nested_partial", "single"],
 )
 def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data, params = case()
