@@ -60,7 +60,11 @@
 //   outcome it moves with a signed effect, that outcome's sd as its total with
 //   the latent noise included (equation_noise): the data see only the total,
 //   and sampling the two sds themselves left a curved ridge between them
-//   (divergent transitions).
+//   (divergent transitions);
+// * a channel's direct path paired with its path into a mediator observed in
+//   part or never is sampled as their total (direct + gamma * mediated) and
+//   the direct share (pair_effects): the data see the total, and a direct
+//   path sampled in logs stretched towards 0 along that ridge.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -292,6 +296,54 @@ transformed data {
       }
     }
   }
+  // A channel's direct path into an outcome paired with its path into a mediator
+  // observed in part or never that moves that outcome with a positive gamma, both
+  // positive and through the same feature set: the data pin down their sum, direct
+  // + gamma * mediated, far better than each, and sampled apart in logs a direct
+  // path stretches towards 0 along that ridge. Such a pair is sampled as its total
+  // and the direct path's share of it (see pair_effects).
+  array[B] int pair_with = rep_array(0, B); // a mediated path's direct partner
+  array[B] int pair_gamma = rep_array(0, B);
+  for (b in 1 : B) {
+    int d = path_eq[b];
+    if (d <= D && med_type[d] >= 2 && beta_lower[b] == 0 && is_inf(beta_upper[b])) {
+      for (g in 1 : G) {
+        if (pair_with[b] == 0 && gamma_from[g] == d && gamma_lower[g] >= 0) {
+          for (c in 1 : B) {
+            if (pair_with[b] == 0 && path_eq[c] == D + gamma_to[g]
+                && path_set[c] == path_set[b] && beta_lower[c] == 0
+                && is_inf(beta_upper[c]) && !paired(pair_with, c)) {
+              pair_with[b] = c;
+              pair_gamma[b] = g;
+            }
+          }
+        }
+      }
+    }
+  }
+  int n_pair = 0;
+  for (b in 1 : B) {
+    n_pair += pair_with[b] > 0;
+  }
+  array[n_pair] int pair_direct;
+  array[n_pair] int pair_med;
+  array[n_pair] int pair_g; // the gamma from the mediator into that outcome
+  array[B - 2 * n_pair] int solo; // every other path
+  {
+    int i = 1;
+    int j = 1;
+    for (b in 1 : B) {
+      if (pair_with[b] > 0) {
+        pair_direct[i] = pair_with[b];
+        pair_med[i] = b;
+        pair_g[i] = pair_gamma[b];
+        i += 1;
+      } else if (!paired(pair_with, b)) {
+        solo[j] = b;
+        j += 1;
+      }
+    }
+  }
   for (b in 1 : B) {
     if (path_eq[b] > E || path_set[b] > Q) {
       reject("path ", b, " names an equation or feature set that does not exist");
@@ -316,12 +368,16 @@ transformed data {
 parameters {
   vector[E] alpha_c; // intercepts at the fitted rows' average non-X terms
   vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
-  vector<lower=scale_finite(beta_lower,
+  // media paths at their sets' typical level (beta_eff = beta * f_q(1)), but the
+  // pairs: their totals (direct + gamma * mediated) and the direct paths' shares
+  vector<lower=scale_finite(beta_lower[solo],
                             typical_saturation(adstock_type, saturation_type,
-                                               theta_start, theta)[path_set]),
-         upper=scale_finite(beta_upper,
+                                               theta_start, theta)[path_set[solo]]),
+         upper=scale_finite(beta_upper[solo],
                             typical_saturation(adstock_type, saturation_type,
-                                               theta_start, theta)[path_set])>[B] beta_eff;
+                                               theta_start, theta)[path_set[solo]])>[B - 2 * n_pair] beta_eff;
+  vector<lower=0>[n_pair] pair_total;
+  vector<lower=0, upper=1>[n_pair] pair_share;
   vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
   // noise sd of each equation but latent mediators; an outcome fed by latent
   // mediators: its sd with their noise included (see equation_noise)
@@ -334,7 +390,8 @@ parameters {
 }
 transformed parameters {
   // Media path coefficients on the stated scale (effect at full saturation).
-  vector[B] beta = beta_eff
+  vector[B] beta = pair_effects(beta_eff, pair_total, pair_share, gamma, solo,
+                                pair_direct, pair_med, pair_g).1
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
   vector<lower=0>[E] sigma // noise sd of each equation
@@ -389,6 +446,9 @@ model {
     // the latent mediators' noise shares (logits) and their outcomes' sds: to sigma
     target += equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                              lat_gamma, gamma, E).2;
+    // the pairs' totals and shares: to their paths
+    target += pair_effects(beta_eff, pair_total, pair_share, gamma, solo,
+                           pair_direct, pair_med, pair_g).2;
   }
   if (!prior_only) {
     if (n_tests > 0) {

@@ -219,6 +219,72 @@ def equation_noise(
     return sigma, float(log_jac)
 
 
+def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
+    """The program's ``pair_direct``, ``pair_med`` and ``pair_g`` (0-based): each path
+    into a mediator observed in part or never, with bounds [0, inf), paired with the
+    first direct path of the same feature set into an outcome that the mediator moves
+    with a gamma bounded at 0 (the first such gamma), bounds [0, inf) and not paired
+    yet; in the order of the mediated paths. Such a pair is sampled as its total and
+    the direct path's share (:func:`pair_effects`)."""
+    n_med = int(data["D"])
+    med_type = _ints(data, "med_type")
+    eq, sets = _ints(data, "path_eq") - 1, _ints(data, "path_set")
+    sources, targets = _ints(data, "gamma_from") - 1, _ints(data, "gamma_to") - 1
+    n_paths = eq.size
+    lower = _floats(data, "beta_lower", (n_paths,))
+    upper = _floats(data, "beta_upper", (n_paths,))
+    positive = (lower == 0) & np.isinf(upper)
+    low_gamma = _floats(data, "gamma_lower", (sources.size,))
+    direct: list[int] = []
+    mediated: list[int] = []
+    gammas: list[int] = []
+    for b in range(n_paths):
+        if eq[b] >= n_med or med_type[eq[b]] < 2 or not positive[b]:
+            continue
+        partner = next(
+            (
+                (c, g)
+                for g in np.flatnonzero((sources == eq[b]) & (low_gamma >= 0))
+                for c in range(n_paths)
+                if eq[c] == n_med + targets[g]
+                and sets[c] == sets[b]
+                and positive[c]
+                and c not in direct
+            ),
+            None,
+        )
+        if partner is not None:
+            direct.append(partner[0])
+            mediated.append(b)
+            gammas.append(int(partner[1]))
+    as_ints = [np.array(x, dtype=np.int64) for x in (direct, mediated, gammas)]
+    return as_ints[0], as_ints[1], as_ints[2]
+
+
+def pair_effects(
+    data: Data, solo_eff: Array, total: Array, share: Array, gamma: Array
+) -> tuple[Array, float]:
+    """The program's ``pair_effects``: every path's beta_eff from the unpaired ones (in
+    path order) and each pair's total and direct share (direct = share * total,
+    mediated = (1 - share) * total / gamma), and the log Jacobian of that change."""
+    direct, mediated, gammas = path_pairs(data)
+    beta_eff = np.zeros(len(data["path_eq"]))
+    solo = np.setdiff1d(np.arange(beta_eff.size), np.concatenate([direct, mediated]))
+    beta_eff[solo] = solo_eff
+    beta_eff[direct] = share * total
+    beta_eff[mediated] = (1 - share) * total / gamma[gammas]
+    return beta_eff, float(np.log(total).sum() - np.log(gamma[gammas]).sum())
+
+
+def sampled_paths(data: Data, beta_eff: Array, gamma: Array) -> tuple[Array, Array, Array]:
+    """The inverse of :func:`pair_effects`: the unpaired paths, the pairs' totals and
+    their direct shares (inits on the program's sampling scale)."""
+    direct, mediated, gammas = path_pairs(data)
+    total = beta_eff[direct] + gamma[gammas] * beta_eff[mediated]
+    solo = np.delete(beta_eff, np.concatenate([direct, mediated]).astype(np.int64))
+    return solo, total, beta_eff[direct] / total
+
+
 def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:
     """The inverse of :func:`equation_noise`: ``sigma_free`` and the share logits that
     give every equation's noise sd ``sigma`` (inits on the program's sampling scale)."""

@@ -380,6 +380,40 @@ def test_latent_noise_shares_round_trip_with_their_jacobian(
     assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
 
 
+def test_paired_paths_round_trip_with_their_jacobian() -> None:
+    """A surveyed mediator's positive path pairs with the direct path of its feature set
+    into the outcome it moves with a gamma bounded at 0: sampled as their total and the
+    direct share, back to the same paths, with the log Jacobian of that change."""
+    data, params = signed_case()
+    direct, mediated, gammas = network.path_pairs(data)
+    # display (set 4) into the survey (path 4) and into product A (path 9), gamma 1;
+    # the survey's other paths have no direct partner of their set, the latent
+    # mediator no paths, the exact mediator's paths are never paired
+    assert (direct.tolist(), mediated.tolist(), gammas.tolist()) == ([8], [3], [0])
+    rng = np.random.default_rng(2)
+    beta_eff = rng.uniform(0.2, 1.0, len(data["path_eq"]))
+    solo, total, share = network.sampled_paths(data, beta_eff, params.gamma)
+    assert solo.size == beta_eff.size - 2
+    assert 0 < share[0] < 1
+    back, log_jac = network.pair_effects(data, solo, total, share, params.gamma)
+    np.testing.assert_allclose(back, beta_eff, rtol=1e-12)
+    x = np.concatenate([total, share])
+
+    def forward(v: np.ndarray) -> np.ndarray:
+        out = network.pair_effects(data, solo, v[:1], v[1:], params.gamma)[0]
+        return out[np.concatenate([direct, mediated])]
+
+    step = 1e-6
+    jac = np.column_stack(
+        [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
+    )
+    assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+    # unsigned gammas or a fully observed mediator: nothing is paired
+    assert network.path_pairs(combined_case()[0])[0].size == 0
+    exact = {**data, "med_type": [1, 1, 3]}
+    assert network.path_pairs(exact)[0].size == 0
+
+
 # ---------------------------------------------------------------------------
 # (b) Stan against the twin
 
@@ -496,12 +530,14 @@ def exact_case() -> tuple[dict[str, Any], network.NetworkParams]:
 
 
 def signed_case() -> tuple[dict[str, Any], network.NetworkParams]:
-    """The combined case with the latent mediator's effects positive (bounded at 0), so
-    that its noise is sampled as a share of its first outcome's variance."""
+    """The combined case with the latent and the surveyed mediators' effects positive
+    (bounded at 0): the latent one's noise is sampled as a share of its first outcome's
+    variance, and display's paths into the survey and into product A as their total
+    and the direct share."""
     data, params = combined_case()
-    latent = np.array(data["gamma_from"]) == 3
-    data["gamma_lower"] = np.where(latent, 0.0, data["gamma_lower"])
-    return data, replace(params, gamma=np.where(latent, np.abs(params.gamma), params.gamma))
+    signed = np.isin(data["gamma_from"], [1, 3])
+    data["gamma_lower"] = np.where(signed, 0.0, data["gamma_lower"])
+    return data, replace(params, gamma=np.where(signed, np.abs(params.gamma), params.gamma))
 
 
 def nested_partial_case() -> tuple[dict[str, Any], network.NetworkParams]:
@@ -575,12 +611,16 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
     """The program's parameters (its sampling scale) for the given stated values."""
     typical = network.typical_levels(data, params.theta)
     sigma_free, share_logit = network.sampled_noise(data, params.sigma, params.gamma)
+    beta_eff = params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1]
+    solo, total, share = network.sampled_paths(data, beta_eff, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
         "sigma_free": sigma_free,
         "lat_share_logit": share_logit,
         "theta": params.theta,
-        "beta_eff": params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1],
+        "beta_eff": solo,
+        "pair_total": total,
+        "pair_share": share,
         "xcoef": params.xcoef,
         "gamma": params.gamma,
         "nu": params.nu,
@@ -594,7 +634,8 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
 @pytest.mark.stan
 def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Sampled as shares of an outcome's variance, a latent mediator's noise sd and its
-    outcome's still follow their stated half_normal(1) priors (the Jacobian is right)."""
+    outcome's still follow their stated half_normal(1) priors, and so do a pair's paths
+    sampled as their total and share (the Jacobians are right)."""
     data, _ = signed_case()
     assert data["med_type"][2] == 3
     assert network.latent_noise_paths(data)[0].tolist() == [2]
@@ -616,6 +657,13 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
     for e in (2, first_outcome, 0):  # the latent mediator, its outcome, another
         assert np.median(sigma[:, e]) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
+    # sampled as their total and the direct share, a pair's paths and the gamma keep
+    # their stated half_normal(1) priors (normal(0, 1) bounded at 0) too
+    beta, gamma = fit.stan_variable("beta"), fit.stan_variable("gamma")
+    direct, mediated, gammas = network.path_pairs(data)
+    for draws in (beta[:, direct[0]], beta[:, mediated[0]], gamma[:, gammas[0]]):
+        assert np.median(draws) == pytest.approx(stats.halfnorm.median(), abs=0.08)
+        assert np.quantile(draws, 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
 
 
 def _log_density(  # type: ignore[no-untyped-def]
@@ -666,8 +714,9 @@ def test_the_model_blocks_likelihood_matches_the_twin(network_model, case, tmp_p
 @pytest.mark.stan
 def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """What the Jacobians add to the log density changes, when gamma and the sds move, by
-    the twin's equation_noise log Jacobian plus Stan's own for the positive sds and the
-    gammas bounded at 0 (the transforms and media paths do not move)."""
+    the twin's equation_noise and pair_effects log Jacobians plus Stan's own for the
+    positive sds, the gammas bounded at 0 and the pair's total and share (the
+    transforms and media paths do not move; the pair's total and share do)."""
     data, params = signed_case()
     sigma = params.sigma * [1.1, 0.9, 1.3, 1.2, 1]
     moved = replace(params, gamma=params.gamma * 1.3 + 0.05, sigma=sigma)
@@ -680,7 +729,13 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
         free, logits = network.sampled_noise(data, p.sigma, p.gamma)
         bounded = np.array(data["gamma_lower"]) == 0
         noise = network.equation_noise(data, free, logits, p.gamma)[1]
-        return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum()
+        # the pair's total and share move with gamma: their Jacobian, and Stan's own
+        # for the total (positive) and share (in (0, 1))
+        typical = network.typical_levels(data, p.theta)[np.asarray(data["path_set"]) - 1]
+        solo, total, share = network.sampled_paths(data, p.beta * typical, p.gamma)
+        pairs = network.pair_effects(data, solo, total, share, p.gamma)[1]
+        constraints = np.log(total).sum() + np.log(share * (1 - share)).sum()
+        return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum() + pairs + constraints
 
     change = jacobians(moved, "moved") - jacobians(params, "given")
     assert change == pytest.approx(expected(moved) - expected(params), abs=3e-3)
@@ -689,8 +744,8 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
 @pytest.mark.stan
 @pytest.mark.parametrize(
     "case",
-    [combined_case, exact_case, nested_partial_case, single_outcome_case],
-    ids=["combined", "exact", "nested_partial", "single"],
+    [combined_case, exact_case, signed_case, nested_partial_case, single_outcome_case],
+    ids=["combined", "exact", "signed", "nested_partial", "single"],
 )
 def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data, params = case()
