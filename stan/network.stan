@@ -31,7 +31,7 @@
 // This is the exact joint density of mediator observations and outcomes.
 // Rows with the same observation states share one covariance; it is
 // factored once per such pattern (once in all when every mediator is
-// observed exactly or there is none).
+// observed exactly or there is none; with one outcome it is a variance).
 //
 // Cross-effects: cross_x[t, c] is the source outcome's observed value at the
 // lag, uncentred (Y + y_offset: the outcome over its sd), times an optional
@@ -377,7 +377,7 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set[solo]])>[B - 2 * n_pair] beta_eff;
   vector<lower=0>[n_pair] pair_total;
-  vector<lower=0, upper=1>[n_pair] pair_share;
+  vector[n_pair] pair_share_logit;
   vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
   // noise sd of each equation but latent mediators; an outcome fed by latent
   // mediators: its sd with their noise included (see equation_noise)
@@ -390,8 +390,8 @@ parameters {
 }
 transformed parameters {
   // Media path coefficients on the stated scale (effect at full saturation).
-  vector[B] beta = pair_effects(beta_eff, pair_total, pair_share, gamma, solo,
-                                pair_direct, pair_med, pair_g).1
+  vector[B] beta = pair_effects(beta_eff, pair_total, pair_share_logit, gamma,
+                                solo, pair_direct, pair_med, pair_g)
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
   vector<lower=0>[E] sigma // noise sd of each equation
@@ -447,8 +447,7 @@ model {
     target += equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                              lat_gamma, gamma, E).2;
     // the pairs' totals and shares: to their paths
-    target += pair_effects(beta_eff, pair_total, pair_share, gamma, solo,
-                           pair_direct, pair_med, pair_g).2;
+    target += pair_jacobian(pair_total, pair_share_logit, gamma, pair_g);
   }
   if (!prior_only) {
     if (n_tests > 0) {

@@ -148,11 +148,11 @@ class Network(ModelClass):
     # --- fit ------------------------------------------------------------------
     def correlated(self, spec: ModelSpec) -> bool:
         # An outcome's intercept trades with its coefficients and the cross-effects and
-        # mediators feeding it: a dense metric takes half the leapfrog steps. Not with a
-        # mediator observed in part or never: its noise and the outcome's then share the
-        # outcome's variance, a curved ridge a dense metric cannot straighten (bulk ESS per
-        # second a third to a half lower on bench_network's configs).
-        return all(m.observation == "full" for m in spec.mediators)
+        # mediators feeding it: a dense metric takes half the leapfrog steps, a latent
+        # mediator's too once its paths are paired (decision 0022). Not with a surveyed
+        # mediator: its gamma, weakly identified, bends the posterior where a dense
+        # metric gives a lower bulk ESS per second (bench_network's configs).
+        return all(m.observation != "partial" for m in spec.mediators)
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return nd.network_data(design, spec, **options)

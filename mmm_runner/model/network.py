@@ -222,9 +222,10 @@ def equation_noise(
 def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
     """The program's ``pair_direct``, ``pair_med`` and ``pair_g`` (0-based): each path
     into a mediator observed in part or never, with bounds [0, inf), paired with the
-    first direct path of the same feature set into an outcome that the mediator moves
-    with a gamma bounded at 0 (the first such gamma), bounds [0, inf) and not paired
-    yet; in the order of the mediated paths. Such a pair is sampled as its total and
+    first direct path of the same feature set, with bounds [0, inf) and not paired
+    yet, into an outcome that the mediator moves with a gamma bounded at 0 (gammas in
+    their order, the first that has such a partner); in the order of the mediated
+    paths. Such a pair is sampled as its total and
     the direct path's share (:func:`pair_effects`)."""
     n_med = int(data["D"])
     med_type = _ints(data, "med_type")
@@ -262,27 +263,30 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
 
 
 def pair_effects(
-    data: Data, solo_eff: Array, total: Array, share: Array, gamma: Array
+    data: Data, solo_eff: Array, total: Array, share_logit: Array, gamma: Array
 ) -> tuple[Array, float]:
-    """The program's ``pair_effects``: every path's beta_eff from the unpaired ones (in
-    path order) and each pair's total and direct share (direct = share * total,
-    mediated = (1 - share) * total / gamma), and the log Jacobian of that change."""
+    """The program's ``pair_effects`` and ``pair_jacobian``: every path's beta_eff from
+    the unpaired ones (in path order) and each pair's total and direct share's logit x
+    (direct = inv_logit(x) * total, mediated = inv_logit(-x) * total / gamma), and the
+    log Jacobian of that change."""
     direct, mediated, gammas = path_pairs(data)
     beta_eff = np.zeros(len(data["path_eq"]))
     solo = np.setdiff1d(np.arange(beta_eff.size), np.concatenate([direct, mediated]))
+    share, rest = 1 / (1 + np.exp(-share_logit)), 1 / (1 + np.exp(share_logit))
     beta_eff[solo] = solo_eff
     beta_eff[direct] = share * total
-    beta_eff[mediated] = (1 - share) * total / gamma[gammas]
-    return beta_eff, float(np.log(total).sum() - np.log(gamma[gammas]).sum())
+    beta_eff[mediated] = rest * total / gamma[gammas]
+    log_jac = np.log(total).sum() - np.log(gamma[gammas]).sum() + np.log(share * rest).sum()
+    return beta_eff, float(log_jac)
 
 
 def sampled_paths(data: Data, beta_eff: Array, gamma: Array) -> tuple[Array, Array, Array]:
     """The inverse of :func:`pair_effects`: the unpaired paths, the pairs' totals and
-    their direct shares (inits on the program's sampling scale)."""
+    their direct shares' logits (inits on the program's sampling scale)."""
     direct, mediated, gammas = path_pairs(data)
-    total = beta_eff[direct] + gamma[gammas] * beta_eff[mediated]
+    mediated_eff = gamma[gammas] * beta_eff[mediated]
     solo = np.delete(beta_eff, np.concatenate([direct, mediated]).astype(np.int64))
-    return solo, total, beta_eff[direct] / total
+    return solo, beta_eff[direct] + mediated_eff, np.log(beta_eff[direct] / mediated_eff)
 
 
 def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:

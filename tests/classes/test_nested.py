@@ -192,14 +192,22 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
     assert [round(a[0], 3) for a in data["beta_prior_args"][4:]] == [1.0, 0.5, 0.3]
 
 
-@pytest.mark.parametrize(("observation", "dense"), [("full", True), ("partial", False)])
-def test_auto_takes_a_dense_metric_only_with_every_mediator_observed(
+@pytest.mark.parametrize(
+    ("observation", "dense"), [("full", True), ("latent", True), ("partial", False)]
+)
+def test_auto_takes_a_dense_metric_unless_a_mediator_is_surveyed(
     tmp_path: Path, observation: str, dense: bool
 ) -> None:
-    # decision 0022: a mediator observed in part shares the KPI's variance (a curved ridge)
+    # decision 0022: with a survey, gamma's weak identification bends the posterior
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[frame.index % 5 != 0, "awareness"] = np.nan
-    edit = lambda c: _mediator(c).update(observation=observation)  # noqa: E731
+    priors = {
+        "effect_prior": "normal(0.3, 0.05)",
+        "media_prior": dict.fromkeys(("tv", "social", "display"), "normal(1, 0.2)"),
+    }
+    edit = lambda c: _mediator(c).update(  # noqa: E731
+        observation=observation, **(priors if observation == "latent" else {})
+    )
     result = validate(_config(tmp_path, edit, frame if observation == "partial" else None))
     assert result.spec is not None
     assert classes.get("nested").correlated(result.spec) is dense

@@ -392,12 +392,11 @@ def test_paired_paths_round_trip_with_their_jacobian() -> None:
     assert (direct.tolist(), mediated.tolist(), gammas.tolist()) == ([8], [3], [0])
     rng = np.random.default_rng(2)
     beta_eff = rng.uniform(0.2, 1.0, len(data["path_eq"]))
-    solo, total, share = network.sampled_paths(data, beta_eff, params.gamma)
+    solo, total, share_logit = network.sampled_paths(data, beta_eff, params.gamma)
     assert solo.size == beta_eff.size - 2
-    assert 0 < share[0] < 1
-    back, log_jac = network.pair_effects(data, solo, total, share, params.gamma)
+    back, log_jac = network.pair_effects(data, solo, total, share_logit, params.gamma)
     np.testing.assert_allclose(back, beta_eff, rtol=1e-12)
-    x = np.concatenate([total, share])
+    x = np.concatenate([total, share_logit])
 
     def forward(v: np.ndarray) -> np.ndarray:
         out = network.pair_effects(data, solo, v[:1], v[1:], params.gamma)[0]
@@ -412,6 +411,18 @@ def test_paired_paths_round_trip_with_their_jacobian() -> None:
     assert network.path_pairs(combined_case()[0])[0].size == 0
     exact = {**data, "med_type": [1, 1, 3]}
     assert network.path_pairs(exact)[0].size == 0
+
+
+def test_paths_pair_in_order_once_each() -> None:
+    """Mediated paths in order; for each, gammas in order and the first unpaired direct
+    path of its set; a direct path with an upper bound is never paired."""
+    data, _ = paired_case()
+    direct, mediated, gammas = network.path_pairs(data)
+    assert list(zip(direct, mediated, gammas, strict=True)) == [(8, 0, 0), (9, 3, 1), (5, 10, 0)]
+    upper = np.array(data["beta_upper"], dtype=float)
+    upper[9] = 3.0
+    direct, mediated, _ = network.path_pairs({**data, "beta_upper": upper})
+    assert (direct.tolist(), mediated.tolist()) == ([8, 5], [0, 10])
 
 
 # ---------------------------------------------------------------------------
@@ -540,6 +551,16 @@ def signed_case() -> tuple[dict[str, Any], network.NetworkParams]:
     return data, replace(params, gamma=np.where(signed, np.abs(params.gamma), params.gamma))
 
 
+def paired_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """The signed case with the survey's paths moved onto other feature sets, so that
+    three pairs form: its first path, on social's set, takes social's direct path into
+    product A; its second (social) finds that taken and takes social's into product B
+    through the second gamma; its third, on search's set, takes search's into A."""
+    data, params = signed_case()
+    data["path_set"] = [4, 1, 5, 4, 2, 3, 2, 3, 4, 4, 3]
+    return data, params
+
+
 def nested_partial_case() -> tuple[dict[str, Any], network.NetworkParams]:
     """The nested class's shape: one outcome fed by a surveyed mediator, with four
     held-out weeks whose surveys E[M | obs] still conditions on (the program's one-
@@ -612,7 +633,7 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
     typical = network.typical_levels(data, params.theta)
     sigma_free, share_logit = network.sampled_noise(data, params.sigma, params.gamma)
     beta_eff = params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1]
-    solo, total, share = network.sampled_paths(data, beta_eff, params.gamma)
+    solo, total, pair_logit = network.sampled_paths(data, beta_eff, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
         "sigma_free": sigma_free,
@@ -620,7 +641,7 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
         "theta": params.theta,
         "beta_eff": solo,
         "pair_total": total,
-        "pair_share": share,
+        "pair_share_logit": pair_logit,
         "xcoef": params.xcoef,
         "gamma": params.gamma,
         "nu": params.nu,
@@ -729,12 +750,12 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
         free, logits = network.sampled_noise(data, p.sigma, p.gamma)
         bounded = np.array(data["gamma_lower"]) == 0
         noise = network.equation_noise(data, free, logits, p.gamma)[1]
-        # the pair's total and share move with gamma: their Jacobian, and Stan's own
-        # for the total (positive) and share (in (0, 1))
+        # the pair's total and share move with gamma: their Jacobian (the share's
+        # logit included), and Stan's own for the total (positive)
         typical = network.typical_levels(data, p.theta)[np.asarray(data["path_set"]) - 1]
-        solo, total, share = network.sampled_paths(data, p.beta * typical, p.gamma)
-        pairs = network.pair_effects(data, solo, total, share, p.gamma)[1]
-        constraints = np.log(total).sum() + np.log(share * (1 - share)).sum()
+        solo, total, share_logit = network.sampled_paths(data, p.beta * typical, p.gamma)
+        pairs = network.pair_effects(data, solo, total, share_logit, p.gamma)[1]
+        constraints = np.log(total).sum()
         return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum() + pairs + constraints
 
     change = jacobians(moved, "moved") - jacobians(params, "given")
@@ -744,8 +765,8 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
 @pytest.mark.stan
 @pytest.mark.parametrize(
     "case",
-    [combined_case, exact_case, signed_case, nested_partial_case, single_outcome_case],
-    ids=["combined", "exact", "signed", "nested_partial", "single"],
+    [combined_case, exact_case, paired_case, nested_partial_case, single_outcome_case],
+    ids=["combined", "exact", "paired", "nested_partial", "single"],
 )
 def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data, params = case()
