@@ -61,6 +61,9 @@
 //   the latent noise included (equation_noise): the data see only the total,
 //   and sampling the two sds themselves left a curved ridge between them
 //   (divergent transitions);
+// * a surveyed mediator's noise sd and its survey's are sampled as their
+//   total (the survey's sd, which the survey pins down) and the mediator's
+//   share of its variance (survey_noise);
 // * a channel's direct path paired with its path into a mediator observed in
 //   part or never is sampled as their total (direct + gamma * mediated) and
 //   the direct share (pair_effects): the data see the total, and a direct
@@ -384,7 +387,9 @@ parameters {
   vector<lower=0>[E - n_lat] sigma_free;
   vector[n_lat] lat_share_logit; // of what is left of that variance
   vector<lower=gamma_lower, upper=gamma_upper>[G] gamma; // mediator -> outcome
-  vector<lower=0>[D2] nu; // observation noise sd of partially observed mediators
+  // a surveyed mediator's share of its survey's variance (logit): its sigma_free
+  // entry is the survey's total sd (see survey_noise)
+  vector[D2] survey_share_logit;
   vector<lower=psi_lower, upper=psi_upper>[C] psi; // cross-effects
   array[use_corr] cholesky_factor_corr[K] L_R; // outcome error correlation
 }
@@ -394,9 +399,16 @@ transformed parameters {
                                 solo, pair_direct, pair_med, pair_g)
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
-  vector<lower=0>[E] sigma // noise sd of each equation
-    = equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
-                     lat_gamma, gamma, E).1;
+  vector<lower=0>[E] sigma; // noise sd of each equation
+  vector<lower=0>[D2] nu; // observation noise sd of each survey
+  {
+    tuple(vector[E], vector[D2]) sds
+      = survey_noise(equation_noise(sigma_free, lat_share_logit, free_eq,
+                                    lat_med, lat_eq, lat_gamma, gamma, E).1,
+                     survey_share_logit, partial);
+    sigma = sds.1;
+    nu = sds.2;
+  }
 }
 model {
   matrix[T, Q] F = media_effects(T, L, X_set, adstock_type, l_max,
@@ -448,6 +460,9 @@ model {
                              lat_gamma, gamma, E).2;
     // the pairs' totals and shares: to their paths
     target += pair_jacobian(pair_total, pair_share_logit, gamma, pair_g);
+    // the surveys' total sds and shares: to sigma and nu
+    target += survey_jacobian(sqrt(square(sigma[partial]) + square(nu)),
+                              survey_share_logit);
   }
   if (!prior_only) {
     if (n_tests > 0) {

@@ -148,11 +148,13 @@ class Network(ModelClass):
     # --- fit ------------------------------------------------------------------
     def correlated(self, spec: ModelSpec) -> bool:
         # An outcome's intercept trades with its coefficients and the cross-effects and
-        # mediators feeding it: a dense metric takes half the leapfrog steps, a latent
-        # mediator's too once its paths are paired (decision 0022). Not with a surveyed
-        # mediator: its gamma, weakly identified, bends the posterior where a dense
-        # metric gives a lower bulk ESS per second (bench_network's configs).
-        return all(m.observation != "partial" for m in spec.mediators)
+        # mediators feeding it: a dense metric takes half the leapfrog steps, with latent
+        # and surveyed mediators too once their paths and noise are paired (decision
+        # 0022). Not with a surveyed mediator whose effect has the default prior: its
+        # gamma, weakly identified, may near 0, where a dense metric's fits diverged.
+        return all(
+            m.observation != "partial" or "effect_prior" in m.stated for m in spec.mediators
+        )
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return nd.network_data(design, spec, **options)

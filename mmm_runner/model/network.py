@@ -219,6 +219,29 @@ def equation_noise(
     return sigma, float(log_jac)
 
 
+def survey_noise(data: Data, sigma: Array, share_logit: Array) -> tuple[Array, Array, float]:
+    """The program's ``survey_noise`` and ``survey_jacobian``: each surveyed mediator's
+    noise sd and its survey's (``nu``) from the survey's total sd, held where the
+    mediator's sd belongs in ``sigma``, and the logit of the mediator's share of that
+    variance; and the log Jacobian of that change."""
+    partial = np.flatnonzero(_ints(data, "med_type") == 2)
+    share, rest = 1 / (1 + np.exp(-share_logit)), 1 / (1 + np.exp(share_logit))
+    total = sigma[partial]
+    out = sigma.copy()
+    out[partial] = total * np.sqrt(share)
+    log_jac = np.log(total).sum() + 0.5 * np.log(share * rest).sum() - total.size * np.log(2)
+    return out, total * np.sqrt(rest), float(log_jac)
+
+
+def sampled_survey(data: Data, sigma: Array, nu: Array) -> tuple[Array, Array]:
+    """The inverse of :func:`survey_noise`: ``sigma`` with each surveyed mediator's sd
+    replaced by its survey's total sd, and the logits of the mediators' shares."""
+    partial = np.flatnonzero(_ints(data, "med_type") == 2)
+    out = sigma.copy()
+    out[partial] = np.sqrt(sigma[partial] ** 2 + nu**2)
+    return out, np.log(sigma[partial] ** 2 / nu**2)
+
+
 def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
     """The program's ``pair_direct``, ``pair_med`` and ``pair_g`` (0-based): each path
     into a mediator observed in part or never, with bounds [0, inf), paired with the

@@ -193,12 +193,19 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("observation", "dense"), [("full", True), ("latent", True), ("partial", False)]
+    ("observation", "informed", "dense"),
+    [
+        ("full", False, True),
+        ("latent", True, True),
+        ("partial", True, True),
+        ("partial", False, False),
+    ],
 )
-def test_auto_takes_a_dense_metric_unless_a_mediator_is_surveyed(
-    tmp_path: Path, observation: str, dense: bool
+def test_auto_takes_a_dense_metric_unless_a_survey_has_a_default_effect_prior(
+    tmp_path: Path, observation: str, informed: bool, dense: bool
 ) -> None:
-    # decision 0022: with a survey, gamma's weak identification bends the posterior
+    # decision 0022: with a survey and the default effect prior, gamma may near 0, where
+    # fits with a dense metric diverged
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[frame.index % 5 != 0, "awareness"] = np.nan
     priors = {
@@ -206,7 +213,7 @@ def test_auto_takes_a_dense_metric_unless_a_mediator_is_surveyed(
         "media_prior": dict.fromkeys(("tv", "social", "display"), "normal(1, 0.2)"),
     }
     edit = lambda c: _mediator(c).update(  # noqa: E731
-        observation=observation, **(priors if observation == "latent" else {})
+        observation=observation, **(priors if informed else {})
     )
     result = validate(_config(tmp_path, edit, frame if observation == "partial" else None))
     assert result.spec is not None

@@ -413,6 +413,30 @@ def test_paired_paths_round_trip_with_their_jacobian() -> None:
     assert network.path_pairs(exact)[0].size == 0
 
 
+def test_survey_noise_round_trips_with_its_jacobian() -> None:
+    """A surveyed mediator's sd and its survey's, sampled as the survey's total sd and
+    the mediator's share of its variance, come back as they were, with the log
+    Jacobian of that change; the other equations' sds pass through."""
+    data, params = combined_case()
+    assert data["med_type"][0] == 2  # the survey
+    total, logit = network.sampled_survey(data, params.sigma, params.nu)
+    np.testing.assert_allclose(np.delete(total, 0), np.delete(params.sigma, 0))
+    sigma, nu, log_jac = network.survey_noise(data, total, logit)
+    np.testing.assert_allclose(sigma, params.sigma, rtol=1e-12)
+    np.testing.assert_allclose(nu, params.nu, rtol=1e-12)
+    x = np.concatenate([total[:1], logit])
+
+    def forward(v: np.ndarray) -> np.ndarray:
+        out = network.survey_noise(data, np.concatenate([v[:1], total[1:]]), v[1:])
+        return np.concatenate([out[0][:1], out[1]])
+
+    step = 1e-6
+    jac = np.column_stack(
+        [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
+    )
+    assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+
+
 def test_paths_pair_in_order_once_each() -> None:
     """Mediated paths in order; for each, gammas in order and the first unpaired direct
     path of its set; a direct path with an upper bound is never paired."""
@@ -631,7 +655,8 @@ def random_params(
 def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]:
     """The program's parameters (its sampling scale) for the given stated values."""
     typical = network.typical_levels(data, params.theta)
-    sigma_free, share_logit = network.sampled_noise(data, params.sigma, params.gamma)
+    sigma_pre, survey_logit = network.sampled_survey(data, params.sigma, params.nu)
+    sigma_free, share_logit = network.sampled_noise(data, sigma_pre, params.gamma)
     beta_eff = params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1]
     solo, total, pair_logit = network.sampled_paths(data, beta_eff, params.gamma)
     out: dict[str, Any] = {
@@ -644,7 +669,7 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
         "pair_share_logit": pair_logit,
         "xcoef": params.xcoef,
         "gamma": params.gamma,
-        "nu": params.nu,
+        "survey_share_logit": survey_logit,
         "psi": params.psi,
     }
     if data["correlated"] and data["K"] > 1:
@@ -679,10 +704,13 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
         assert np.median(sigma[:, e]) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
     # sampled as their total and the direct share, a pair's paths and the gamma keep
-    # their stated half_normal(1) priors (normal(0, 1) bounded at 0) too
+    # their stated half_normal(1) priors (normal(0, 1) bounded at 0) too, and so does
+    # the survey's noise sd, sampled as a share of the survey's variance (as is the
+    # surveyed mediator's, sigma[:, 0] above)
     beta, gamma = fit.stan_variable("beta"), fit.stan_variable("gamma")
     direct, mediated, gammas = network.path_pairs(data)
-    for draws in (beta[:, direct[0]], beta[:, mediated[0]], gamma[:, gammas[0]]):
+    nu = fit.stan_variable("nu")[:, 0]
+    for draws in (beta[:, direct[0]], beta[:, mediated[0]], gamma[:, gammas[0]], nu):
         assert np.median(draws) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(draws, 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
 
@@ -747,9 +775,11 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
         return with_them - _log_density(network_model, data, p, tmp_path / name)
 
     def expected(p: network.NetworkParams) -> float:
-        free, logits = network.sampled_noise(data, p.sigma, p.gamma)
+        total, survey_logit = network.sampled_survey(data, p.sigma, p.nu)
+        free, logits = network.sampled_noise(data, total, p.gamma)
         bounded = np.array(data["gamma_lower"]) == 0
         noise = network.equation_noise(data, free, logits, p.gamma)[1]
+        noise += network.survey_noise(data, total, survey_logit)[2]
         # the pair's total and share move with gamma: their Jacobian (the share's
         # logit included), and Stan's own for the total (positive)
         typical = network.typical_levels(data, p.theta)[np.asarray(data["path_set"]) - 1]
