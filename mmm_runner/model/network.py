@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from mmm_runner.model.transforms import ADSTOCKS, SATURATIONS, Adstock, Array, Saturation
 
@@ -207,7 +208,7 @@ def equation_noise(
     left = sigma**2
     log_jac = 0.0
     for i, (d, g, e) in enumerate(zip(latent, first, eq, strict=True)):
-        share = 1 / (1 + np.exp(-share_logit[i]))
+        share = expit(share_logit[i])
         tau2 = share * left[e]
         log_jac -= np.logaddexp(0, -share_logit[i]) + np.logaddexp(0, share_logit[i])  # logit
         log_jac += np.log(left[e]) - np.log(2 * np.sqrt(tau2) * abs(gamma[g]))
@@ -225,7 +226,7 @@ def survey_noise(data: Data, sigma: Array, share_logit: Array) -> tuple[Array, A
     mediator's sd belongs in ``sigma``, and the logit of the mediator's share of that
     variance; and the log Jacobian of that change."""
     partial = np.flatnonzero(_ints(data, "med_type") == 2)
-    share, rest = 1 / (1 + np.exp(-share_logit)), 1 / (1 + np.exp(share_logit))
+    share, rest = expit(share_logit), expit(-share_logit)
     total = sigma[partial]
     out = sigma.copy()
     out[partial] = total * np.sqrt(share)
@@ -248,8 +249,8 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
     first direct path of the same feature set, with bounds [0, inf) and not paired
     yet, into an outcome that the mediator moves with a gamma bounded at 0 (gammas in
     their order, the first that has such a partner); in the order of the mediated
-    paths. Such a pair is sampled as its total and
-    the direct path's share (:func:`pair_effects`)."""
+    paths. Such a pair is sampled as its total and the direct path's share
+    (:func:`pair_effects`)."""
     n_med = int(data["D"])
     med_type = _ints(data, "med_type")
     eq, sets = _ints(data, "path_eq") - 1, _ints(data, "path_set")
@@ -295,7 +296,7 @@ def pair_effects(
     direct, mediated, gammas = path_pairs(data)
     beta_eff = np.zeros(len(data["path_eq"]))
     solo = np.setdiff1d(np.arange(beta_eff.size), np.concatenate([direct, mediated]))
-    share, rest = 1 / (1 + np.exp(-share_logit)), 1 / (1 + np.exp(share_logit))
+    share, rest = expit(share_logit), expit(-share_logit)
     beta_eff[solo] = solo_eff
     beta_eff[direct] = share * total
     beta_eff[mediated] = rest * total / gamma[gammas]
