@@ -66,8 +66,8 @@
 //   share of its variance (survey_noise);
 // * a channel's direct path paired with its path into a mediator observed in
 //   part or never is sampled as their total (direct + gamma * mediated) and
-//   the direct share (pair_effects): the data see the total, and a direct
-//   path sampled in logs stretched towards 0 along that ridge.
+//   the log ratio of the two paths (pair_effects): the data see the total, and
+//   a direct path sampled in logs stretched towards 0 along that ridge.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -304,7 +304,7 @@ transformed data {
   // positive and through the same feature set: the data pin down their sum, direct
   // + gamma * mediated, far better than each, and sampled apart in logs a direct
   // path stretches towards 0 along that ridge. Such a pair is sampled as its total
-  // and the direct path's share of it (see pair_effects).
+  // and the log ratio of its direct path to its mediated one (see pair_effects).
   array[B] int pair_with = rep_array(0, B); // a mediated path's direct partner
   array[B] int pair_gamma = rep_array(0, B);
   for (b in 1 : B) {
@@ -372,7 +372,7 @@ parameters {
   vector[E] alpha_c; // intercepts at the fitted rows' average non-X terms
   vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
   // media paths at their sets' typical level (beta_eff = beta * f_q(1)), but the
-  // pairs: their totals (direct + gamma * mediated) and the direct paths' shares
+  // pairs: their totals (direct + gamma * mediated) and log(direct / mediated)
   vector<lower=scale_finite(beta_lower[solo],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set[solo]]),
@@ -380,7 +380,7 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set[solo]])>[B - 2 * n_pair] beta_eff;
   vector<lower=0>[n_pair] pair_total;
-  vector[n_pair] pair_share_logit;
+  vector[n_pair] pair_ratio_log;
   vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
   // noise sd of each equation but latent mediators; an outcome fed by latent
   // mediators: its sd with their noise included (see equation_noise)
@@ -395,7 +395,7 @@ parameters {
 }
 transformed parameters {
   // Media path coefficients on the stated scale (effect at full saturation).
-  vector[B] beta = pair_effects(beta_eff, pair_total, pair_share_logit, gamma,
+  vector[B] beta = pair_effects(beta_eff, pair_total, pair_ratio_log, gamma,
                                 solo, pair_direct, pair_med, pair_g)
                    ./ typical_saturation(adstock_type, saturation_type,
                                          theta_start, theta)[path_set];
@@ -458,8 +458,8 @@ model {
     // the latent mediators' noise shares (logits) and their outcomes' sds: to sigma
     target += equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                              lat_gamma, gamma, E).2;
-    // the pairs' totals and shares: to their paths
-    target += pair_jacobian(pair_total, pair_share_logit, gamma, pair_g);
+    // the pairs' totals and ratios: to their paths
+    target += pair_jacobian(pair_total, pair_ratio_log, gamma, pair_g);
     // the surveys' total sds and shares: to sigma and nu
     target += survey_jacobian(sqrt(square(sigma[partial]) + square(nu)),
                               survey_share_logit);

@@ -63,7 +63,7 @@ from mmm_runner.analysis.posterior import (
 from mmm_runner.backend.fit import Draws
 from mmm_runner.classes.base import ModelClass, Quantities, Variables
 from mmm_runner.classes.network_rules import mediator_rules, outcome_rules
-from mmm_runner.config.models import RunConfig
+from mmm_runner.config.models import PosteriorShape, RunConfig
 from mmm_runner.config.resolve import Collector, ModelSpec
 from mmm_runner.data.design import Design
 from mmm_runner.model import network_data as nd
@@ -146,15 +146,18 @@ class Network(ModelClass):
                 )
 
     # --- fit ------------------------------------------------------------------
-    def correlated(self, spec: ModelSpec) -> bool:
+    def posterior_shape(self, spec: ModelSpec) -> PosteriorShape:
         # An outcome's intercept trades with its coefficients and the cross-effects and
         # mediators feeding it: a dense metric takes half the leapfrog steps, with latent
         # and surveyed mediators too once their paths and noise are paired (decision
         # 0022). Not with a surveyed mediator whose effect has the default prior: its
-        # gamma, weakly identified, may near 0, where a dense metric's fits diverged.
-        return all(
-            m.observation != "partial" or "effect_prior" in m.stated for m in spec.mediators
+        # gamma, weakly identified, runs up to where its channels' direct paths reach 0,
+        # and the posterior bends there; a dense metric diverged, a diag one needs
+        # smaller steps.
+        walled = any(
+            m.observation == "partial" and "effect_prior" not in m.stated for m in spec.mediators
         )
+        return PosteriorShape(correlated=not walled, walled=walled)
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return nd.network_data(design, spec, **options)

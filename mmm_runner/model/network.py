@@ -287,16 +287,18 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
 
 
 def pair_effects(
-    data: Data, solo_eff: Array, total: Array, share_logit: Array, gamma: Array
+    data: Data, solo_eff: Array, total: Array, ratio_log: Array, gamma: Array
 ) -> tuple[Array, float]:
     """The program's ``pair_effects`` and ``pair_jacobian``: every path's beta_eff from
-    the unpaired ones (in path order) and each pair's total and direct share's logit x
-    (direct = inv_logit(x) * total, mediated = inv_logit(-x) * total / gamma), and the
-    log Jacobian of that change."""
+    the unpaired ones (in path order) and each pair's total and log ratio r of its direct
+    path to its mediated one (the direct share's logit is x = r - log gamma: direct =
+    inv_logit(x) * total, mediated = inv_logit(-x) * total / gamma), and the log
+    Jacobian of that change."""
     direct, mediated, gammas = path_pairs(data)
     beta_eff = np.zeros(len(data["path_eq"]))
     solo = np.setdiff1d(np.arange(beta_eff.size), np.concatenate([direct, mediated]))
-    share, rest = expit(share_logit), expit(-share_logit)
+    x = ratio_log - np.log(gamma[gammas])
+    share, rest = expit(x), expit(-x)
     beta_eff[solo] = solo_eff
     beta_eff[direct] = share * total
     beta_eff[mediated] = rest * total / gamma[gammas]
@@ -306,11 +308,12 @@ def pair_effects(
 
 def sampled_paths(data: Data, beta_eff: Array, gamma: Array) -> tuple[Array, Array, Array]:
     """The inverse of :func:`pair_effects`: the unpaired paths, the pairs' totals and
-    their direct shares' logits (inits on the program's sampling scale)."""
+    their log ratios of direct to mediated path (inits on the program's sampling
+    scale)."""
     direct, mediated, gammas = path_pairs(data)
     mediated_eff = gamma[gammas] * beta_eff[mediated]
     solo = np.delete(beta_eff, np.concatenate([direct, mediated]).astype(np.int64))
-    return solo, beta_eff[direct] + mediated_eff, np.log(beta_eff[direct] / mediated_eff)
+    return solo, beta_eff[direct] + mediated_eff, np.log(beta_eff[direct] / beta_eff[mediated])
 
 
 def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:

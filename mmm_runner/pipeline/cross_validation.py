@@ -169,7 +169,7 @@ def _fold(
         config.fit,
         seed,
         out,
-        correlated=model_class.correlated(spec),
+        shape=model_class.posterior_shape(spec),
     )
     draws = model_class.kpi_draws(draws, design, spec)
     predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)

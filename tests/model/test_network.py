@@ -383,7 +383,9 @@ def test_latent_noise_shares_round_trip_with_their_jacobian(
 def test_paired_paths_round_trip_with_their_jacobian() -> None:
     """A surveyed mediator's positive path pairs with the direct path of its feature set
     into the outcome it moves with a gamma bounded at 0: sampled as their total and the
-    direct share, back to the same paths, with the log Jacobian of that change."""
+    log ratio of direct to mediated path, back to the same paths, with the log Jacobian
+    of that change; with gamma moving too (its log sampled), the ratio's shift by
+    log gamma adds nothing to it."""
     data, params = signed_case()
     direct, mediated, gammas = network.path_pairs(data)
     # display (set 4) into the survey (path 4) and into product A (path 9), gamma 1;
@@ -392,21 +394,28 @@ def test_paired_paths_round_trip_with_their_jacobian() -> None:
     assert (direct.tolist(), mediated.tolist(), gammas.tolist()) == ([8], [3], [0])
     rng = np.random.default_rng(2)
     beta_eff = rng.uniform(0.2, 1.0, len(data["path_eq"]))
-    solo, total, share_logit = network.sampled_paths(data, beta_eff, params.gamma)
+    gamma = params.gamma.copy()
+    gamma[gammas] = 0.37  # away from 1, where log gamma would hide a missing term
+    solo, total, ratio_log = network.sampled_paths(data, beta_eff, gamma)
     assert solo.size == beta_eff.size - 2
-    back, log_jac = network.pair_effects(data, solo, total, share_logit, params.gamma)
+    assert ratio_log == pytest.approx(np.log(beta_eff[direct] / beta_eff[mediated]))
+    back, log_jac = network.pair_effects(data, solo, total, ratio_log, gamma)
     np.testing.assert_allclose(back, beta_eff, rtol=1e-12)
-    x = np.concatenate([total, share_logit])
+    x = np.concatenate([np.log(gamma[gammas]), total, ratio_log])
 
     def forward(v: np.ndarray) -> np.ndarray:
-        out = network.pair_effects(data, solo, v[:1], v[1:], params.gamma)[0]
-        return out[np.concatenate([direct, mediated])]
+        moved = gamma.copy()
+        moved[gammas] = np.exp(v[:1])
+        out = network.pair_effects(data, solo, v[1:2], v[2:], moved)[0]
+        return np.concatenate([moved[gammas], out[np.concatenate([direct, mediated])]])
 
     step = 1e-6
     jac = np.column_stack(
         [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
     )
-    assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+    # gamma's own log transform (Stan's) times the pair's
+    expected = np.log(gamma[gammas]).sum() + log_jac
+    assert expected == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
     # unsigned gammas or a fully observed mediator: nothing is paired
     assert network.path_pairs(combined_case()[0])[0].size == 0
     exact = {**data, "med_type": [1, 1, 3]}
@@ -658,7 +667,7 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
     sigma_pre, survey_logit = network.sampled_survey(data, params.sigma, params.nu)
     sigma_free, share_logit = network.sampled_noise(data, sigma_pre, params.gamma)
     beta_eff = params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1]
-    solo, total, pair_logit = network.sampled_paths(data, beta_eff, params.gamma)
+    solo, total, pair_ratio = network.sampled_paths(data, beta_eff, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
         "sigma_free": sigma_free,
@@ -666,7 +675,7 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
         "theta": params.theta,
         "beta_eff": solo,
         "pair_total": total,
-        "pair_share_logit": pair_logit,
+        "pair_ratio_log": pair_ratio,
         "xcoef": params.xcoef,
         "gamma": params.gamma,
         "survey_share_logit": survey_logit,
@@ -703,7 +712,7 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
     for e in (2, first_outcome, 0):  # the latent mediator, its outcome, another
         assert np.median(sigma[:, e]) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
-    # sampled as their total and the direct share, a pair's paths and the gamma keep
+    # sampled as their total and log ratio, a pair's paths and the gamma keep
     # their stated half_normal(1) priors (normal(0, 1) bounded at 0) too, and so does
     # the survey's noise sd, sampled as a share of the survey's variance (as is the
     # surveyed mediator's, sigma[:, 0] above)
@@ -780,11 +789,11 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
         bounded = np.array(data["gamma_lower"]) == 0
         noise = network.equation_noise(data, free, logits, p.gamma)[1]
         noise += network.survey_noise(data, total, survey_logit)[2]
-        # the pair's total and share move with gamma: their Jacobian (the share's
-        # logit included), and Stan's own for the total (positive)
+        # the pair's total and ratio move with gamma: their Jacobian (the direct
+        # share's logit included), and Stan's own for the total (positive)
         typical = network.typical_levels(data, p.theta)[np.asarray(data["path_set"]) - 1]
-        solo, total, share_logit = network.sampled_paths(data, p.beta * typical, p.gamma)
-        pairs = network.pair_effects(data, solo, total, share_logit, p.gamma)[1]
+        solo, total, ratio_log = network.sampled_paths(data, p.beta * typical, p.gamma)
+        pairs = network.pair_effects(data, solo, total, ratio_log, p.gamma)[1]
         constraints = np.log(total).sum()
         return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum() + pairs + constraints
 
