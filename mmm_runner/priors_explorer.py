@@ -40,7 +40,6 @@ from mmm_runner.analysis.posterior import (
 )
 from mmm_runner.atomic import copy_file, write_csv, write_text
 from mmm_runner.backend import cache, fit, toolchain
-from mmm_runner.config.models import FitConfig, PosteriorShape
 from mmm_runner.data.design import Design, build_design
 from mmm_runner.errors import UsageError
 from mmm_runner.model import programs, stan_data
@@ -79,14 +78,6 @@ MIN_DRAWS: Final = 20
 # the scale of a wide prior (fewer leave its tails unexplored).
 MIN_WARMUP: Final = 150
 ADAPT_DELTA: Final = 0.95  # at least
-
-
-def _adapt_delta(settings: FitConfig) -> float:
-    """The prior's target acceptance rate: the run's (auto as for any posterior), at least
-    ADAPT_DELTA."""
-    return max(settings.target_acceptance(PosteriorShape()), ADAPT_DELTA)
-
-
 PRIOR: Final = "prior.nc"
 PRIOR_SUMMARY: Final = "prior_summary.csv"
 KPI_BANDS: Final = "kpi_bands.csv"
@@ -276,7 +267,7 @@ def sample_prior(
             # validated against the run's warmup_pilot)
             "warmup_pilot": 0,
             # Wide priors have long tails: smaller steps keep divergences rare.
-            "adapt_delta": _adapt_delta(config.fit),
+            "adapt_delta": max(config.fit.adapt_delta, ADAPT_DELTA),
         }
     )
     reporter.note(f"sampling the prior of {config.name}: {CHAINS} chains × {draws} draws")
@@ -573,7 +564,7 @@ def _initial_manifest(ex: Explorer) -> dict[str, Any]:
             "chains": CHAINS,
             "warmup": warmup(draws),
             "samples": draws,
-            "adapt_delta": _adapt_delta(ctx.config.fit),
+            "adapt_delta": max(ctx.config.fit.adapt_delta, ADAPT_DELTA),
         },
         "seeds": {"run": ctx.config.seed},
         "options": {"plots": ctx.plots, "compare": str(ex.options.compare or "") or None},

@@ -67,7 +67,10 @@
 // * a channel's direct path paired with its path into a mediator observed in
 //   part or never is sampled as their total (direct + gamma * mediated) and
 //   the log ratio of the two paths (pair_effects): the data see the total, and
-//   a direct path sampled in logs stretched towards 0 along that ridge.
+//   a direct path sampled in logs stretched towards 0 along that ridge; with a
+//   loose gamma, as the total and the mediated path (which a survey pins), and
+//   the gamma as a share of its wall, the largest value that leaves its pairs'
+//   direct paths positive.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions
@@ -137,6 +140,9 @@ data {
   vector[G] gamma_upper;
   array[G] int<lower=1> gamma_prior;
   matrix[G, 3] gamma_prior_args;
+  // 1: its prior pins it (its pairs are sampled by log ratios); 0: loose (sampled as
+  // a share of its wall when it has pairs; see pair_effects)
+  array[G] int<lower=0, upper=1> gamma_pinned;
 
   // prior of the observation noise sd of each mediator (used by the partially observed)
   array[D] int<lower=1> nu_prior;
@@ -300,18 +306,20 @@ transformed data {
     }
   }
   // A channel's direct path into an outcome paired with its path into a mediator
-  // observed in part or never that moves that outcome with a positive gamma, both
-  // positive and through the same feature set: the data pin down their sum, direct
-  // + gamma * mediated, far better than each, and sampled apart in logs a direct
-  // path stretches towards 0 along that ridge. Such a pair is sampled as its total
-  // and the log ratio of its direct path to its mediated one (see pair_effects).
+  // observed in part or never that moves that outcome with a gamma bounded at 0,
+  // both positive and through the same feature set: the data pin down their sum,
+  // direct + gamma * mediated, far better than each, and sampled apart in logs a
+  // direct path stretches towards 0 along that ridge. Such a pair is sampled as its
+  // total and the log ratio of its paths (see pair_effects); when its gamma's
+  // prior is loose (a survey pins the mediated path, not gamma), as its total and
+  // its mediated path, the gamma as a share of its wall.
   array[B] int pair_with = rep_array(0, B); // a mediated path's direct partner
   array[B] int pair_gamma = rep_array(0, B);
   for (b in 1 : B) {
     int d = path_eq[b];
     if (d <= D && med_type[d] >= 2 && beta_lower[b] == 0 && is_inf(beta_upper[b])) {
       for (g in 1 : G) {
-        if (pair_with[b] == 0 && gamma_from[g] == d && gamma_lower[g] >= 0) {
+        if (pair_with[b] == 0 && gamma_from[g] == d && gamma_lower[g] == 0) {
           for (c in 1 : B) {
             if (pair_with[b] == 0 && path_eq[c] == D + gamma_to[g]
                 && path_set[c] == path_set[b] && beta_lower[c] == 0
@@ -347,6 +355,50 @@ transformed data {
       }
     }
   }
+  // The loose gammas with pairs (walled: sampled as shares of their walls, the
+  // largest values that leave their pairs' direct paths positive; see
+  // pair_effects) and the others; their pairs (wpair) and the others (rpair).
+  array[G] int wall_of = rep_array(0, G);
+  for (p in 1 : n_pair) {
+    wall_of[pair_g[p]] = !gamma_pinned[pair_g[p]];
+  }
+  int n_wall = sum(wall_of);
+  array[n_wall] int wall_g;
+  array[G - n_wall] int free_g;
+  {
+    int i = 1;
+    int j = 1;
+    for (g in 1 : G) {
+      if (wall_of[g]) {
+        wall_of[g] = i;
+        wall_g[i] = g;
+        i += 1;
+      } else {
+        free_g[j] = g;
+        j += 1;
+      }
+    }
+  }
+  int n_wpair = 0;
+  for (p in 1 : n_pair) {
+    n_wpair += wall_of[pair_g[p]] > 0;
+  }
+  array[n_wpair] int wpair;
+  array[n_pair - n_wpair] int rpair;
+  {
+    int i = 1;
+    int j = 1;
+    for (p in 1 : n_pair) {
+      if (wall_of[pair_g[p]]) {
+        wpair[i] = p;
+        i += 1;
+      } else {
+        rpair[j] = p;
+        j += 1;
+      }
+    }
+  }
+  array[n_wpair] int wpair_wall = wall_of[pair_g[wpair]];
   for (b in 1 : B) {
     if (path_eq[b] > E || path_set[b] > Q) {
       reject("path ", b, " names an equation or feature set that does not exist");
@@ -372,7 +424,8 @@ parameters {
   vector[E] alpha_c; // intercepts at the fitted rows' average non-X terms
   vector<lower=theta_lower, upper=theta_upper>[P] theta; // transform parameters
   // media paths at their sets' typical level (beta_eff = beta * f_q(1)), but the
-  // pairs: their totals (direct + gamma * mediated) and log(direct / mediated)
+  // pairs: their totals (direct + gamma * mediated), and log(direct / mediated)
+  // or, with a walled gamma, log mediated
   vector<lower=scale_finite(beta_lower[solo],
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set[solo]]),
@@ -380,13 +433,18 @@ parameters {
                             typical_saturation(adstock_type, saturation_type,
                                                theta_start, theta)[path_set[solo]])>[B - 2 * n_pair] beta_eff;
   vector<lower=0>[n_pair] pair_total;
-  vector[n_pair] pair_ratio_log;
+  vector[n_pair - n_wpair] pair_ratio_log;
+  vector[n_wpair] pair_med_log;
   vector<lower=xcoef_lower, upper=xcoef_upper>[BX] xcoef; // X coefficients
   // noise sd of each equation but latent mediators; an outcome fed by latent
   // mediators: its sd with their noise included (see equation_noise)
   vector<lower=0>[E - n_lat] sigma_free;
   vector[n_lat] lat_share_logit; // of what is left of that variance
-  vector<lower=gamma_lower, upper=gamma_upper>[G] gamma; // mediator -> outcome
+  // mediator -> outcome effects: those without pairs, and the others' shares of
+  // their walls (logits; see pair_effects)
+  vector<lower=gamma_lower[free_g],
+         upper=gamma_upper[free_g]>[G - n_wall] gamma_free;
+  vector[n_wall] gamma_wall_logit;
   // a surveyed mediator's share of its survey's variance (logit): its sigma_free
   // entry is the survey's total sd (see survey_noise)
   vector[D2] survey_share_logit;
@@ -395,10 +453,19 @@ parameters {
 }
 transformed parameters {
   // Media path coefficients on the stated scale (effect at full saturation).
-  vector[B] beta = pair_effects(beta_eff, pair_total, pair_ratio_log, gamma,
-                                solo, pair_direct, pair_med, pair_g)
-                   ./ typical_saturation(adstock_type, saturation_type,
-                                         theta_start, theta)[path_set];
+  vector[G] gamma;
+  vector[B] beta;
+  {
+    vector[n_wall] wall = gamma_walls(pair_total[wpair], exp(pair_med_log),
+                                      gamma_upper[wall_g], wpair_wall);
+    gamma[free_g] = gamma_free;
+    gamma[wall_g] = wall .* inv_logit(gamma_wall_logit);
+    beta = pair_effects(beta_eff, pair_total, pair_ratio_log, pair_med_log,
+                        gamma, wall, gamma_wall_logit, solo, pair_direct,
+                        pair_med, pair_g, rpair, wpair, wpair_wall)
+           ./ typical_saturation(adstock_type, saturation_type, theta_start,
+                                 theta)[path_set];
+  }
   vector<lower=0>[E] sigma; // noise sd of each equation
   vector<lower=0>[D2] nu; // observation noise sd of each survey
   {
@@ -458,8 +525,12 @@ model {
     // the latent mediators' noise shares (logits) and their outcomes' sds: to sigma
     target += equation_noise(sigma_free, lat_share_logit, free_eq, lat_med, lat_eq,
                              lat_gamma, gamma, E).2;
-    // the pairs' totals and ratios: to their paths
-    target += pair_jacobian(pair_total, pair_ratio_log, gamma, pair_g);
+    // the pairs' totals and ratios or mediated paths and the walled gammas'
+    // shares: to the paths and gammas
+    target += pair_jacobian(pair_total, pair_ratio_log, pair_med_log, gamma,
+                            gamma_walls(pair_total[wpair], exp(pair_med_log),
+                                        gamma_upper[wall_g], wpair_wall),
+                            gamma_wall_logit, pair_g, rpair);
     // the surveys' total sds and shares: to sigma and nu
     target += survey_jacobian(sqrt(square(sigma[partial]) + square(nu)),
                               survey_share_logit);

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from mmm_runner.atomic import replacing
 from mmm_runner.backend.cache import CompiledModel
 from mmm_runner.backend.toolchain import Toolchain
-from mmm_runner.config.models import FitConfig, PosteriorShape
+from mmm_runner.config.models import FitConfig
 from mmm_runner.errors import SamplingError
 from mmm_runner.system import usable_cores
 
@@ -244,7 +244,7 @@ def sample(
     output_dir: Path,
     progress: Progress | None = None,
     plan: Parallelism | None = None,
-    shape: PosteriorShape | None = None,
+    correlated: bool = False,
 ) -> Draws:
     """NUTS with the config's chains, warmup, draws and adaptation settings.
 
@@ -252,11 +252,10 @@ def sample(
     ``output_dir/pilot`` and the rest of the warmup starts each chain from the pilot's
     end (see ``_pilot``). ``plan``: chains at once and threads per chain (default: one
     thread per chain, the chains one per core); its threads must be the ones the data
-    tells the program. ``shape``: what the model class expects of its posterior, which
-    ``fit.metric`` and ``fit.adapt_delta`` auto follow (default: no expectation).
+    tells the program. ``correlated``: the model class expects its parameters to correlate
+    (``fit.metric`` auto then adapts a dense metric).
     """
     plan = plan or parallelism(fit, "mcmc")
-    shape = shape or PosteriorShape()
     model = _model(compiled, toolchain)
     started = time.perf_counter()
     pilot = fit.pilot_iterations()
@@ -266,7 +265,7 @@ def sample(
         "chains": fit.chains,
         "parallel_chains": plan.parallel_chains,
         "threads_per_chain": plan.threads_per_chain,
-        "adapt_delta": fit.target_acceptance(shape),
+        "adapt_delta": fit.adapt_delta,
         "show_progress": False,
         "refresh": max(1, total // 50),
     }
@@ -275,12 +274,11 @@ def sample(
     if pilot:
         with _watching(output_dir / PILOT_DIR, progress, 0, total):
             start, details["pilot"] = _pilot(
-                model, compiled, fit, common, seed, output_dir, pilot, shape
+                model, compiled, fit, common, seed, output_dir, pilot, correlated
             )
-    elif fit.dense_metric(None, shape):  # with a pilot, _pilot decides
+    elif fit.dense_metric(None, correlated):  # with a pilot, _pilot decides
         start["metric"] = "dense_e"
     details["metric"] = "dense" if start.get("metric") == "dense_e" else "diag"
-    details["adapt_delta"] = common["adapt_delta"]
     try:
         with _watching(output_dir, progress, pilot, total):
             result = model.sample(
@@ -342,7 +340,7 @@ def _pilot(
     seed: int,
     output_dir: Path,
     iterations: int,
-    shape: PosteriorShape,
+    correlated: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Runs the pilot; returns the main run's start arguments (inits, metric and step size
     files of each chain, kept beside the pilot's CSVs; the metric's form, dense when
@@ -375,7 +373,7 @@ def _pilot(
     steps = [float(s) for s in np.atleast_1d(result.step_size)]
     scales = np.atleast_2d(result.inv_metric)
     # a dense main run (fit.metric) starts its adaptation from the pilot's scales
-    dense = fit.dense_metric(scales.shape[1], shape)
+    dense = fit.dense_metric(scales.shape[1], correlated)
     inits, metrics = [], []
     for chain, inv_metric in enumerate(scales):
         position = {n: variables[n][chain, -1] for n in names}
@@ -617,12 +615,12 @@ def run_method(
     output_dir: Path,
     progress: Progress | None = None,
     plan: Parallelism | None = None,
-    shape: PosteriorShape | None = None,
+    correlated: bool = False,
 ) -> Draws:
     """Fits by the named method (the config's `fit.method` values); ``plan`` and
-    ``shape``: see ``sample``."""
+    ``correlated``: see ``sample``."""
     if method == "mcmc":
-        return sample(compiled, toolchain, data, fit, seed, output_dir, progress, plan, shape)
+        return sample(compiled, toolchain, data, fit, seed, output_dir, progress, plan, correlated)
     if method == "map":
         return optimise(compiled, toolchain, data, fit, seed, output_dir)[0]
     if method == "laplace":

@@ -27,7 +27,7 @@ from mmm_runner.analysis.posterior import (
     single_posterior,
 )
 from mmm_runner.backend.fit import Draws
-from mmm_runner.config.models import HierarchicalConfig, PosteriorShape, RunConfig
+from mmm_runner.config.models import HierarchicalConfig, RunConfig
 from mmm_runner.config.resolve import Collector, ModelSpec
 from mmm_runner.data.design import Design
 from mmm_runner.model.stan_data import Layout
@@ -170,10 +170,10 @@ class ModelClass(ABC):
             )
 
     # --- fit ------------------------------------------------------------------
-    def posterior_shape(self, spec: ModelSpec) -> PosteriorShape:
-        """What the model's posterior is expected to look like, which `fit.metric` and
-        `fit.adapt_delta` auto follow (decision 0022)."""
-        return PosteriorShape()
+    def correlated(self, spec: ModelSpec) -> bool:
+        """Whether the model's parameters correlate so that a dense metric pays
+        (`fit.metric` auto; decision 0022)."""
+        return False
 
     @abstractmethod
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:

@@ -63,7 +63,7 @@ from mmm_runner.analysis.posterior import (
 from mmm_runner.backend.fit import Draws
 from mmm_runner.classes.base import ModelClass, Quantities, Variables
 from mmm_runner.classes.network_rules import mediator_rules, outcome_rules
-from mmm_runner.config.models import PosteriorShape, RunConfig
+from mmm_runner.config.models import RunConfig
 from mmm_runner.config.resolve import Collector, ModelSpec
 from mmm_runner.data.design import Design
 from mmm_runner.model import network_data as nd
@@ -132,32 +132,26 @@ class Network(ModelClass):
             surveyed = int(values.iloc[:fitted].notna().sum())
             sparse = m.observation == "partial" and MIN_SURVEYS <= surveyed < fitted / 2
             if sparse and m.effect_prior is None:
-                # decision 0022: with 20% of weeks surveyed gamma traded with the direct
-                # effects (correlation -0.97) and the fit took three times as long
+                # decision 0022: with 20% of weeks surveyed gamma spread from near 0 to
+                # where the direct effects reach 0 (the truth's 0.52: posterior 0.28 ± 0.17)
                 out.add(
                     ("model", "mediators", i, "effect_prior"),
                     f"mediator '{m.name}' is observed in {surveyed} of {fitted} fitted "
                     "periods and its effect has the default prior: the data barely separate "
-                    "its effect from the channels' direct ones (a slow fit with wide mediated "
-                    "shares)",
+                    "its effect from the channels' direct ones (wide intervals on its effect "
+                    "and the mediated shares)",
                     "state an informative effect_prior (and media_prior), e.g. from a "
                     "brand-lift study, or survey more periods",
                     severity="warning",
                 )
 
     # --- fit ------------------------------------------------------------------
-    def posterior_shape(self, spec: ModelSpec) -> PosteriorShape:
+    def correlated(self, spec: ModelSpec) -> bool:
         # An outcome's intercept trades with its coefficients and the cross-effects and
         # mediators feeding it: a dense metric takes half the leapfrog steps, with latent
-        # and surveyed mediators too once their paths and noise are paired (decision
-        # 0022). Not with a surveyed mediator whose effect has the default prior: its
-        # gamma, weakly identified, runs up to where its channels' direct paths reach 0,
-        # and the posterior bends there; a dense metric diverged, a diag one needs
-        # smaller steps.
-        walled = any(
-            m.observation == "partial" and "effect_prior" not in m.stated for m in spec.mediators
-        )
-        return PosteriorShape(correlated=not walled, walled=walled)
+        # and surveyed mediators too once their paths, noise and gammas are sampled as
+        # the data see them (decision 0022).
+        return True
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return nd.network_data(design, spec, **options)

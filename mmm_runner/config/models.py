@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -1114,22 +1113,6 @@ MIN_MAIN_WARMUP = 150
 # pilot counts at most this many (the main warmup's last window, some 400 iterations,
 # estimates their covariance well); decision 0022
 AUTO_DENSE_MAX = 50
-# fit.adapt_delta auto: NUTS's target acceptance rate, and the higher one for a posterior
-# whose mass runs into a bound along a weakly identified direction (decision 0022)
-AUTO_ADAPT_DELTA = 0.9
-WALLED_ADAPT_DELTA = 0.95
-
-
-@dataclass(frozen=True)
-class PosteriorShape:
-    """What a model class expects of its posterior's shape, which `fit.metric` and
-    `fit.adapt_delta` auto follow (decision 0022)."""
-
-    correlated: bool = False  # its parameters correlate: a dense metric pays
-    # Some of its mass runs into a bound along a weakly identified direction (a nested
-    # model's direct paths reaching 0 as a surveyed mediator's effect grows): smaller
-    # steps keep NUTS from diverging where the posterior bends there.
-    walled: bool = False
 
 
 class FitConfig(Section):
@@ -1144,13 +1127,7 @@ class FitConfig(Section):
     warmup: int = Field(1000, ge=10, description="Warmup iterations per chain.")
     samples: int = Field(1000, ge=10, description="Kept iterations per chain.")
     thin: int = Field(1, ge=1, description="Keep every n-th iteration.")
-    adapt_delta: Annotated[float, Field(gt=0, lt=1)] | Literal["auto"] = Field(
-        "auto",
-        description=f"Target acceptance rate of NUTS; auto: {AUTO_ADAPT_DELTA}, or "
-        f"{WALLED_ADAPT_DELTA} for a nested or combined model with a partially observed "
-        "mediator whose effect has the default prior (its direct paths reach 0 where the "
-        "weakly identified effect grows; smaller steps keep NUTS from diverging there).",
-    )
+    adapt_delta: float = Field(0.9, gt=0, lt=1, description="Target acceptance rate of NUTS.")
     max_treedepth: int = Field(10, ge=1, le=15, description="Largest NUTS tree depth.")
     warmup_pilot: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
         "auto",
@@ -1163,8 +1140,7 @@ class FitConfig(Section):
         description="NUTS metric adapted in the warmup: diag (a scale per parameter) or "
         "dense (their covariance: fewer leapfrog steps where parameters correlate, such as "
         "the equations of a nested or multivariate model); auto: dense for the classes "
-        "nested, multivariate and combined (unless a partially observed mediator's effect has "
-        "the default prior) when the warmup "
+        "nested, multivariate and combined when the warmup "
         f"pilot runs and counts at most {AUTO_DENSE_MAX} parameters, else diag.",
     )
     parallel_chains: int | None = Field(
@@ -1182,19 +1158,6 @@ class FitConfig(Section):
         1.0, gt=0, description="Random inits in (−r, r) on the unconstrained scale."
     )
     force_recompile: bool = Field(False, description="Rebuild the Stan program even if cached.")
-
-    @field_validator("adapt_delta", mode="before")
-    @classmethod
-    def _a_rate_or_auto(cls, value: Any) -> Any:
-        # checked here so that a wrong value is reported once, not once per union member
-        if value == "auto" or (
-            isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1
-        ):
-            return value
-        raise ValueError(
-            f"Input should be greater than 0 and less than 1, or auto (got {value!r}); "
-            "NUTS's target acceptance rate is usually 0.8-0.99"
-        )
 
     @field_validator("warmup_pilot")
     @classmethod
@@ -1224,19 +1187,13 @@ class FitConfig(Section):
             return AUTO_PILOT if self.warmup >= AUTO_PILOT_FROM else 0
         return self.warmup_pilot if self.warmup - self.warmup_pilot >= MIN_MAIN_WARMUP else 0
 
-    def dense_metric(self, parameters: int | None, shape: PosteriorShape) -> bool:
+    def dense_metric(self, parameters: int | None, correlated: bool) -> bool:
         """Whether NUTS adapts a dense metric, given the model's unconstrained parameter
-        count (None: unknown, as without a pilot) and its class's expected posterior
-        shape; see `metric`."""
+        count (None: unknown, as without a pilot) and whether its class expects them to
+        correlate; see `metric`."""
         if self.metric == "auto":
-            return shape.correlated and parameters is not None and parameters <= AUTO_DENSE_MAX
+            return correlated and parameters is not None and parameters <= AUTO_DENSE_MAX
         return self.metric == "dense"
-
-    def target_acceptance(self, shape: PosteriorShape) -> float:
-        """NUTS's adapt_delta for a posterior of that shape; see `adapt_delta`."""
-        if self.adapt_delta == "auto":
-            return WALLED_ADAPT_DELTA if shape.walled else AUTO_ADAPT_DELTA
-        return self.adapt_delta
 
 
 class LiftTest(Section):

@@ -25,6 +25,7 @@ from scipy.special import expit
 from mmm_runner.model.transforms import ADSTOCKS, SATURATIONS, Adstock, Array, Saturation
 
 Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 Data = Mapping[str, Any]
 
 ADSTOCK_BY_CODE: dict[int, Adstock] = {a.code: a for a in ADSTOCKS.values()}
@@ -247,9 +248,9 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
     """The program's ``pair_direct``, ``pair_med`` and ``pair_g`` (0-based): each path
     into a mediator observed in part or never, with bounds [0, inf), paired with the
     first direct path of the same feature set, with bounds [0, inf) and not paired
-    yet, into an outcome that the mediator moves with a gamma bounded at 0 (gammas in
-    their order, the first that has such a partner); in the order of the mediated
-    paths. Such a pair is sampled as its total and the direct path's share
+    yet, into an outcome that the mediator moves with a gamma bounded below at 0
+    (gammas in their order, the first that has such a partner); in the order of the
+    mediated paths. Such a pair is sampled as its total and a second coordinate
     (:func:`pair_effects`)."""
     n_med = int(data["D"])
     med_type = _ints(data, "med_type")
@@ -269,7 +270,7 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
         partner = next(
             (
                 (c, g)
-                for g in np.flatnonzero((sources == eq[b]) & (low_gamma >= 0))
+                for g in np.flatnonzero((sources == eq[b]) & (low_gamma == 0))
                 for c in range(n_paths)
                 if eq[c] == n_med + targets[g]
                 and sets[c] == sets[b]
@@ -286,34 +287,90 @@ def path_pairs(data: Data) -> tuple[Ints, Ints, Ints]:
     return as_ints[0], as_ints[1], as_ints[2]
 
 
-def pair_effects(
-    data: Data, solo_eff: Array, total: Array, ratio_log: Array, gamma: Array
-) -> tuple[Array, float]:
-    """The program's ``pair_effects`` and ``pair_jacobian``: every path's beta_eff from
-    the unpaired ones (in path order) and each pair's total and log ratio r of its direct
-    path to its mediated one (the direct share's logit is x = r - log gamma: direct =
-    inv_logit(x) * total, mediated = inv_logit(-x) * total / gamma), and the log
-    Jacobian of that change."""
+@dataclass(frozen=True)
+class PairCoordinates:
+    """The program's sampled media paths and gammas: the unpaired paths (``beta_eff``),
+    the pairs' totals (``pair_total``), the log ratios of the other pairs' paths
+    (``pair_ratio_log``) and the walled pairs' log mediated paths (``pair_med_log``), the
+    gammas without a wall (``gamma_free``) and the walled ones' logit shares of their
+    walls (``gamma_wall_logit``)."""
+
+    solo: Array
+    total: Array
+    ratio_log: Array
+    med_log: Array
+    gamma_free: Array
+    wall_logit: Array
+
+
+def walled_gammas(data: Data) -> tuple[Ints, Ints, Bools]:
+    """The program's ``wall_g`` and ``free_g`` (0-based): the gammas with pairs whose
+    priors do not pin them (``gamma_pinned``), and the others; and whether each pair's
+    gamma is walled."""
+    _, _, gammas = path_pairs(data)
+    walled = np.zeros(len(data["gamma_from"]), dtype=bool)
+    walled[gammas] = _ints(data, "gamma_pinned")[gammas] == 0
+    return np.flatnonzero(walled), np.flatnonzero(~walled), walled[gammas]
+
+
+def gamma_walls(data: Data, total: Array, med: Array) -> Array:
+    """The program's ``gamma_walls``: each walled gamma's largest value (its upper bound
+    and each of its pairs' total over mediated path), from the walled pairs' totals and
+    mediated paths."""
+    wall_g, _, walled = walled_gammas(data)
+    _, _, gammas = path_pairs(data)
+    upper = _floats(data, "gamma_upper", (len(data["gamma_from"]),))
+    wall = upper[wall_g].copy()
+    slot = np.searchsorted(wall_g, gammas[walled])
+    np.minimum.at(wall, slot, total / med)
+    return wall
+
+
+def pair_effects(data: Data, coords: PairCoordinates) -> tuple[Array, Array, float]:
+    """The program's ``pair_effects`` and ``pair_jacobian`` with its gammas: every path's
+    beta_eff (in path order) and every gamma from the sampled coordinates, and the log
+    Jacobian of that change. A walled gamma is its wall times inv_logit of its logit;
+    a walled pair's paths are exp(med_log) and total - gamma * that; another pair's
+    direct share's logit is x = ratio_log - log gamma (direct = inv_logit(x) * total,
+    mediated = inv_logit(-x) * total / gamma)."""
     direct, mediated, gammas = path_pairs(data)
+    wall_g, free_g, walled = walled_gammas(data)
     beta_eff = np.zeros(len(data["path_eq"]))
     solo = np.setdiff1d(np.arange(beta_eff.size), np.concatenate([direct, mediated]))
-    x = ratio_log - np.log(gamma[gammas])
+    beta_eff[solo] = coords.solo
+    med = np.exp(coords.med_log)
+    wall = gamma_walls(data, coords.total[walled], med)
+    gamma = np.zeros(len(data["gamma_from"]))
+    gamma[free_g] = coords.gamma_free
+    gamma[wall_g] = wall * expit(coords.wall_logit)
+    g_ratio = gamma[gammas[~walled]]
+    x = coords.ratio_log - np.log(g_ratio)
     share, rest = expit(x), expit(-x)
-    beta_eff[solo] = solo_eff
-    beta_eff[direct] = share * total
-    beta_eff[mediated] = rest * total / gamma[gammas]
-    log_jac = np.log(total).sum() - np.log(gamma[gammas]).sum() + np.log(share * rest).sum()
-    return beta_eff, float(log_jac)
+    beta_eff[direct[~walled]] = share * coords.total[~walled]
+    beta_eff[mediated[~walled]] = rest * coords.total[~walled] / g_ratio
+    beta_eff[mediated[walled]] = med
+    beta_eff[direct[walled]] = coords.total[walled] - gamma[gammas[walled]] * med
+    log_jac = np.log(coords.total[~walled]).sum() - np.log(g_ratio).sum()
+    log_jac += np.log(share * rest).sum() + coords.med_log.sum() + np.log(wall).sum()
+    log_jac += np.log(expit(coords.wall_logit) * expit(-coords.wall_logit)).sum()
+    return beta_eff, gamma, float(log_jac)
 
 
-def sampled_paths(data: Data, beta_eff: Array, gamma: Array) -> tuple[Array, Array, Array]:
-    """The inverse of :func:`pair_effects`: the unpaired paths, the pairs' totals and
-    their log ratios of direct to mediated path (inits on the program's sampling
-    scale)."""
+def sampled_paths(data: Data, beta_eff: Array, gamma: Array) -> PairCoordinates:
+    """The inverse of :func:`pair_effects`: the program's coordinates of the paths and
+    gammas (inits on its sampling scale)."""
     direct, mediated, gammas = path_pairs(data)
-    mediated_eff = gamma[gammas] * beta_eff[mediated]
-    solo = np.delete(beta_eff, np.concatenate([direct, mediated]).astype(np.int64))
-    return solo, beta_eff[direct] + mediated_eff, np.log(beta_eff[direct] / beta_eff[mediated])
+    wall_g, free_g, walled = walled_gammas(data)
+    total = beta_eff[direct] + gamma[gammas] * beta_eff[mediated]
+    share = gamma[wall_g] / gamma_walls(data, total[walled], beta_eff[mediated[walled]])
+    return PairCoordinates(
+        solo=np.delete(beta_eff, np.concatenate([direct, mediated]).astype(np.int64)),
+        total=total,
+        ratio_log=np.log(beta_eff[direct[~walled]] / beta_eff[mediated[~walled]]),
+        med_log=np.log(beta_eff[mediated[walled]]),
+        gamma_free=gamma[free_g],
+        wall_logit=np.log(share / (1 - share)),
+    )
 
 
 def sampled_noise(data: Data, sigma: Array, gamma: Array) -> tuple[Array, Array]:

@@ -19,13 +19,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mmm_runner.config.notation import INF
+from mmm_runner.config.notation import INF, Distribution, centre_and_spread
 from mmm_runner.config.resolve import Coefficient, CrossSpec, ModelSpec, default
 from mmm_runner.data.design import Design
 from mmm_runner.model import calibration, stan_data
 
 Array = npt.NDArray[np.float64]
 TYPES = {"full": 1, "partial": 2, "latent": 3}
+# A gamma whose prior's sd is at most this share of its mean is pinned: its pairs are
+# sampled by their paths' log ratio; a looser one is sampled as a share of its wall,
+# the largest value that leaves its pairs' direct paths positive (decision 0022).
+PINNED_SPREAD = 0.2
 
 
 def outcome_names(spec: ModelSpec) -> list[str]:
@@ -191,6 +195,12 @@ def cross_label(c: CrossSpec) -> str:
     return f"{c.source}->{c.target}{lag}"
 
 
+def pinned(prior: Distribution) -> bool:
+    """Whether a gamma's prior pins it (see PINNED_SPREAD)."""
+    centre, spread = centre_and_spread(prior)
+    return spread <= PINNED_SPREAD * abs(centre)
+
+
 def media_bounds(coef: Coefficient) -> tuple[float, float]:
     """Bounds of a channel's path into a mediator: only the channel's sign carries over
     (its own bounds are in KPI units)."""
@@ -287,6 +297,7 @@ def network_data(
             [e.upper for e in effects],
             [stan_data.prior_code(e.prior) for e in effects],
         ),
+        "gamma_pinned": [int(pinned(e.prior)) for e in effects],
         **_block("nu", None, None, [stan_data.prior_code(m.noise_prior) for m in spec.mediators]),
         "C": len(crosses),
         "cross_to": [outcomes.index(c.target) + 1 for c in crosses],

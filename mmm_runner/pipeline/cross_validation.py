@@ -169,7 +169,7 @@ def _fold(
         config.fit,
         seed,
         out,
-        shape=model_class.posterior_shape(spec),
+        correlated=model_class.correlated(spec),
     )
     draws = model_class.kpi_draws(draws, design, spec)
     predictive = _point_kpi(draws, design) if point else predictive_kpi(draws, design)

@@ -8,13 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from mmm_runner.backend.fit import GROUPS_PER_THREAD, cores_per_fit, parallelism
-from mmm_runner.config.models import (
-    AUTO_ADAPT_DELTA,
-    AUTO_DENSE_MAX,
-    WALLED_ADAPT_DELTA,
-    FitConfig,
-    PosteriorShape,
-)
+from mmm_runner.config.models import AUTO_DENSE_MAX, FitConfig
 from mmm_runner.system import usable_cores
 
 
@@ -127,30 +121,7 @@ def test_an_unvalidated_copy_runs_without_a_pilot_that_leaves_too_little_warmup(
 def test_the_metric_follows_the_setting_the_class_and_the_parameter_count(
     metric: str, parameters: int | None, correlated: bool, dense: bool
 ) -> None:
-    shape = PosteriorShape(correlated=correlated)
-    assert _fit(metric=metric).dense_metric(parameters, shape) is dense
-
-
-@pytest.mark.parametrize(
-    ("setting", "walled", "delta"),
-    [
-        ("auto", False, AUTO_ADAPT_DELTA),
-        ("auto", True, WALLED_ADAPT_DELTA),  # a survey's default effect prior (decision 0022)
-        (0.8, True, 0.8),  # a stated rate is kept
-        (0.99, False, 0.99),
-    ],
-)
-def test_adapt_delta_follows_the_setting_and_the_posterior_shape(
-    setting: float | str, walled: bool, delta: float
-) -> None:
-    shape = PosteriorShape(walled=walled)
-    assert _fit(adapt_delta=setting).target_acceptance(shape) == delta
-
-
-@pytest.mark.parametrize("value", [0, 1, 1.2, "high"])
-def test_an_adapt_delta_outside_0_1_or_not_auto_is_refused(value: float | str) -> None:
-    with pytest.raises(ValidationError):
-        _fit(adapt_delta=value)
+    assert _fit(metric=metric).dense_metric(parameters, correlated) is dense
 
 
 def test_an_unknown_metric_is_refused_at_its_field() -> None:

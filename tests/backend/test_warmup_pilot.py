@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mmm_runner.backend import fit
-from mmm_runner.config.models import FitConfig, PosteriorShape
+from mmm_runner.config.models import FitConfig
 
 pytestmark = pytest.mark.stan
 
@@ -101,8 +101,7 @@ def test_one_chain_with_bounded_and_vector_parameters_and_thinning(
     }
     program = compiled(PROGRAM.parent / "eight_schools.stan")
     config = FitConfig(chains=1, warmup=250, samples=200, thin=2, max_treedepth=5, warmup_pilot=90)
-    shape = PosteriorShape(correlated=True)
-    draws = fit.sample(program, toolchain, schools, config, 8, tmp_path, shape=shape)
+    draws = fit.sample(program, toolchain, schools, config, 8, tmp_path, correlated=True)
     assert draws.variables["theta"].shape == (1, 100, 8)
     assert draws.details["pilot"]["max_treedepth"] == 5  # never above the run's own limit
     inits = json.loads((tmp_path / fit.PILOT_DIR / "inits_1.json").read_text())

@@ -15,7 +15,7 @@ import yaml
 from mmm_runner import classes
 from mmm_runner.analysis import effects
 from mmm_runner.backend.fit import Draws
-from mmm_runner.config.models import PosteriorShape
+from mmm_runner.config.notation import parse_distribution
 from mmm_runner.data.simulate_network import simulate_nested
 from mmm_runner.model import network, network_data
 from mmm_runner.validation import validate
@@ -191,37 +191,37 @@ def test_a_latent_mediator_with_its_priors_validates(tmp_path: Path) -> None:
     assert data["med_type"] == [3]
     assert data["med_observed"].sum() == 0
     assert [round(a[0], 3) for a in data["beta_prior_args"][4:]] == [1.0, 0.5, 0.3]
+    assert data["gamma_pinned"] == [1]  # its pairs sampled by log ratios
 
 
 @pytest.mark.parametrize(
-    ("observation", "informed", "dense"),
+    ("prior", "pins"),
     [
-        ("full", False, True),
-        ("latent", True, True),
-        ("partial", True, True),
-        ("partial", False, False),
+        ("normal(0.3, 0.05)", True),
+        ("normal(-0.5, 0.1)", True),  # a negative effect: the spread against its size
+        ("lognormal(-0.7, 0.1)", True),
+        ("normal(0.5, 0.2)", False),  # 40%: gamma may still reach its wall
+        ("normal(0, 1)", False),  # the default
+        ("half_normal(0.5)", False),
     ],
 )
-def test_auto_takes_a_dense_metric_unless_a_survey_has_a_default_effect_prior(
-    tmp_path: Path, observation: str, informed: bool, dense: bool
+def test_a_gamma_is_pinned_when_its_prior_holds_it_within_a_fifth(prior: str, pins: bool) -> None:
+    # decision 0022: a loose gamma with pairs is sampled as a share of its wall
+    assert network_data.pinned(parse_distribution(prior)) is pins
+
+
+def test_auto_takes_a_dense_metric_even_for_a_sparse_survey_with_default_priors(
+    tmp_path: Path,
 ) -> None:
-    # decision 0022: with a survey and the default effect prior, gamma runs up to where
-    # the direct paths reach 0, where fits with a dense metric diverged
+    # decision 0022: with its gamma sampled as a share of its wall, a survey in 20% of
+    # the weeks with the default effect prior ran clean with a dense metric too
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[frame.index % 5 != 0, "awareness"] = np.nan
-    priors = {
-        "effect_prior": "normal(0.3, 0.05)",
-        "media_prior": dict.fromkeys(("tv", "social", "display"), "normal(1, 0.2)"),
-    }
-    edit = lambda c: _mediator(c).update(  # noqa: E731
-        observation=observation, **(priors if informed else {})
-    )
-    result = validate(_config(tmp_path, edit, frame if observation == "partial" else None))
+    edit = lambda c: _mediator(c).update(observation="partial")  # noqa: E731
+    result = validate(_config(tmp_path, edit, frame))
     assert result.spec is not None
-    shape = classes.get("nested").posterior_shape(result.spec)
-    # and where it is not dense, NUTS takes smaller steps (fit.adapt_delta auto)
-    assert (shape.correlated, shape.walled) == (dense, not dense)
-    assert classes.get("blm").posterior_shape(result.spec) == PosteriorShape()
+    assert classes.get("nested").correlated(result.spec) is True
+    assert classes.get("blm").correlated(result.spec) is False
 
 
 def test_a_latent_mediator_of_either_sign_is_warned_about(tmp_path: Path) -> None:

@@ -104,6 +104,7 @@ def blank_data(
         "gamma_upper": [],
         "gamma_prior": [],
         "gamma_prior_args": np.zeros((0, 3)),
+        "gamma_pinned": [],
         "nu_prior": [],
         "nu_prior_args": np.zeros((0, 3)),
         "C": 0,
@@ -227,6 +228,7 @@ def algebra_case() -> tuple[dict[str, Any], network.NetworkParams, dict[str, np.
         gamma_from=[1, 2, 3, 2],
         gamma_to=[1, 1, 2, 2],
         **coefficient_block("gamma", 4, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        gamma_pinned=[0] * 4,
         C=1,
         cross_to=[2],
         cross_from=[1],
@@ -382,44 +384,63 @@ def test_latent_noise_shares_round_trip_with_their_jacobian(
 
 def test_paired_paths_round_trip_with_their_jacobian() -> None:
     """A surveyed mediator's positive path pairs with the direct path of its feature set
-    into the outcome it moves with a gamma bounded at 0: sampled as their total and the
-    log ratio of direct to mediated path, back to the same paths, with the log Jacobian
-    of that change; with gamma moving too (its log sampled), the ratio's shift by
-    log gamma adds nothing to it."""
-    data, params = signed_case()
+    into the outcome it moves with a gamma bounded at 0, and so does a latent one's.
+    Sampled as the pair's total and its mediated path (the survey's, whose gammas are
+    shares of their walls) or the log ratio of its paths (the latent one's), the paths
+    and gammas come back as they were, with the log Jacobian of that change: gammas,
+    totals and second coordinates all move in the finite differences."""
+    data, params = mixed_case()
     direct, mediated, gammas = network.path_pairs(data)
-    # display (set 4) into the survey (path 4) and into product A (path 9), gamma 1;
-    # the survey's other paths have no direct partner of their set, the latent
-    # mediator no paths, the exact mediator's paths are never paired
-    assert (direct.tolist(), mediated.tolist(), gammas.tolist()) == ([8], [3], [0])
+    wall_g, free_g, walled = network.walled_gammas(data)
+    # the survey's gammas into A and B are walled, the first with two pairs; the
+    # latent mediator's pair keeps its gamma free
+    assert (wall_g.tolist(), walled.tolist()) == ([0, 1], [True, True, True, False])
+    assert gammas.tolist() == [0, 1, 0, 3]
     rng = np.random.default_rng(2)
     beta_eff = rng.uniform(0.2, 1.0, len(data["path_eq"]))
-    gamma = params.gamma.copy()
-    gamma[gammas] = 0.37  # away from 1, where log gamma would hide a missing term
-    solo, total, ratio_log = network.sampled_paths(data, beta_eff, gamma)
-    assert solo.size == beta_eff.size - 2
-    assert ratio_log == pytest.approx(np.log(beta_eff[direct] / beta_eff[mediated]))
-    back, log_jac = network.pair_effects(data, solo, total, ratio_log, gamma)
+    coords = network.sampled_paths(data, beta_eff, params.gamma)
+    assert coords.solo.size == beta_eff.size - 8
+    assert coords.ratio_log == pytest.approx(np.log(beta_eff[direct[3]] / beta_eff[mediated[3]]))
+    back, gamma, log_jac = network.pair_effects(data, coords)
     np.testing.assert_allclose(back, beta_eff, rtol=1e-12)
-    x = np.concatenate([np.log(gamma[gammas]), total, ratio_log])
+    np.testing.assert_allclose(gamma, params.gamma, rtol=1e-12)
+    sizes = np.cumsum([4, 1, 3, len(free_g)])
+    x = np.concatenate(
+        [coords.total, coords.ratio_log, coords.med_log, coords.gamma_free, coords.wall_logit]
+    )
 
     def forward(v: np.ndarray) -> np.ndarray:
-        moved = gamma.copy()
-        moved[gammas] = np.exp(v[:1])
-        out = network.pair_effects(data, solo, v[1:2], v[2:], moved)[0]
-        return np.concatenate([moved[gammas], out[np.concatenate([direct, mediated])]])
+        parts = np.split(v, sizes)
+        moved = network.PairCoordinates(coords.solo, *parts)
+        out, gam, _ = network.pair_effects(data, moved)
+        return np.concatenate([out[np.concatenate([direct, mediated])], gam])
 
     step = 1e-6
     jac = np.column_stack(
         [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
     )
-    # gamma's own log transform (Stan's) times the pair's
-    expected = np.log(gamma[gammas]).sum() + log_jac
-    assert expected == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
-    # unsigned gammas or a fully observed mediator: nothing is paired
-    assert network.path_pairs(combined_case()[0])[0].size == 0
-    exact = {**data, "med_type": [1, 1, 3]}
-    assert network.path_pairs(exact)[0].size == 0
+    assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+
+
+def test_a_walled_gamma_stops_where_a_direct_path_reaches_0() -> None:
+    """A walled gamma's share of its wall near 1 leaves the pair that sets the wall a
+    direct path near 0, and every other direct path positive; a gamma bounded above
+    below its pairs' ratios walls at that bound."""
+    data, params = mixed_case()
+    direct, mediated, gammas = network.path_pairs(data)
+    beta_eff = np.full(len(data["path_eq"]), 0.5)
+    coords = network.sampled_paths(data, beta_eff, params.gamma)
+    near = replace(coords, wall_logit=np.array([30.0, 30.0]))
+    out, gamma, _ = network.pair_effects(data, near)
+    assert (out[direct] >= 0).all()
+    total = beta_eff[direct] + params.gamma[gammas] * beta_eff[mediated]
+    walls = network.gamma_walls(data, total[:3], beta_eff[mediated[:3]])
+    assert gamma[:2] == pytest.approx(walls)
+    assert out[direct[:3]].min() == pytest.approx(0, abs=1e-9)
+    upper = np.array(data["gamma_upper"], dtype=float)
+    upper[1] = 0.01
+    capped = network.gamma_walls({**data, "gamma_upper": upper}, total[:3], beta_eff[mediated[:3]])
+    assert capped[1] == 0.01
 
 
 def test_survey_noise_round_trips_with_its_jacobian() -> None:
@@ -536,6 +557,7 @@ def combined_case() -> tuple[dict[str, Any], network.NetworkParams]:
         gamma_from=[1, 1, 2, 3, 3],
         gamma_to=[1, 2, 1, 1, 2],
         **coefficient_block("gamma", 5, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        gamma_pinned=[0] * 5,
         C=2,
         cross_to=[2, 1],
         cross_from=[1, 2],
@@ -592,6 +614,25 @@ def paired_case() -> tuple[dict[str, Any], network.NetworkParams]:
     data, params = signed_case()
     data["path_set"] = [4, 1, 5, 4, 2, 3, 2, 3, 4, 4, 3]
     return data, params
+
+
+def mixed_case() -> tuple[dict[str, Any], network.NetworkParams]:
+    """The paired case with a path from tv's outcome set into the latent mediator, which
+    pairs with tv's direct path into product A through the latent mediator's first
+    gamma, whose prior normal(0.5, 0.1) pins it: the survey's pairs (their gammas
+    loose, so walled) beside one with a free gamma."""
+    data, params = paired_case()
+    args = np.array(data["gamma_prior_args"], dtype=float)
+    args[np.array(data["gamma_from"]) == 3] = [0.5, 0.1, 0.0]
+    data.update(
+        gamma_prior_args=args,
+        gamma_pinned=[0, 0, 0, 1, 1],
+        B=data["B"] + 1,
+        path_eq=[*data["path_eq"], 3],
+        path_set=[*data["path_set"], 2],
+        **coefficient_block("beta", data["B"] + 1, 0.0, (HALF_NORMAL, [1.0, 0.0, 0.0])),
+    )
+    return data, replace(params, beta=np.append(params.beta, 0.3))
 
 
 def nested_partial_case() -> tuple[dict[str, Any], network.NetworkParams]:
@@ -667,17 +708,19 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
     sigma_pre, survey_logit = network.sampled_survey(data, params.sigma, params.nu)
     sigma_free, share_logit = network.sampled_noise(data, sigma_pre, params.gamma)
     beta_eff = params.beta * typical[np.asarray(data["path_set"], dtype=int) - 1]
-    solo, total, pair_ratio = network.sampled_paths(data, beta_eff, params.gamma)
+    paths = network.sampled_paths(data, beta_eff, params.gamma)
     out: dict[str, Any] = {
         "alpha_c": network.centred_intercepts(data, params),
         "sigma_free": sigma_free,
         "lat_share_logit": share_logit,
         "theta": params.theta,
-        "beta_eff": solo,
-        "pair_total": total,
-        "pair_ratio_log": pair_ratio,
+        "beta_eff": paths.solo,
+        "pair_total": paths.total,
+        "pair_ratio_log": paths.ratio_log,
+        "pair_med_log": paths.med_log,
         "xcoef": params.xcoef,
-        "gamma": params.gamma,
+        "gamma_free": paths.gamma_free,
+        "gamma_wall_logit": paths.wall_logit,
         "survey_share_logit": survey_logit,
         "psi": params.psi,
     }
@@ -689,15 +732,14 @@ def inits(data: dict[str, Any], params: network.NetworkParams) -> dict[str, Any]
 @pytest.mark.stan
 def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Sampled as shares of an outcome's variance, a latent mediator's noise sd and its
-    outcome's still follow their stated half_normal(1) priors, and so do a pair's paths
-    sampled as their total and share (the Jacobians are right)."""
-    data, _ = signed_case()
+    outcome's still follow their stated half_normal(1) priors, and so do the pairs'
+    paths and gammas, sampled as totals, mediated paths or log ratios and shares of
+    walls (the Jacobians are right)."""
+    data, _ = mixed_case()
     assert data["med_type"][2] == 3
     assert network.latent_noise_paths(data)[0].tolist() == [2]
     # latent mediators need informative effect priors: here normal(0.5, 0.1)
-    args = np.array(data["gamma_prior_args"], dtype=float)
-    args[np.array(data["gamma_from"]) == 3] = [0.5, 0.1, 0.0]
-    data.update(prior_only=1, gamma_prior_args=args)
+    data.update(prior_only=1)
     fit = network_model.sample(
         data=data,
         chains=4,
@@ -712,16 +754,20 @@ def test_the_latent_noise_shares_keep_the_stated_priors(network_model, tmp_path)
     for e in (2, first_outcome, 0):  # the latent mediator, its outcome, another
         assert np.median(sigma[:, e]) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(sigma[:, e], 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
-    # sampled as their total and log ratio, a pair's paths and the gamma keep
+    # the pairs' paths and the survey's gammas (walled, the first by two pairs) keep
     # their stated half_normal(1) priors (normal(0, 1) bounded at 0) too, and so does
     # the survey's noise sd, sampled as a share of the survey's variance (as is the
-    # surveyed mediator's, sigma[:, 0] above)
+    # surveyed mediator's, sigma[:, 0] above); the latent pair's gamma keeps its
+    # normal(0.5, 0.1)
     beta, gamma = fit.stan_variable("beta"), fit.stan_variable("gamma")
     direct, mediated, gammas = network.path_pairs(data)
     nu = fit.stan_variable("nu")[:, 0]
-    for draws in (beta[:, direct[0]], beta[:, mediated[0]], gamma[:, gammas[0]], nu):
+    for draws in (*beta[:, direct].T, *beta[:, mediated].T, gamma[:, 0], gamma[:, 1], nu):
         assert np.median(draws) == pytest.approx(stats.halfnorm.median(), abs=0.08)
         assert np.quantile(draws, 0.9) == pytest.approx(stats.halfnorm.ppf(0.9), abs=0.15)
+    assert gammas[3] == 3
+    assert np.median(gamma[:, 3]) == pytest.approx(0.5, abs=0.02)
+    assert np.quantile(gamma[:, 3], 0.9) == pytest.approx(0.5 + 0.1 * 1.2816, abs=0.02)
 
 
 def _log_density(  # type: ignore[no-untyped-def]
@@ -772,10 +818,11 @@ def test_the_model_blocks_likelihood_matches_the_twin(network_model, case, tmp_p
 @pytest.mark.stan
 def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """What the Jacobians add to the log density changes, when gamma and the sds move, by
-    the twin's equation_noise and pair_effects log Jacobians plus Stan's own for the
-    positive sds, the gammas bounded at 0 and the pair's total and share (the
-    transforms and media paths do not move; the pair's total and share do)."""
-    data, params = signed_case()
+    the twin's equation_noise, survey_noise and pair_effects log Jacobians plus Stan's
+    own for the positive sds, the free gammas bounded at 0 and the pairs' totals (the
+    transforms and media paths do not move; the pairs' coordinates and the walled
+    gammas' shares do)."""
+    data, params = mixed_case()
     sigma = params.sigma * [1.1, 0.9, 1.3, 1.2, 1]
     moved = replace(params, gamma=params.gamma * 1.3 + 0.05, sigma=sigma)
 
@@ -786,16 +833,15 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
     def expected(p: network.NetworkParams) -> float:
         total, survey_logit = network.sampled_survey(data, p.sigma, p.nu)
         free, logits = network.sampled_noise(data, total, p.gamma)
-        bounded = np.array(data["gamma_lower"]) == 0
         noise = network.equation_noise(data, free, logits, p.gamma)[1]
         noise += network.survey_noise(data, total, survey_logit)[2]
-        # the pair's total and ratio move with gamma: their Jacobian (the direct
-        # share's logit included), and Stan's own for the total (positive)
         typical = network.typical_levels(data, p.theta)[np.asarray(data["path_set"]) - 1]
-        solo, total, ratio_log = network.sampled_paths(data, p.beta * typical, p.gamma)
-        pairs = network.pair_effects(data, solo, total, ratio_log, p.gamma)[1]
-        constraints = np.log(total).sum()
-        return noise + np.log(free).sum() + np.log(p.gamma[bounded]).sum() + pairs + constraints
+        paths = network.sampled_paths(data, p.beta * typical, p.gamma)
+        pairs = network.pair_effects(data, paths)[2]
+        _, free_g, _ = network.walled_gammas(data)
+        bounded = free_g[np.array(data["gamma_lower"])[free_g] == 0]
+        stan_own = np.log(free).sum() + np.log(p.gamma[bounded]).sum()
+        return noise + pairs + stan_own + np.log(paths.total).sum()
 
     change = jacobians(moved, "moved") - jacobians(params, "given")
     assert change == pytest.approx(expected(moved) - expected(params), abs=3e-3)
@@ -804,8 +850,8 @@ def test_the_programs_noise_jacobian_matches_the_twin(network_model, tmp_path) -
 @pytest.mark.stan
 @pytest.mark.parametrize(
     "case",
-    [combined_case, exact_case, paired_case, nested_partial_case, single_outcome_case],
-    ids=["combined", "exact", "paired", "nested_partial", "single"],
+    [combined_case, exact_case, mixed_case, nested_partial_case, single_outcome_case],
+    ids=["combined", "exact", "mixed", "nested_partial", "single"],
 )
 def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data, params = case()
@@ -920,6 +966,7 @@ def nested_recovery_data(
         gamma_from=[1],
         gamma_to=[1],
         **coefficient_block("gamma", 1, -np.inf, (NORMAL, [0.0, 1.0, 0.0])),
+        gamma_pinned=[0],
         save_mu=0,
     )
     true = {

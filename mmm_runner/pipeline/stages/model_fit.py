@@ -60,7 +60,7 @@ def run(ctx: RunContext) -> StageResult:
         csv_dir,
         progress=ctx.reporter.sampling,
         plan=plan,
-        shape=model_class.posterior_shape(spec),
+        correlated=model_class.correlated(spec),
     )
     draws = model_class.kpi_draws(draws, design, spec)
     posterior = to_inference_data(
@@ -128,9 +128,8 @@ def _summary(draws: fit.Draws, metrics: pd.DataFrame, cache_hit: bool) -> dict[s
     }
     if "diverging" in draws.sample_stats:
         out["divergences"] = int(draws.sample_stats["diverging"].sum())
-    for setting in ("metric", "adapt_delta"):  # as auto resolved them
-        if setting in draws.details:
-            out[setting] = draws.details[setting]
+    if "metric" in draws.details:
+        out["metric"] = draws.details["metric"]
     if "pilot" in draws.details:
         out["warmup_pilot"] = draws.details["pilot"]["iterations"]
         out["warmup_pilot_seconds"] = draws.details["pilot"]["seconds"]
