@@ -68,9 +68,9 @@
 //   part or never is sampled as their total (direct + gamma * mediated) and
 //   the log ratio of the two paths (pair_effects): the data see the total, and
 //   a direct path sampled in logs stretched towards 0 along that ridge; with a
-//   loose gamma, as the total and the mediated path (which a survey pins), and
-//   the gamma as a share of its wall, the largest value that leaves its pairs'
-//   direct paths positive.
+//   loose gamma, as the total and the mediated path (which a survey, or a
+//   latent mediator's prior, pins), and the gamma as a share of its wall, the
+//   largest value that leaves its pairs' direct paths positive.
 functions {
   #include functions/transforms.stanfunctions
   #include functions/priors.stanfunctions

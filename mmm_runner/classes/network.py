@@ -150,8 +150,13 @@ class Network(ModelClass):
         # An outcome's intercept trades with its coefficients and the cross-effects and
         # mediators feeding it: a dense metric takes half the leapfrog steps, with latent
         # and surveyed mediators too once their paths, noise and gammas are sampled as
-        # the data see them (decision 0022).
-        return True
+        # the data see them (decision 0022). A surveyed mediator whose effect has the
+        # default prior and no positive sign is not paired (its gamma has no wall): its
+        # gamma, weakly identified, may near 0, where dense fits diverged; diag there.
+        return not any(
+            m.observation == "partial" and "effect_prior" not in m.stated and m.effect.lower != 0
+            for m in spec.mediators
+        )
 
     def stan_data(self, design: Design, spec: ModelSpec, **options: bool) -> dict[str, Any]:
         return nd.network_data(design, spec, **options)

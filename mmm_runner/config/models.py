@@ -1140,7 +1140,8 @@ class FitConfig(Section):
         description="NUTS metric adapted in the warmup: diag (a scale per parameter) or "
         "dense (their covariance: fewer leapfrog steps where parameters correlate, such as "
         "the equations of a nested or multivariate model); auto: dense for the classes "
-        "nested, multivariate and combined when the warmup "
+        "nested, multivariate and combined (unless a partially observed mediator's effect has "
+        "the default prior and no positive sign) when the warmup "
         f"pilot runs and counts at most {AUTO_DENSE_MAX} parameters, else diag.",
     )
     parallel_chains: int | None = Field(

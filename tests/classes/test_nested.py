@@ -210,17 +210,28 @@ def test_a_gamma_is_pinned_when_its_prior_holds_it_within_a_fifth(prior: str, pi
     assert network_data.pinned(parse_distribution(prior)) is pins
 
 
-def test_auto_takes_a_dense_metric_even_for_a_sparse_survey_with_default_priors(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("sign", "prior", "dense"),
+    [
+        ("positive", None, True),  # its gamma walled
+        ("any", "normal(0.3, 0.05)", True),
+        ("any", None, False),  # not paired: gamma may near 0, where dense fits diverged
+    ],
+)
+def test_auto_takes_a_dense_metric_unless_a_survey_has_an_unsigned_default_effect(
+    tmp_path: Path, sign: str, prior: str | None, dense: bool
 ) -> None:
     # decision 0022: with its gamma sampled as a share of its wall, a survey in 20% of
     # the weeks with the default effect prior ran clean with a dense metric too
     frame = pd.read_csv(ROOT / "data" / "nested.csv")
     frame.loc[frame.index % 5 != 0, "awareness"] = np.nan
-    edit = lambda c: _mediator(c).update(observation="partial")  # noqa: E731
+    stated = {"effect_prior": prior} if prior else {}
+    edit = lambda c: _mediator(c).update(  # noqa: E731
+        observation="partial", effect_sign=sign, **stated
+    )
     result = validate(_config(tmp_path, edit, frame))
     assert result.spec is not None
-    assert classes.get("nested").correlated(result.spec) is True
+    assert classes.get("nested").correlated(result.spec) is dense
     assert classes.get("blm").correlated(result.spec) is False
 
 

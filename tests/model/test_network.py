@@ -420,6 +420,15 @@ def test_paired_paths_round_trip_with_their_jacobian() -> None:
         [(forward(x + step * e) - forward(x - step * e)) / (2 * step) for e in np.eye(x.size)]
     )
     assert log_jac == pytest.approx(np.log(abs(np.linalg.det(jac))), abs=1e-6)
+    # unsigned gammas, a gamma bounded above 0, or a fully observed mediator: nothing
+    # is paired
+    assert network.path_pairs(combined_case()[0])[0].size == 0
+    lower = np.array(data["gamma_lower"], dtype=float)
+    assert (
+        network.path_pairs({**data, "gamma_lower": np.where(lower == 0, 0.1, lower)})[0].size == 0
+    )
+    exact = {**data, "med_type": [1, 1, 1]}
+    assert network.path_pairs(exact)[0].size == 0
 
 
 def test_a_walled_gamma_stops_where_a_direct_path_reaches_0() -> None:
@@ -874,6 +883,7 @@ def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # 
         for name in (
             "alpha",
             "beta",
+            "gamma",
             "log_lik_marginal",
             "log_lik_outcomes",
             "med_mean",
@@ -884,6 +894,7 @@ def test_stan_matches_the_numpy_twin(network_model, case, tmp_path) -> None:  # 
     }
     np.testing.assert_allclose(draw["alpha"], params.alpha, rtol=0, atol=1e-8)
     np.testing.assert_allclose(draw["beta"], params.beta, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(draw["gamma"], params.gamma, rtol=0, atol=1e-8)
     np.testing.assert_allclose(draw["R"], params.R, rtol=0, atol=1e-8)
     np.testing.assert_allclose(draw["sigma"], params.sigma, rtol=0, atol=1e-8)
     # held-out rows forecast: their cross-effects' sources come from the forecast
