@@ -249,16 +249,7 @@ transformed data {
   for (d in 1 : D) {
     D2 += med_type[d] == 2;
   }
-  array[D2] int partial; // which mediator each nu belongs to
-  {
-    int i = 1;
-    for (d in 1 : D) {
-      if (med_type[d] == 2) {
-        partial[i] = d;
-        i += 1;
-      }
-    }
-  }
+  array[D2] int partial = which(med_type, 2); // which mediator each nu belongs to
   int n_obs = count_observed(state, fit_rows, D);
   array[n_obs, 2] int cells = observed_cells(state, fit_rows, D);
   array[n_obs] int obs_n = cells[ : , 1]; // fitted position
@@ -358,47 +349,22 @@ transformed data {
   // The loose gammas with pairs (walled: sampled as shares of their walls, the
   // largest values that leave their pairs' direct paths positive; see
   // pair_effects) and the others; their pairs (wpair) and the others (rpair).
-  array[G] int wall_of = rep_array(0, G);
+  array[G] int walled = rep_array(0, G);
   for (p in 1 : n_pair) {
-    wall_of[pair_g[p]] = !gamma_pinned[pair_g[p]];
+    walled[pair_g[p]] = !gamma_pinned[pair_g[p]];
   }
-  int n_wall = sum(wall_of);
-  array[n_wall] int wall_g;
-  array[G - n_wall] int free_g;
-  {
-    int i = 1;
-    int j = 1;
-    for (g in 1 : G) {
-      if (wall_of[g]) {
-        wall_of[g] = i;
-        wall_g[i] = g;
-        i += 1;
-      } else {
-        free_g[j] = g;
-        j += 1;
-      }
-    }
+  array[n_pair] int pair_walled = walled[pair_g];
+  int n_wall = sum(walled);
+  int n_wpair = sum(pair_walled);
+  array[n_wall] int wall_g = which(walled, 1);
+  array[G - n_wall] int free_g = which(walled, 0);
+  array[n_wpair] int wpair = which(pair_walled, 1);
+  array[n_pair - n_wpair] int rpair = which(pair_walled, 0);
+  array[G] int wall_slot = rep_array(0, G); // a walled gamma's place in wall_g
+  for (i in 1 : n_wall) {
+    wall_slot[wall_g[i]] = i;
   }
-  int n_wpair = 0;
-  for (p in 1 : n_pair) {
-    n_wpair += wall_of[pair_g[p]] > 0;
-  }
-  array[n_wpair] int wpair;
-  array[n_pair - n_wpair] int rpair;
-  {
-    int i = 1;
-    int j = 1;
-    for (p in 1 : n_pair) {
-      if (wall_of[pair_g[p]]) {
-        wpair[i] = p;
-        i += 1;
-      } else {
-        rpair[j] = p;
-        j += 1;
-      }
-    }
-  }
-  array[n_wpair] int wpair_wall = wall_of[pair_g[wpair]];
+  array[n_wpair] int wpair_wall = wall_slot[pair_g[wpair]];
   for (b in 1 : B) {
     if (path_eq[b] > E || path_set[b] > Q) {
       reject("path ", b, " names an equation or feature set that does not exist");
@@ -528,9 +494,7 @@ model {
     // the pairs' totals and ratios or mediated paths and the walled gammas'
     // shares: to the paths and gammas
     target += pair_jacobian(pair_total, pair_ratio_log, pair_med_log, gamma,
-                            gamma_walls(pair_total[wpair], exp(pair_med_log),
-                                        gamma_upper[wall_g], wpair_wall),
-                            gamma_wall_logit, pair_g, rpair);
+                            gamma_wall_logit, pair_g, rpair, wall_g);
     // the surveys' total sds and shares: to sigma and nu
     target += survey_jacobian(sqrt(square(sigma[partial]) + square(nu)),
                               survey_share_logit);

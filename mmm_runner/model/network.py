@@ -313,16 +313,21 @@ def walled_gammas(data: Data) -> tuple[Ints, Ints, Bools]:
     return np.flatnonzero(walled), np.flatnonzero(~walled), walled[gammas]
 
 
+def wall_slots(data: Data) -> Ints:
+    """The program's ``wpair_wall`` (0-based): each walled pair's gamma's place among
+    the walled gammas."""
+    wall_g, _, walled = walled_gammas(data)
+    return np.searchsorted(wall_g, path_pairs(data)[2][walled]).astype(np.int64)
+
+
 def gamma_walls(data: Data, total: Array, med: Array) -> Array:
     """The program's ``gamma_walls``: each walled gamma's largest value (its upper bound
     and each of its pairs' total over mediated path), from the walled pairs' totals and
     mediated paths."""
-    wall_g, _, walled = walled_gammas(data)
-    _, _, gammas = path_pairs(data)
+    wall_g = walled_gammas(data)[0]
     upper = _floats(data, "gamma_upper", (len(data["gamma_from"]),))
     wall = upper[wall_g].copy()
-    slot = np.searchsorted(wall_g, gammas[walled])
-    np.minimum.at(wall, slot, total / med)
+    np.minimum.at(wall, wall_slots(data), total / med)
     return wall
 
 
@@ -349,7 +354,11 @@ def pair_effects(data: Data, coords: PairCoordinates) -> tuple[Array, Array, flo
     beta_eff[direct[~walled]] = share * coords.total[~walled]
     beta_eff[mediated[~walled]] = rest * coords.total[~walled] / g_ratio
     beta_eff[mediated[walled]] = med
-    beta_eff[direct[walled]] = coords.total[walled] - gamma[gammas[walled]] * med
+    # total - gamma * med as the program computes it, with nothing to cancel at the wall
+    slot = wall_slots(data)
+    r = wall[slot] * med / coords.total[walled]
+    rest_w = np.maximum(1 - r, 0) + r * expit(-coords.wall_logit[slot])
+    beta_eff[direct[walled]] = coords.total[walled] * rest_w
     log_jac = np.log(coords.total[~walled]).sum() - np.log(g_ratio).sum()
     log_jac += np.log(share * rest).sum() + coords.med_log.sum() + np.log(wall).sum()
     log_jac += np.log(expit(coords.wall_logit) * expit(-coords.wall_logit)).sum()
